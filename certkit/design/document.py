@@ -1,0 +1,98 @@
+"""PRF-001..003: the profile is one safe YAML 1.2 document of the right shape."""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from certkit.design.findings import Reporter
+from certkit.profile.yaml12 import Document, YamlError, load_yaml
+from certkit.standard.ecs1 import PROFILE_FORMATS, STANDARD
+
+_JSON_TYPES = {
+    bool: "boolean", int: "integer", float: "number", str: "string",
+    list: "array", dict: "mapping", type(None): "null",
+}
+
+
+@functools.cache
+def profile_schema() -> dict:
+    text = resources.files("certkit.profile").joinpath("profile.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(profile_schema())
+
+
+def parse(text: str, report: Reporter) -> Document | None:
+    """PRF-001: one well-formed, safe YAML 1.2 document."""
+    try:
+        document = load_yaml(text)
+    except YamlError as exc:
+        report.at("PRF-001", exc.position, f"not a well-formed YAML document: {exc.message}")
+        return None
+    report.document = document
+    if not isinstance(document.value, dict):
+        report("PRF-001", (), "a profile is a YAML mapping at the top level, "
+                              f"got {_JSON_TYPES.get(type(document.value), 'a scalar')}")
+        return None
+    return document
+
+
+def _pointer(path) -> str:
+    return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _describe(error: ValidationError) -> list[tuple[tuple, str, bool]]:
+    """(path, message, point at the key?) for one schema error."""
+    path = tuple(error.absolute_path)
+    where = _pointer(path)
+    if error.validator == "additionalProperties":
+        allowed = set(error.schema.get("properties", {}))
+        return [
+            (path + (key,), f"{_pointer(path + (key,))}: unknown key {key!r} "
+                            f"(allowed here: {', '.join(sorted(allowed)) or 'none'})", True)
+            for key in error.instance if key not in allowed
+        ]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [(path, f"{where}: required key {missing!r} is missing", False)]
+    if error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        got = _JSON_TYPES.get(type(error.instance), type(error.instance).__name__)
+        hint = " (quote it to make it a string)" if expected == "string" and got != "null" else ""
+        return [(path, f"{where}: expected {expected}, got {got} {error.instance!r}{hint}", False)]
+    if error.validator == "enum":
+        options = ", ".join(map(str, error.validator_value))
+        return [(path, f"{where}: {error.instance!r} is not one of {options}", False)]
+    return [(path, f"{where}: {error.message}", False)]
+
+
+def check_schema(document: Document, report: Reporter) -> bool:
+    """PRF-002: structure and types per the profile schema. True when clean."""
+    errors = sorted(_validator().iter_errors(document.value), key=lambda e: list(map(str, e.absolute_path)))
+    for error in errors:
+        for path, message, key in _describe(error):
+            report("PRF-002", path, message, key=key)
+    return not errors
+
+
+def check_versions(data: dict, report: Reporter) -> bool:
+    """PRF-003: the profile format and the standard are ones certkit supports."""
+    clean = True
+    if data.get("certkit") not in PROFILE_FORMATS:
+        supported = ", ".join(map(str, sorted(PROFILE_FORMATS)))
+        report("PRF-003", ("certkit",), f"profile format {data.get('certkit')!r} is not supported "
+                                        f"(this certkit reads format {supported})")
+        clean = False
+    if data.get("standard") != STANDARD:
+        report("PRF-003", ("standard",), f"standard {data.get('standard')!r} is not supported "
+                                         f"(this certkit certifies against {STANDARD})")
+        clean = False
+    return clean

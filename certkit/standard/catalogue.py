@@ -1,0 +1,112 @@
+"""The ECS-1.0 rule catalogue, loaded from `rules.yaml`.
+
+Every part of certkit that names a rule (the design checks, the certification
+suite, the plan, the reports and `docs/rules.md`) reads it from here, so a
+rule's ID, level, title and limits are written down once.
+
+    >>> rule = catalogue().get("SER-004")
+    >>> rule.level, rule.limits["reply"].value
+    ('M', 1000)
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Literal, Mapping
+
+from certkit.profile.yaml12 import load_yaml
+
+Level = Literal["M", "R"]
+LEVEL_NAMES: dict[str, str] = {"M": "mandatory", "R": "recommended"}
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    value: float
+    unit: str
+    timing: str | None = None  # the profile `timing` key that may tighten it
+
+    def describe(self) -> str:
+        tighten = f" (profile timing.{self.timing} may tighten it)" if self.timing else ""
+        return f"{self.name} {self.value:g} {self.unit}{tighten}"
+
+
+@dataclass(frozen=True)
+class Family:
+    id: str
+    title: str
+    section: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    level: Level
+    section: str
+    transport: str
+    title: str
+    text: str
+    per: str = "once"
+    needs: tuple[str, ...] = ()
+    bench: tuple[str, ...] = ()
+    limits: Mapping[str, Limit] = field(default_factory=dict)
+
+    @property
+    def family(self) -> str:
+        return self.id.split("-", 1)[0]
+
+    @property
+    def mandatory(self) -> bool:
+        return self.level == "M"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    standard: str
+    families: Mapping[str, Family]
+    rules: tuple[Rule, ...]
+
+    def get(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def __contains__(self, rule_id: object) -> bool:
+        return any(rule.id == rule_id for rule in self.rules)
+
+    def family(self, family_id: str) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules if rule.family == family_id)
+
+
+def _rule(data: dict) -> Rule:
+    limits = {
+        name: Limit(name, spec["value"], spec["unit"], spec.get("timing"))
+        for name, spec in (data.get("limits") or {}).items()
+    }
+    return Rule(
+        id=data["id"],
+        level=data["level"],
+        section=str(data["section"]),
+        transport=data["transport"],
+        title=data["title"],
+        text=" ".join(data["text"].split()),
+        per=data.get("per", "once"),
+        needs=tuple(data.get("needs") or ()),
+        bench=tuple(data.get("bench") or ()),
+        limits=limits,
+    )
+
+
+@functools.cache
+def catalogue() -> Catalogue:
+    text = resources.files("certkit.standard").joinpath("rules.yaml").read_text("utf-8")
+    data = load_yaml(text).value
+    families = {
+        fid: Family(fid, spec["title"], str(spec["section"]))
+        for fid, spec in data["families"].items()
+    }
+    return Catalogue(data["standard"], families, tuple(_rule(r) for r in data["rules"]))

@@ -1,0 +1,78 @@
+"""Facts of ECS-1.0 that are not rules: formats, units, names, limits, codes.
+
+The rules themselves are data in `rules.yaml` (see `catalogue.py`); the
+device categories are data in `categories.yaml` (see `categories.py`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+STANDARD: Final = "ECS-1.0"
+PROFILE_FORMATS: Final = frozenset({1})
+
+NAME_RE: Final = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+MODEL_RE: Final = re.compile(r"^[a-z0-9]+\.[a-z0-9-]+\.[a-z0-9]+$")
+DEVICE_ID_RE: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+MCU_VERSION_RE: Final = re.compile(r"^[0-9]{4}$")
+# semver.org 2.0.0: MAJOR.MINOR.PATCH with optional pre-release and build.
+SEMVER_RE: Final = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
+IID_MIN: Final = 1
+IID_MAX: Final = 255
+
+# Integer formats and their bounds; float is IEEE 754 binary32.
+INTEGER_BOUNDS: Final[dict[str, tuple[int, int]]] = {
+    "uint8": (0, 2**8 - 1),
+    "uint16": (0, 2**16 - 1),
+    "uint32": (0, 2**32 - 1),
+    "int8": (-(2**7), 2**7 - 1),
+    "int16": (-(2**15), 2**15 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+}
+FLOAT_MAX: Final = 3.4028234663852886e38
+NUMERIC_FORMATS: Final = frozenset(INTEGER_BOUNDS) | {"float"}
+FORMATS: Final = NUMERIC_FORMATS | {"bool", "string"}
+
+VALUE_LIST_MAX: Final = 32
+
+UNITS: Final = frozenset(
+    """celsius fahrenheit kelvin percentage lux pascal kilopascal watt kilowatt-hour
+    volt ampere milliampere seconds minutes hours days meters centimeters liters ppm
+    mg-per-m3 ug-per-m3 rpm none""".split()
+)
+
+DEVICE_INFORMATION_SIID: Final = 1
+DEVICE_INFORMATION: Final = {1: "manufacturer", 2: "model", 3: "serial-number", 4: "firmware-revision"}
+
+# Name segments that mark a secret (SEC-001).
+SECRET_SEGMENTS: Final = frozenset({"password", "passwd", "token", "secret", "key"})
+
+# Section 10: limits in milliseconds, by the `timing` key that may tighten them.
+TIMING_LIMITS_MS: Final[dict[str, int]] = {
+    "reply-ms": 1000,
+    "notify-ms": 1000,
+    "boot-ms": 2000,
+    "ready-ms": 5000,
+    "reconnect-ms": 30000,
+    "readvertise-ms": 2000,
+}
+
+TRANSPORTS: Final = ("serial", "mqtt", "ble")
+
+# Section 5: MIoT result codes.
+RESULT_CODES: Final[dict[int, str]] = {
+    0: "done",
+    1: "accepted",
+    -4001: "not readable",
+    -4002: "not writable",
+    -4003: "no such property, action or event",
+    -4004: "internal error",
+    -4005: "bad value",
+    -4006: "bad action arguments",
+}
