@@ -62,7 +62,8 @@ class LintResult:
 
     def why_not_checked(self, rule: str) -> str:
         failed = next((r for r in ("PRF-001", "PRF-002", "PRF-003") if self.findings_for(r)), "")
-        return f"not checked: the profile failed {failed}" if failed else "not checked"
+        return (f"not checked: the profile failed {failed}, so there is nothing to check "
+                f"{rule} on") if failed else "not checked"
 
 
 def read_profile(path: Path) -> tuple[str, str]:

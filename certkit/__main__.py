@@ -1,0 +1,5 @@
+import sys
+
+from certkit.cli import main
+
+sys.exit(main())

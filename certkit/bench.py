@@ -1,0 +1,123 @@
+"""Where the DUT is: the bench wiring given on the command line.
+
+The profile says what the device is; the bench says where it is plugged in
+(port, broker endpoint, BLE adapter, reset method) or that an emulator
+stands in for it. `Bench.from_options` turns option strings into a checked
+value and raises `BenchError` naming the option when one is malformed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from certkit.standard.ecs1 import TRANSPORTS
+
+RESET_METHODS = ("dtr", "rts", "prompt", "none")
+
+
+class BenchError(ValueError):
+    """A bench option is malformed; the message names the option."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Bench:
+    emulate: frozenset[str] = frozenset()
+    serial: str | None = None
+    reset: str | None = None  # dtr, rts, prompt, none, cmd:<shell command>
+    mqtt_listen: Endpoint | None = None
+    mqtt_broker: str | None = None
+    ble: str | None = None
+    ble_adapter: str | None = None
+    faults: dict[str, frozenset[str]] = field(default_factory=dict)  # transport -> fault names
+
+    @classmethod
+    def from_options(cls, *, emulate: str | None = None, serial: str | None = None,
+                     reset: str | None = None, mqtt_listen: str | None = None,
+                     mqtt_broker: str | None = None, ble: str | None = None,
+                     ble_adapter: str | None = None, faults: list[str] | None = None) -> Bench:
+        return cls(
+            emulate=parse_emulate(emulate),
+            serial=serial,
+            reset=parse_reset(reset),
+            mqtt_listen=parse_endpoint("--mqtt-listen", mqtt_listen) if mqtt_listen else None,
+            mqtt_broker=parse_broker_url(mqtt_broker) if mqtt_broker else None,
+            ble=ble,
+            ble_adapter=ble_adapter,
+            faults=parse_faults(faults or []),
+        )
+
+    def describe(self) -> dict[str, str]:
+        """The bench as reports show it (no secrets: credentials never live here)."""
+        shown = {
+            "emulate": ",".join(sorted(self.emulate)),
+            "serial": self.serial,
+            "reset": self.reset,
+            "mqtt-listen": str(self.mqtt_listen) if self.mqtt_listen else None,
+            "mqtt-broker": self.mqtt_broker,
+            "ble": self.ble,
+            "ble-adapter": self.ble_adapter,
+            "faults": ";".join(f"{t}:{','.join(sorted(f))}" for t, f in sorted(self.faults.items())),
+        }
+        return {key: value for key, value in shown.items() if value}
+
+
+def parse_emulate(value: str | None) -> frozenset[str]:
+    """`--emulate` alone means every transport; otherwise a comma list."""
+    if value is None:
+        return frozenset()
+    if value in ("", "all"):
+        return frozenset(TRANSPORTS)
+    names = {part.strip() for part in value.split(",") if part.strip()}
+    unknown = names - set(TRANSPORTS)
+    if unknown:
+        raise BenchError(f"--emulate: unknown transport {', '.join(sorted(unknown))} "
+                         f"(choose from {', '.join(TRANSPORTS)})")
+    return frozenset(names)
+
+
+def parse_reset(value: str | None) -> str | None:
+    if value is None or value in RESET_METHODS:
+        return value
+    if value.startswith("cmd:") and value[4:].strip():
+        return value
+    raise BenchError(f"--reset: {value!r} is not a reset method "
+                     "(dtr, rts, cmd:<shell command>, prompt or none)")
+
+
+def parse_endpoint(option: str, value: str) -> Endpoint:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise BenchError(f"{option}: {value!r} is not HOST:PORT (e.g. 127.0.0.1:1883; "
+                         "port 0 picks a free one)")
+    return Endpoint(host.strip("[]"), int(port))
+
+
+def parse_broker_url(value: str) -> str:
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in ("mqtt", "mqtts") or not rest:
+        raise BenchError(f"--mqtt-broker: {value!r} is not mqtt://HOST:PORT or mqtts://HOST:PORT")
+    if "@" in rest:
+        raise BenchError("--mqtt-broker: put credentials in CERTKIT_MQTT_USERNAME and "
+                         "CERTKIT_MQTT_PASSWORD, not in the URL (reports would show them)")
+    return value
+
+
+def parse_faults(values: list[str]) -> dict[str, frozenset[str]]:
+    """`--fault serial:slow-polls` (repeatable): faults to inject into emulators."""
+    faults: dict[str, set[str]] = {}
+    for value in values:
+        transport, sep, name = value.partition(":")
+        if not sep or transport not in TRANSPORTS or not name:
+            raise BenchError(f"--fault: {value!r} is not TRANSPORT:FAULT "
+                             f"(TRANSPORT one of {', '.join(TRANSPORTS)})")
+        faults.setdefault(transport, set()).add(name)
+    return {t: frozenset(f) for t, f in faults.items()}

@@ -1,0 +1,130 @@
+"""`certkit run PROFILE ...`: certify a device and write the verdict.
+
+The run is a pytest session over `certkit.suite`, configured by the
+plugin's `--certkit-*` options; this command checks the arguments first,
+stops on a profile that fails lint (after writing its design results), and
+turns the verdict into the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from certkit.bench import Bench, BenchError
+from certkit.design import ProfileReadError, lint_file
+from certkit.verdict import Verdict
+
+# `certkit run` option -> the plugin's pytest option.
+BENCH_OPTIONS = {
+    "emulate": "--certkit-emulate",
+    "serial": "--certkit-serial",
+    "reset": "--certkit-reset",
+    "mqtt_listen": "--certkit-mqtt-listen",
+    "mqtt_broker": "--certkit-mqtt-broker",
+    "ble": "--certkit-ble",
+    "ble_adapter": "--certkit-ble-adapter",
+}
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    cmd = commands.add_parser(
+        "run", help="certify a device against its profile",
+        description="Certify the device a profile describes, on a bench or against emulators.")
+    cmd.add_argument("profile", metavar="PROFILE", type=Path)
+    cmd.add_argument("--emulate", metavar="TRANSPORT,...", nargs="?", const="all",
+                     help="stand the reference emulators in for these transports "
+                          "(serial, mqtt, ble; all when given alone)")
+    cmd.add_argument("--fault", metavar="TRANSPORT:FAULT", action="append", default=[],
+                     help="inject a fault into an emulator (repeatable; see certkit emulate)")
+    cmd.add_argument("--serial", metavar="PORT",
+                     help="the MCU's serial port: a device path or a pyserial URL")
+    cmd.add_argument("--reset", metavar="METHOD",
+                     help="how to reset the DUT: dtr, rts, cmd:<shell command>, prompt, none")
+    cmd.add_argument("--mqtt-listen", metavar="HOST:PORT",
+                     help="where certkit's broker endpoint listens for the DUT")
+    cmd.add_argument("--mqtt-broker", metavar="URL",
+                     help="an external broker behind the endpoint: mqtt://HOST:PORT or mqtts://")
+    cmd.add_argument("--ble", metavar="NAME_OR_ADDRESS", help="which BLE device is the DUT")
+    cmd.add_argument("--ble-adapter", metavar="ADAPTER",
+                     help="bluez (default) or bumble:<transport>")
+    cmd.add_argument("--rules", metavar="GLOB", action="append", default=[],
+                     help="only rules whose ID matches (repeatable), e.g. 'SER-*'")
+    cmd.add_argument("--add-rules", metavar="PATH", action="append", default=[], type=Path,
+                     help="a file or folder of rules of your own to run too (repeatable)")
+    cmd.add_argument("--out", metavar="DIR", type=Path,
+                     help="where results go (default reports/<model>-<timestamp>)")
+    cmd.add_argument("--key", metavar="FILE", type=Path,
+                     help="Ed25519 private key to sign a certification record with")
+    cmd.add_argument("--waivers", metavar="FILE", type=Path, help="waivers to apply (YAML)")
+    cmd.add_argument("-v", "--verbose", action="store_true", help="show pytest's own detail")
+    cmd.set_defaults(handler=run)
+
+
+def _fail_usage(message: str) -> int:
+    print(f"certkit run: error: {message}", file=sys.stderr)
+    return 2
+
+
+def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
+    suite = resources.files("certkit.suite")
+    argv = [str(suite), *map(str, args.add_rules),
+            "-c", str(suite / "pytest.ini"), "--rootdir", str(suite),
+            "-p", "no:cacheprovider",
+            "--certkit-profile", str(args.profile), "--certkit-out", str(out),
+            "--junitxml", str(out / "junit.xml"),
+            "--alluredir", str(out / "allure-results"), "--clean-alluredir"]
+    for name, option in BENCH_OPTIONS.items():
+        value = getattr(args, name)
+        if value is not None:
+            argv.append(f"{option}={value}")
+    argv += [f"--certkit-rules={pattern}" for pattern in args.rules]
+    argv += [f"--certkit-fault={fault}" for fault in args.fault]
+    argv += ["-v", "--tb=short"] if args.verbose else ["-q", "--tb=no", "--no-header"]
+    return argv
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        Bench.from_options(**{name: getattr(args, name) for name in BENCH_OPTIONS},
+                           faults=args.fault)
+        lint = lint_file(args.profile)
+    except (BenchError, ProfileReadError) as exc:
+        return _fail_usage(str(exc))
+    for option in ("key", "waivers"):
+        path = getattr(args, option)
+        if path is not None and not path.is_file():
+            return _fail_usage(f"--{option}: {path}: no such file")
+    for path in args.add_rules:
+        if not path.exists():
+            return _fail_usage(f"--add-rules: {path}: no such file or folder")
+    model = lint.profile.device.model if lint.profile else args.profile.stem
+    out = args.out or Path("reports") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}"
+
+    # A terminated run still writes its verdict: SIGTERM is handled like Ctrl-C.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        pytest.main(pytest_args(args, out))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    try:
+        verdict = Verdict(json.loads((out / "verdict.json").read_text("utf-8"))["verdict"])
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"certkit run: no verdict was written ({exc})", file=sys.stderr)
+        return Verdict.INCOMPLETE.exit_code
+    if not lint.ok:
+        print("certkit run: the profile fails its design rules; no device was touched",
+              file=sys.stderr)
+        return 2
+    return verdict.exit_code
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")

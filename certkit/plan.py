@@ -1,0 +1,164 @@
+"""Which rule instances a profile calls for, and why: a pure function.
+
+The profile is the DUT's conformance statement (like PICS in Matter): what it
+declares decides which rules apply and how many instances each has. Every
+rule ends up in the plan, applicable or not, with the reason in words, so
+`certkit plan --explain` can show nobody has to guess.
+
+    >>> plan = make_plan(profile)
+    >>> [i.id for i in plan.instances if i.rule.id == "SER-004"]
+    ['SER-004[1.1]', 'SER-004[1.2]', ...]
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+from certkit.profile.model import Action, Event, Profile, Property
+from certkit.standard.catalogue import Catalogue, Rule, catalogue
+
+Target = Property | Action | Event | str | None
+
+
+@dataclass(frozen=True)
+class Condition:
+    test: Callable[[Profile], bool]
+    holds: str  # the reason when it holds
+    fails: str  # the reason when it does not
+
+
+def _declares(transport: str) -> Condition:
+    return Condition(
+        lambda p: transport in p.transports.declared,
+        f"the profile declares transports.{transport}",
+        f"the profile declares no {transport} transport",
+    )
+
+
+CONDITIONS: dict[str, Condition] = {
+    "serial": _declares("serial"),
+    "mqtt": _declares("mqtt"),
+    "ble": _declares("ble"),
+    "bthome": Condition(
+        lambda p: bool(p.transports.ble and p.transports.ble.bthome),
+        "the profile declares BTHome objects",
+        "the profile declares no BTHome objects (transports.ble.bthome)",
+    ),
+    "battery": Condition(
+        lambda p: p.device.power == "battery",
+        "the device is battery powered",
+        "the device is not battery powered (device.power is mains)",
+    ),
+    "mqtt-tls-required": Condition(
+        lambda p: bool(p.transports.mqtt and p.transports.mqtt.tls == "required"),
+        "the profile requires MQTT over TLS",
+        "the profile does not require MQTT over TLS (transports.mqtt.tls)",
+    ),
+    "concurrent-controllers": Condition(
+        lambda p: p.transports.mqtt is not None or len(p.transports.declared) >= 2,
+        "two controllers can reach the device (MQTT, or two transports)",
+        "only one controller can reach the device (no MQTT and a single transport)",
+    ),
+    "shared-medium": Condition(
+        lambda p: p.transports.mqtt is not None or p.transports.ble is not None,
+        "the device shares a broker or a radio with other devices",
+        "the device has neither MQTT nor BLE, so shares no broker or radio",
+    ),
+    "any-transport": Condition(
+        lambda p: bool(p.transports.declared),
+        "the profile declares a transport",
+        "the profile declares no transport",
+    ),
+}
+
+
+@dataclass(frozen=True, repr=False)
+class Instance:
+    """One rule instance: a rule once, or once per property, action, transport..."""
+
+    rule: Rule
+    key: str = ""  # "" when the rule is checked once; "2.1", "serial", ...
+    label: str = ""  # what the key names, for people: "kettle.temperature"
+    target: Target = None
+    applies: bool = True
+    reason: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.rule.id}[{self.key}]" if self.key else self.rule.id
+
+    def __repr__(self) -> str:
+        return self.id
+
+
+def _exposing(prop: Property, profile: Profile) -> list[str]:
+    return [t for t in profile.transports.declared if prop in profile.properties_on(t)]
+
+
+def _targets(rule: Rule, profile: Profile) -> tuple[list[tuple[str, str, Target]], str]:
+    """The (key, label, target) triples a rule is checked for, and what they are."""
+    transport = rule.transport
+    if rule.per == "once":
+        return [("", "", None)], ""
+    if rule.per == "transport":
+        return [(t, t, t) for t in profile.transports.declared], "declared transport"
+    if rule.per in ("readable-property", "writable-property", "notify-property"):
+        access = rule.per.split("-")[0]
+        flag = {"readable": "readable", "writable": "writable", "notify": "notifies"}[access]
+        props = [p for p in profile.properties_on(transport) if getattr(p, flag)]
+        return [(p.key, p.label, p) for p in props], f"{access} property on {transport}"
+    if rule.per == "shared-writable-property":
+        props = [p for p in profile.properties() if p.writable and len(_exposing(p, profile)) >= 2]
+        return ([(p.key, p.label, p) for p in props],
+                "writable property exposed on two or more transports")
+    if rule.per == "action":
+        return [(a.key, a.label, a) for a in profile.actions()], "action"
+    if rule.per == "event":
+        return [(e.key, e.label, e) for e in profile.events()], "event"
+    raise ValueError(f"{rule.id}: unknown instance kind {rule.per!r}")
+
+
+def instances_of(rule: Rule, profile: Profile) -> list[Instance]:
+    """The rule's instances for this profile; one not-applicable instance if none."""
+    for name in rule.needs:
+        condition = CONDITIONS[name]
+        if not condition.test(profile):
+            return [Instance(rule, applies=False, reason=condition.fails)]
+    held = [CONDITIONS[name].holds for name in rule.needs]
+    targets, kind = _targets(rule, profile)
+    if not targets:
+        return [Instance(rule, applies=False, reason=f"the profile declares no {kind}")]
+    reason = "; ".join(held) or ("applies to every profile" if rule.per == "once" else "")
+    return [
+        Instance(rule, key, label, target, True,
+                 "; ".join(filter(None, [reason, f"one instance per {kind}" if kind else ""])))
+        for key, label, target in targets
+    ]
+
+
+def selected(rule_id: str, patterns: Sequence[str]) -> bool:
+    """`--rules` selection: no pattern selects everything."""
+    return not patterns or any(fnmatch.fnmatchcase(rule_id, p) for p in patterns)
+
+
+@dataclass(frozen=True)
+class Plan:
+    profile: Profile
+    instances: tuple[Instance, ...]
+    patterns: tuple[str, ...] = ()
+
+    def of(self, rule_id: str) -> list[Instance]:
+        return [i for i in self.instances if i.rule.id == rule_id]
+
+    @property
+    def applicable(self) -> list[Instance]:
+        return [i for i in self.instances if i.applies]
+
+
+def make_plan(profile: Profile, patterns: Iterable[str] = (),
+              rules: Catalogue | None = None) -> Plan:
+    patterns = tuple(patterns)
+    chosen = [r for r in (rules or catalogue()).rules if selected(r.id, patterns)]
+    return Plan(profile, tuple(i for r in chosen for i in instances_of(r, profile)), patterns)

@@ -1,0 +1,342 @@
+"""The pytest plugin that turns a pytest session into a certification run.
+
+Registered through the `pytest11` entry point, it stays inert until
+`--certkit-profile` is given. Then it:
+
+- lints the profile and plans the rule instances (`certkit.plan`);
+- parametrizes every test marked `@pytest.mark.certkit_rule("ID")` with the
+  instances of its rule (the `rule_instance` argument), and skips those that
+  do not apply with the plan's reason;
+- deselects every non-design rule when the profile fails lint, so no device
+  is touched;
+- turns each test's end into an ECS-1 outcome (a `RuleFailure` or a plain
+  assertion is `fail`, anything else `error`), keeps its evidence, labels it
+  for Allure, and rewrites `verdict.json`;
+- prints the summary table and the verdict.
+
+Its fixtures (`profile`, `bench`, `evidence`, `rule_instance`, `link`,
+`limit_ms`) are public: a rule of one's own is an ordinary test that uses
+them (see docs/custom-rules.md).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from certkit.bench import Bench, BenchError
+from certkit.checks import LabError, NotApplicable
+from certkit.design import DESIGN_RULES, LintResult, ProfileReadError, lint_file
+from certkit.evidence import EvidenceLog
+from certkit.links import Link, open_link
+from certkit.plan import Instance, Plan, make_plan, selected
+from certkit.profile.model import Profile
+from certkit.report import allure_labels, terminal
+from certkit.report.record import RunRecord, now, write_atomically
+from certkit.standard.catalogue import Rule, catalogue
+from certkit.verdict import Outcome, RuleResult
+
+RUN = pytest.StashKey["CertkitRun"]()
+INSTANCE = pytest.StashKey[Instance]()
+PHASES = pytest.StashKey[dict]()
+
+LINK_OPEN_TIMEOUT_S = 30.0
+LINK_CLOSE_TIMEOUT_S = 5.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("certkit", "certkit certification run")
+    group.addoption("--certkit-profile", metavar="PROFILE",
+                    help="certify the device this profile describes")
+    group.addoption("--certkit-out", metavar="DIR",
+                    help="where verdict.json and evidence go (default reports/<model>-<time>)")
+    group.addoption("--certkit-rules", metavar="GLOB", action="append", default=[],
+                    help="only rules whose ID matches (repeatable), e.g. 'SER-*'")
+    group.addoption("--certkit-emulate", metavar="TRANSPORTS", nargs="?", const="all",
+                    help="stand emulators in for these transports (default all)")
+    group.addoption("--certkit-fault", metavar="TRANSPORT:FAULT", action="append", default=[],
+                    help="inject a fault into an emulator (repeatable)")
+    group.addoption("--certkit-serial", metavar="PORT")
+    group.addoption("--certkit-reset", metavar="METHOD")
+    group.addoption("--certkit-mqtt-listen", metavar="HOST:PORT")
+    group.addoption("--certkit-mqtt-broker", metavar="URL")
+    group.addoption("--certkit-ble", metavar="NAME_OR_ADDRESS")
+    group.addoption("--certkit-ble-adapter", metavar="ADAPTER")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "certkit_rule(*rule_ids, level=None, title=None): the test checks these ECS-1 rules "
+        "(or a rule of your own, given level and title)",
+    )
+    path = config.getoption("--certkit-profile", None)
+    if not path:
+        return
+    try:
+        bench = Bench.from_options(
+            emulate=config.getoption("--certkit-emulate"),
+            serial=config.getoption("--certkit-serial"),
+            reset=config.getoption("--certkit-reset"),
+            mqtt_listen=config.getoption("--certkit-mqtt-listen"),
+            mqtt_broker=config.getoption("--certkit-mqtt-broker"),
+            ble=config.getoption("--certkit-ble"),
+            ble_adapter=config.getoption("--certkit-ble-adapter"),
+            faults=config.getoption("--certkit-fault"),
+        )
+        lint = lint_file(Path(path))
+    except (BenchError, ProfileReadError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[RUN] = CertkitRun(config, lint, bench)
+
+
+class CertkitRun:
+    """The state of one certification run inside a pytest session."""
+
+    def __init__(self, config: pytest.Config, lint: LintResult, bench: Bench) -> None:
+        self.lint = lint
+        self.bench = bench
+        self.patterns: tuple[str, ...] = tuple(config.getoption("--certkit-rules"))
+        profile = lint.profile
+        self.plan: Plan | None = make_plan(profile, self.patterns) if profile else None
+        model = profile.device.model if profile else None
+        out = config.getoption("--certkit-out")
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.out = Path(out) if out else Path("reports") / f"{model or lint.path.stem}-{stamp}"
+        self.evidence = EvidenceLog()
+        self.record = RunRecord(self.out, lint.path, lint.sha256, model, self.plan,
+                                bench.describe())
+        self.record.started = now()
+
+    @property
+    def profile(self) -> Profile | None:
+        return self.lint.profile
+
+    def rule(self, rule_id: str, marker: pytest.Mark) -> Rule:
+        if rule_id in catalogue():
+            return catalogue().get(rule_id)
+        level, title = marker.kwargs.get("level"), marker.kwargs.get("title")
+        if level not in ("M", "R") or not title:
+            raise pytest.UsageError(
+                f"certkit_rule({rule_id!r}): not an ECS-1 rule, so give level='M' or 'R' "
+                "and a title for a rule of your own")
+        return Rule(id=rule_id, level=level, section=marker.kwargs.get("section", ""),
+                    transport=marker.kwargs.get("transport", "custom"), title=title,
+                    text=marker.kwargs.get("text", title))
+
+    def instances(self, rule: Rule) -> list[Instance]:
+        if self.plan is not None:
+            planned = self.plan.of(rule.id)
+            if planned or rule.id in catalogue():
+                return planned or [Instance(rule, applies=False, reason="not selected")]
+            return [Instance(rule, reason="a rule of the bench's own")]
+        return [Instance(rule, applies=rule.id in DESIGN_RULES,
+                         reason="the profile failed its design checks")]
+
+
+def _run(config: pytest.Config) -> CertkitRun | None:
+    return config.stash.get(RUN, None)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    run = _run(metafunc.config)
+    marker = metafunc.definition.get_closest_marker("certkit_rule")
+    if run is None or marker is None:
+        return
+    instances = [i for rule_id in marker.args for i in run.instances(run.rule(rule_id, marker))]
+    if "rule_instance" in metafunc.fixturenames:
+        metafunc.parametrize("rule_instance", instances, ids=[i.id for i in instances])
+    elif len(instances) > 1:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid} checks {len(instances)} rule "
+                                "instances: take the `rule_instance` argument")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run = _run(config)
+    if run is None:
+        return
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("certkit_rule")
+        if marker is None:
+            keep.append(item)
+            continue
+        callspec = getattr(item, "callspec", None)
+        if callspec and "rule_instance" in callspec.params:
+            instance = callspec.params["rule_instance"]
+        else:
+            instance = run.instances(run.rule(marker.args[0], marker))[0]
+        run.record.implemented.add(instance.rule.id)
+        if not selected(instance.rule.id, run.patterns) or (
+                not run.lint.ok and instance.rule.id not in DESIGN_RULES):
+            drop.append(item)
+            continue
+        item.stash[INSTANCE] = instance
+        allure_labels.label(item, instance, run.profile)
+        keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+    run.record.write()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    run = _run(item.config)
+    if run is None or INSTANCE not in item.stash:
+        return (yield)
+    item.stash[PHASES] = {"mark": run.evidence.mark(), "start": time.monotonic(), "reports": []}
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+    report = yield
+    phases = item.stash.get(PHASES, None)
+    if phases is not None:
+        phases["reports"].append((report, call.excinfo))
+        if call.when == "teardown":
+            _finish(item, phases)
+    return report
+
+
+def _outcome(phases: dict) -> tuple[Outcome, str]:
+    """The ECS-1 outcome of a test from its setup, call and teardown reports."""
+    outcome, message = Outcome.PASS, ""
+    for report, excinfo in phases["reports"]:
+        if report.passed:
+            continue
+        if excinfo is None:  # a skip marker applied at collection
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            return Outcome.NOT_APPLICABLE, reason.removeprefix("Skipped: ")
+        error = excinfo.value
+        text = str(error).strip() or type(error).__name__
+        if isinstance(error, NotApplicable):
+            return Outcome.NOT_APPLICABLE, text
+        if isinstance(error, pytest.skip.Exception):
+            return Outcome.ERROR, f"the check skipped itself: {text}"
+        if report.when == "call" and isinstance(error, AssertionError):
+            return Outcome.FAIL, text.splitlines()[0] if text else "assertion failed"
+        if isinstance(error, LabError):
+            return Outcome.ERROR, text
+        if outcome is Outcome.PASS:
+            where = {"setup": "setting up", "call": "running", "teardown": "tearing down"}
+            outcome, message = Outcome.ERROR, (f"harness error while {where[report.when]} the "
+                                               f"check: {type(error).__name__}: {text}")
+    return outcome, message
+
+
+def _finish(item: pytest.Item, phases: dict) -> None:
+    run = _run(item.config)
+    instance = item.stash[INSTANCE]
+    outcome, message = _outcome(phases)
+    evidence_file = Path("evidence") / f"{_safe(instance.id)}.log"
+    lines = [f"{instance.id} {instance.rule.title}", f"instance: {instance.label or 'once'}",
+             f"outcome: {outcome}", f"message: {message}", ""]
+    lines += [entry.line() for entry in run.evidence.since(phases["mark"])]
+    write_atomically(run.out / evidence_file, "\n".join(lines) + "\n")
+    if getattr(item.config.option, "allure_report_dir", None):
+        allure_labels.attach_evidence(run.evidence.since(phases["mark"]),
+                                      f"{instance.id}: {outcome}. {message}")
+    rule = instance.rule
+    run.record.add(instance.id, RuleResult(
+        rule.id, instance.key, rule.level, outcome, message,
+        time.monotonic() - phases["start"], rule.title, str(evidence_file)))
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._\[\]-]", "_", name)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    run = _run(item.config)
+    if run is not None and INSTANCE in item.stash and getattr(item.config.option, "allure_report_dir", None):
+        allure_labels.set_title_and_parameters(item.stash[INSTANCE], run.profile)
+    return (yield)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = _run(session.config)
+    if run is None:
+        return
+    run.record.finished = now()
+    if exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop:
+        run.record.stop_reason = "the run was interrupted"
+    elif session.shouldfail:
+        run.record.stop_reason = str(session.shouldfail)
+    allure_labels.write_environment(session.config, run)
+    run.record.write()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    run = _run(config)
+    if run is not None:
+        terminal.summary(terminalreporter, run.record, run.lint)
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+def _required_run(request: pytest.FixtureRequest) -> CertkitRun:
+    run = _run(request.config)
+    if run is None:
+        raise pytest.UsageError("certkit fixtures need --certkit-profile PROFILE")
+    return run
+
+
+@pytest.fixture(scope="session")
+def lint_result(request: pytest.FixtureRequest) -> LintResult:
+    """The design checks of the profile (findings with file, line, column)."""
+    return _required_run(request).lint
+
+
+@pytest.fixture(scope="session")
+def profile(request: pytest.FixtureRequest) -> Profile:
+    """The DUT's profile, typed (only when it passed its design checks)."""
+    run = _required_run(request)
+    if run.profile is None:
+        raise LabError("the profile failed its design checks")
+    return run.profile
+
+
+@pytest.fixture(scope="session")
+def bench(request: pytest.FixtureRequest) -> Bench:
+    """Where the DUT is: ports, endpoints, adapters, emulators, reset method."""
+    return _required_run(request).bench
+
+
+@pytest.fixture(scope="session")
+def evidence(request: pytest.FixtureRequest) -> EvidenceLog:
+    """The run's evidence log; what is recorded during a test lands on its rule instance."""
+    return _required_run(request).evidence
+
+
+@pytest.fixture
+def limit_ms(profile: Profile) -> Callable[[str], int]:
+    """A section 10 limit in ms, tightened by the profile's `timing`: limit_ms('reply-ms')."""
+    return profile.limit_ms
+
+
+@pytest.fixture(scope="session")
+def link(request: pytest.FixtureRequest, profile: Profile, bench: Bench,
+         evidence: EvidenceLog) -> Iterator[Callable[[str], Link]]:
+    """Opens (once per run) and returns the link for a transport: link('serial')."""
+    opened: dict[str, Link] = {}
+
+    def get(transport: str) -> Link:
+        if transport not in profile.transports.declared:
+            raise NotApplicable(f"the profile declares no {transport} transport")
+        if transport not in opened:
+            opened[transport] = open_link(transport, profile, bench, evidence,
+                                          LINK_OPEN_TIMEOUT_S)
+        return opened[transport]
+
+    yield get
+    for each in opened.values():
+        each.close(LINK_CLOSE_TIMEOUT_S)

@@ -1,0 +1,1 @@
+"""What a run leaves behind: verdict.json, evidence files, Allure labels, the summary."""

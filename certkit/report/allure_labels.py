@@ -1,0 +1,102 @@
+"""Allure labels, evidence attachments and environment for a certification run.
+
+A reviewer navigates the Allure report by rule family (epic), transport
+(feature) and rule (story); severity follows the rule's level, and each test
+links to its section of the standard. ECS-1 `fail` shows as Allure "failed"
+and `error` as "broken", so device failures and lab errors never mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+import pytest
+
+from certkit import __version__
+from certkit.evidence import EvidenceItem
+from certkit.plan import Instance
+from certkit.profile.model import Profile
+from certkit.standard.catalogue import catalogue
+from certkit.standard.ecs1 import STANDARD
+
+if TYPE_CHECKING:
+    from certkit.pytest_plugin import CertkitRun
+
+STANDARD_URL = os.environ.get("CERTKIT_STANDARD_URL", "ECS-1.md")
+SEVERITY = {"M": "critical", "R": "minor"}
+FEATURE = {"design": "profile", "interop": "all transports"}
+
+CATEGORIES = [
+    {"name": "Device failures (fail)", "matchedStatuses": ["failed"],
+     "description": "The DUT broke a rule of the standard."},
+    {"name": "Lab and harness errors (error)", "matchedStatuses": ["broken"],
+     "description": "The bench or certkit could not carry the check out; not the DUT's fault."},
+    {"name": "Not applicable", "matchedStatuses": ["skipped"]},
+]
+
+
+def _label(value: str, kind: str) -> pytest.MarkDecorator:
+    return pytest.mark.allure_label(value, label_type=kind)
+
+
+def label(item: pytest.Item, instance: Instance, profile: Profile | None) -> None:
+    rule = instance.rule
+    family = catalogue().families.get(rule.family)
+    item.add_marker(_label(f"{rule.family} {family.title}" if family else rule.family, "epic"))
+    item.add_marker(_label(FEATURE.get(rule.transport, rule.transport), "feature"))
+    item.add_marker(_label(f"{rule.id} {rule.title}", "story"))
+    item.add_marker(_label(SEVERITY[rule.level], "severity"))
+    item.add_marker(_label(rule.id, "tag"))
+    if rule.section:
+        item.add_marker(pytest.mark.allure_link(f"{STANDARD_URL}#section-{rule.section}",
+                                                name=f"{STANDARD} section {rule.section}",
+                                                link_type="link"))
+    item.add_marker(pytest.mark.allure_description(
+        f"{rule.text}\n\nLevel: {rule.level}. Instance: {instance.label or 'once'}. "
+        f"Why it applies: {instance.reason}"))
+    item.user_properties.append(("rule", rule.id))
+    if profile is not None:
+        item.user_properties.append(("model", profile.device.model))
+
+
+def set_title_and_parameters(instance: Instance, profile: Profile | None) -> None:
+    """Called while the test runs, when Allure's test result exists."""
+    import allure
+
+    rule = instance.rule
+    allure.dynamic.title(f"{instance.id} {rule.title}"
+                         + (f" ({instance.label})" if instance.label else ""))
+    if profile is not None:
+        allure.dynamic.parameter("model", profile.device.model)
+        allure.dynamic.parameter("firmware", profile.device.firmware)
+    allure.dynamic.parameter("instance", instance.label or "once")
+
+
+def attach_evidence(items: Iterable[EvidenceItem], summary: str) -> None:
+    import allure
+
+    lines = [summary, ""] + [item.line() for item in items]
+    allure.attach("\n".join(lines), name="evidence", attachment_type=allure.attachment_type.TEXT)
+
+
+def write_environment(config: pytest.Config, run: CertkitRun) -> None:
+    folder = getattr(config.option, "allure_report_dir", None)
+    if not folder:
+        return
+    profile = run.profile
+    env = {"certkit": __version__, "standard": STANDARD,
+           "profile": str(run.lint.path), "profile.sha256": run.lint.sha256}
+    if profile is not None:
+        device = profile.device
+        env |= {"model": device.model, "firmware": device.firmware,
+                "mcu-version": device.mcu_version or "-"}
+    env |= {f"bench.{key}": value for key, value in run.bench.describe().items()}
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "environment.properties").write_text(
+        "".join(f"{key}={str(value).replace(chr(10), ' ')}\n" for key, value in env.items()),
+        encoding="utf-8")
+    (path / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")

@@ -1,0 +1,98 @@
+"""The run record behind `verdict.json`, written after every rule instance.
+
+The file is rewritten atomically each time a rule instance ends, so a run
+that is interrupted, killed or crashes still leaves its verdict (INCOMPLETE
+at worst) and every result gathered so far. Planned instances without a
+result are part of the record too: as `error` (not run) when they apply, as
+`not-applicable` with the plan's reason when they do not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from certkit import __version__
+from certkit.plan import Plan
+from certkit.standard.ecs1 import STANDARD
+from certkit.verdict import Outcome, RuleResult, decide, warnings
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+@dataclass
+class RunRecord:
+    out: Path
+    profile_path: Path
+    sha256: str
+    model: str | None
+    plan: Plan | None = None
+    bench: dict[str, str] = field(default_factory=dict)
+    results: dict[str, RuleResult] = field(default_factory=dict)  # by instance id
+    started: str = field(default_factory=now)
+    finished: str | None = None
+    implemented: set[str] = field(default_factory=set)  # rule IDs the suite has a test for
+    stop_reason: str | None = None  # set when the run was interrupted
+
+    def add(self, instance_id: str, result: RuleResult) -> None:
+        self.results[instance_id] = result
+        self.write()
+
+    def all_results(self) -> list[RuleResult]:
+        """Every result, with the planned instances that have none filled in."""
+        results = dict(self.results)
+        for instance in self.plan.instances if self.plan else ():
+            if instance.id in results:
+                continue
+            rule = instance.rule
+            if not instance.applies:
+                outcome, message = Outcome.NOT_APPLICABLE, instance.reason
+            elif self.finished is None or self.stop_reason:
+                outcome, message = Outcome.ERROR, f"not run: {self.stop_reason or 'the run is still going'}"
+            elif rule.id not in self.implemented:
+                outcome, message = Outcome.ERROR, (f"not run: certkit {__version__} has no check "
+                                                   f"for {rule.id} yet")
+            else:
+                outcome, message = Outcome.ERROR, "not run"
+            results[instance.id] = RuleResult(rule.id, instance.key, rule.level, outcome,
+                                              message, title=rule.title)
+        return list(results.values())
+
+    def document(self) -> dict:
+        results = self.all_results()
+        verdict = decide(results)
+        return {
+            "verdict": str(verdict),
+            "standard": STANDARD,
+            "certkit": __version__,
+            "profile": {"path": str(self.profile_path), "sha256": self.sha256, "model": self.model},
+            "selection": list(self.plan.patterns) if self.plan else [],
+            "bench": self.bench,
+            "started": self.started,
+            "finished": self.finished,
+            "complete": self.finished is not None and not self.stop_reason,
+            "stop_reason": self.stop_reason,
+            "warnings": [f"{r.rule}{f'[{r.instance}]' if r.instance else ''}: {r.message}"
+                         for r in warnings(results)],
+            "rules": [r.as_json() for r in results],
+        }
+
+    def write(self) -> dict:
+        document = self.document()
+        write_atomically(self.out / "verdict.json",
+                         json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return document
