@@ -103,7 +103,8 @@ class CertkitRun:
         self.bench = bench
         self.patterns: tuple[str, ...] = tuple(config.getoption("--certkit-rules"))
         profile = lint.profile
-        self.plan: Plan | None = make_plan(profile, self.patterns) if profile else None
+        # A profile that fails lint is not planned: only its design rules are reported.
+        self.plan: Plan | None = make_plan(profile, self.patterns) if lint.ok else None
         model = profile.device.model if profile else None
         out = config.getoption("--certkit-out")
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -177,6 +178,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             drop.append(item)
             continue
         item.stash[INSTANCE] = instance
+        run.record.collected[instance.id] = instance
         allure_labels.label(item, instance, run.profile)
         keep.append(item)
     if drop:

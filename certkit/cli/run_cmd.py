@@ -77,7 +77,7 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
     suite = resources.files("certkit.suite")
     argv = [str(suite), *map(str, args.add_rules),
             "-c", str(suite / "pytest.ini"), "--rootdir", str(suite),
-            "-p", "no:cacheprovider",
+            "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
             "--certkit-profile", str(args.profile), "--certkit-out", str(out),
             "--junitxml", str(out / "junit.xml"),
             "--alluredir", str(out / "allure-results"), "--clean-alluredir"]

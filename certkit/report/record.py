@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from certkit import __version__
-from certkit.plan import Plan
+from certkit.plan import Instance, Plan
 from certkit.standard.ecs1 import STANDARD
-from certkit.verdict import Outcome, RuleResult, decide, warnings
+from certkit.verdict import Outcome, RuleResult, Verdict, decide, warnings
 
 
 def now() -> str:
@@ -46,6 +46,7 @@ class RunRecord:
     started: str = field(default_factory=now)
     finished: str | None = None
     implemented: set[str] = field(default_factory=set)  # rule IDs the suite has a test for
+    collected: dict[str, Instance] = field(default_factory=dict)  # what the session will run
     stop_reason: str | None = None  # set when the run was interrupted
 
     def add(self, instance_id: str, result: RuleResult) -> None:
@@ -55,7 +56,8 @@ class RunRecord:
     def all_results(self) -> list[RuleResult]:
         """Every result, with the planned instances that have none filled in."""
         results = dict(self.results)
-        for instance in self.plan.instances if self.plan else ():
+        planned = {i.id: i for i in self.plan.instances} if self.plan else {}
+        for instance in (planned | self.collected).values():
             if instance.id in results:
                 continue
             rule = instance.rule
@@ -75,6 +77,8 @@ class RunRecord:
     def document(self) -> dict:
         results = self.all_results()
         verdict = decide(results)
+        if self.stop_reason and verdict is Verdict.CERTIFIED:
+            verdict = Verdict.INCOMPLETE  # a run that stopped early proves nothing more
         return {
             "verdict": str(verdict),
             "standard": STANDARD,

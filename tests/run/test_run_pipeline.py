@@ -1,0 +1,197 @@
+"""`certkit run` end to end: outputs, exit codes and interrupted runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
+
+BENCH_RULES = ROOT / "fixtures" / "rules" / "bench_rules.py"
+
+
+def allure_results(out: Path) -> list[dict]:
+    folder = out / "allure-results"
+    return [json.loads(p.read_text("utf-8")) for p in folder.glob("*-result.json")]
+
+
+def labels(result: dict) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for label in result["labels"]:
+        found.setdefault(label["name"], []).append(label["value"])
+    return found
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory) -> tuple[int, Path]:
+    out = tmp_path_factory.mktemp("clean")
+    result = certkit("run", KETTLE, "--out", out, "--rules", "PRF-*", "--rules", "DSN-*",
+                     "--rules", "SEC-001")
+    return result.code, out
+
+
+def test_clean_profile_design_rules_certified(clean_run):
+    code, out = clean_run
+    verdict = read_verdict(out)
+    assert code == 0
+    assert verdict["verdict"] == "CERTIFIED"
+    assert verdict["complete"] is True
+    assert verdict["profile"]["model"] == "acme.kettle.k1"
+    assert verdict["profile"]["sha256"] == __import__("hashlib").sha256(KETTLE.read_bytes()).hexdigest()
+    assert verdict["selection"] == ["PRF-*", "DSN-*", "SEC-001"]
+    assert set(outcomes(verdict).values()) == {"pass"}
+    assert len(verdict["rules"]) == 16
+    for rule in verdict["rules"]:
+        assert (out / rule["evidence"]).is_file()
+
+
+def test_junit_lists_every_rule(clean_run):
+    _, out = clean_run
+    cases = ET.parse(out / "junit.xml").getroot().iter("testcase")
+    names = {case.get("name") for case in cases}
+    assert "test_design_rule[DSN-005]" in names
+    assert len(names) == 16
+
+
+def test_allure_results_are_labelled(clean_run):
+    _, out = clean_run
+    results = allure_results(out)
+    assert len(results) == 16
+    dsn5 = next(r for r in results if "DSN-005" in labels(r).get("story", [""])[0])
+    found = labels(dsn5)
+    assert found["epic"] == ["DSN Design standard"]
+    assert found["feature"] == ["profile"]
+    assert found["severity"] == ["critical"]
+    assert dsn5["name"].startswith("DSN-005 ")
+    parameters = {p["name"]: p["value"].strip("'") for p in dsn5["parameters"]}
+    assert parameters["model"] == "acme.kettle.k1"
+    assert dsn5["links"][0]["name"] == "ECS-1.0 section 4"
+    assert any(a["name"] == "evidence" for a in dsn5["attachments"])
+    env = (out / "allure-results" / "environment.properties").read_text("utf-8")
+    assert "model=acme.kettle.k1" in env and "standard=ECS-1.0" in env
+    categories = json.loads((out / "allure-results" / "categories.json").read_text("utf-8"))
+    assert {c["matchedStatuses"][0] for c in categories} >= {"failed", "broken"}
+
+
+def test_profile_with_lint_findings_stops_before_any_device(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(KETTLE.read_text("utf-8").replace("model: acme.kettle.k1",
+                                                        "model: Acme.Kettle"))
+    out = tmp_path / "out"
+    result = certkit("run", broken, "--emulate", "--out", out)
+    assert result.code == 2
+    assert "no device was touched" in result.stderr
+    verdict = read_verdict(out)
+    assert verdict["verdict"] == "NOT CERTIFIED"
+    found = outcomes(verdict)
+    assert found["DSN-001"] == "fail"
+    line = broken.read_text("utf-8").splitlines().index("  model: Acme.Kettle") + 1
+    assert f"line {line} column 10" in next(r["message"] for r in verdict["rules"]
+                                      if r["rule"] == "DSN-001")
+    # Only the design rules ran; no transport rule was even attempted.
+    assert set(found) == {"PRF-001", "PRF-002", "PRF-003", "SEC-001"} | {
+        f"DSN-{n:03d}" for n in range(1, 13)}
+    failed = [c for c in ET.parse(out / "junit.xml").getroot().iter("testcase")
+              if c.find("failure") is not None]
+    assert [c.get("name") for c in failed] == ["test_design_rule[DSN-001]"]
+    statuses = {r["name"].split()[0]: r["status"] for r in allure_results(out)}
+    assert statuses["DSN-001"] == "failed"
+
+
+def test_unparseable_profile_reports_prf_001(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("certkit: 1\ndevice: [unclosed\n")
+    out = tmp_path / "out"
+    result = certkit("run", broken, "--out", out)
+    assert result.code == 2
+    verdict = read_verdict(out)
+    found = outcomes(verdict)
+    assert found["PRF-001"] == "fail"
+    assert found["DSN-001"] == "not-applicable"
+    assert verdict["verdict"] == "NOT CERTIFIED"
+
+
+def test_rules_without_a_check_make_the_run_incomplete(tmp_path):
+    result = certkit("run", KETTLE, "--out", tmp_path, "--rules", "DSN-001", "--rules", "BLE-009",
+                     "--rules", "INT-006")
+    verdict = read_verdict(tmp_path)
+    found = {r["rule"]: r for r in verdict["rules"]}
+    assert found["BLE-009"]["outcome"] == "not-applicable"
+    assert "not battery powered" in found["BLE-009"]["message"]
+    if found["INT-006"]["outcome"] == "error":  # until the interop issue lands
+        assert result.code == 3 and verdict["verdict"] == "INCOMPLETE"
+        assert "no check" in found["INT-006"]["message"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--emulate", "zigbee"], "--emulate: unknown transport zigbee"),
+    (["--reset", "kick"], "--reset: 'kick' is not a reset method"),
+    (["--mqtt-listen", "localhost"], "--mqtt-listen: 'localhost' is not HOST:PORT"),
+    (["--mqtt-broker", "http://x"], "--mqtt-broker: 'http://x' is not mqtt://"),
+    (["--fault", "serial"], "--fault: 'serial' is not TRANSPORT:FAULT"),
+    (["--waivers", "/nonexistent.yaml"], "--waivers: /nonexistent.yaml: no such file"),
+])
+def test_bad_options_are_usage_errors(tmp_path, args, message):
+    result = certkit("run", KETTLE, "--out", tmp_path, *args)
+    assert result.code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_missing_profile_is_a_usage_error(tmp_path):
+    result = certkit("run", tmp_path / "nope.yaml")
+    assert result.code == 2
+    assert "nope.yaml: no such file" in result.stderr
+
+
+def test_rules_of_ones_own_run_with_the_suite(tmp_path):
+    env = {"CERTKIT_TEST_RELEASE": str(tmp_path)}  # exists: LAB-002 returns at once
+    result = certkit("run", KETTLE, "--out", tmp_path / "out", "--rules", "LAB-*",
+                     "--add-rules", BENCH_RULES, env=env)
+    verdict = read_verdict(tmp_path / "out")
+    assert outcomes(verdict) == {"LAB-001": "pass", "LAB-002": "pass"}
+    assert result.code == 0
+    evidence = (tmp_path / "out" / "evidence" / "LAB-001.log").read_text("utf-8")
+    assert "manufacturer is 'Acme Labs'" in evidence
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_keeps_verdict_and_evidence(tmp_path, signum):
+    out = tmp_path / "out"
+    env = {**os.environ, "CERTKIT_TEST_RELEASE": str(tmp_path / "never")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "certkit", "run", KETTLE, "--out", out, "--rules", "DSN-00[1-3]",
+         "--rules", "LAB-002", "--add-rules", BENCH_RULES],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the design rules are recorded
+            if (out / "verdict.json").exists() and \
+                    outcomes(read_verdict(out)).get("DSN-003") == "pass":
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)  # LAB-002 is now waiting
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 3, stderr
+    verdict = read_verdict(out)
+    assert verdict["verdict"] == "INCOMPLETE"
+    assert verdict["complete"] is False
+    assert verdict["stop_reason"] == "the run was interrupted"
+    found = outcomes(verdict)
+    assert [found[f"DSN-00{i}"] for i in (1, 2, 3)] == ["pass"] * 3
+    assert found["LAB-002"] == "error"
+    assert (out / "evidence" / "DSN-001.log").is_file()
+    assert ET.parse(out / "junit.xml").getroot() is not None
+    assert "VERDICT: INCOMPLETE" in stdout
+    assert "Traceback" not in stderr
