@@ -1,0 +1,72 @@
+"""`certkit rules` and `certkit plan` as a user calls them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import KETTLE, ROOT, certkit
+
+
+def test_rules_lists_the_whole_catalogue():
+    result = certkit("rules")
+    assert result.code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 57
+    assert lines[0].startswith("PRF-001  M  ")
+
+
+def test_rules_filters_by_family_and_rejects_unknown_ones():
+    result = certkit("rules", "ser", "--format", "json")
+    rules = json.loads(result.stdout)
+    assert [r["id"] for r in rules] == [f"SER-{n:03d}" for n in range(1, 14)]
+    assert rules[3]["limits"]["reply"] == {"value": 1000, "unit": "ms", "timing": "reply-ms"}
+    bad = certkit("rules", "XYZ")
+    assert bad.code == 2 and "unknown family 'XYZ'" in bad.stderr
+
+
+def test_docs_catalogue_is_generated_from_the_data():
+    page = (ROOT / "docs" / "rules.md").read_text("utf-8")
+    assert page == certkit("rules", "--format", "markdown").stdout, (
+        "docs/rules.md is stale: regenerate it with "
+        "`certkit rules --format markdown > docs/rules.md`")
+
+
+def test_plan_explains_each_instance():
+    result = certkit("plan", KETTLE, "--explain")
+    assert result.code == 0
+    text = result.stdout
+    assert "run  SER-004[2.2]" in text and "kettle.temperature" in text
+    assert "n/a  BLE-009" in text
+    assert "because the device is not battery powered" in text
+
+
+def test_plan_json_and_refusal_of_a_broken_profile(tmp_path):
+    plan = json.loads(certkit("plan", KETTLE, "--format", "json", "--rules", "SER-005").stdout)
+    assert [(i["rule"], i["instance"], i["applies"]) for i in plan] == [
+        ("SER-005", "2.1", True), ("SER-005", "2.3", True), ("SER-005", "2.5", True)]
+    broken = tmp_path / "p.yaml"
+    broken.write_text("certkit: 2\n")
+    result = certkit("plan", broken)
+    assert result.code == 2 and "fails its design rules" in result.stderr
+
+
+def test_usage_errors_exit_2_without_traceback():
+    for args in (["frobnicate"], ["lint"], ["run"], ["plan", "--explain"]):
+        result = certkit(*args)
+        assert result.code == 2, args
+        assert "Traceback" not in result.stderr
+
+
+def test_pytest_runs_a_certification_through_the_entry_point(tmp_path):
+    # The plugin is loaded by the pytest11 entry point: plain pytest certifies too.
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "certkit.suite", "-p", "no:cacheprovider",
+         "--certkit-profile", str(KETTLE), "--certkit-out", str(tmp_path),
+         "--certkit-rules", "DSN-*", "-q", "--rootdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "VERDICT: CERTIFIED" in proc.stdout
+    verdict = json.loads((tmp_path / "verdict.json").read_text("utf-8"))
+    assert len(verdict["rules"]) == 12
