@@ -16,8 +16,6 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
-import pytest
-
 from certkit.bench import Bench, BenchError
 from certkit.design import ProfileReadError, lint_file
 from certkit.verdict import Verdict
@@ -109,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("reports") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}"
 
     # A terminated run still writes its verdict: SIGTERM is handled like Ctrl-C.
+    import pytest  # only a run needs it; lint and plan start faster without
+
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         pytest.main(pytest_args(args, out))

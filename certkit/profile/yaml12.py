@@ -71,7 +71,7 @@ class Document:
 
 
 class _Yaml12Loader(yaml.SafeLoader):
-    """Composer with the YAML 1.2 core schema resolvers and no aliases."""
+    """Composer with the YAML 1.2 core schema resolvers; reports aliases where they are."""
 
     yaml_implicit_resolvers: dict = {}
 
@@ -85,13 +85,26 @@ class _Yaml12Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+# libyaml parses several times faster; it cannot report where an alias is, so
+# a document found to hold one is parsed again by the pure-Python loader.
+_FastLoader: type = _Yaml12Loader
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
+        yaml_implicit_resolvers: dict = {}
+
+
+class _AliasFound(Exception):
+    pass
+
+
 for _tag, _pattern, _first in (
     ("null", _NULL, ["~", "n", "N", ""]),
     ("bool", _BOOL, list("tTfF")),
     ("int", _INT, list("-+0123456789")),
     ("float", _FLOAT, list("-+.0123456789")),
 ):
-    _Yaml12Loader.add_implicit_resolver(CORE + _tag, _pattern, _first)
+    for _loader in {_Yaml12Loader, _FastLoader}:
+        _loader.add_implicit_resolver(CORE + _tag, _pattern, _first)
 
 
 def _scalar(node: ScalarNode) -> Any:
@@ -121,14 +134,17 @@ def _scalar(node: ScalarNode) -> Any:
     )
 
 
-def _build(node: Node, path: Path, doc: Document) -> Any:
+def _build(node: Node, path: Path, doc: Document, seen: set[int]) -> Any:
+    if id(node) in seen:
+        raise _AliasFound
+    seen.add(id(node))
     doc.positions[path] = Position.of(node.start_mark)
     if isinstance(node, ScalarNode):
         return _scalar(node)
     if isinstance(node, SequenceNode):
         if node.tag != CORE + "seq":
             raise YamlError(f"tag {node.tag!r} is not allowed", Position.of(node.start_mark))
-        return [_build(item, path + (i,), doc) for i, item in enumerate(node.value)]
+        return [_build(item, path + (i,), doc, seen) for i, item in enumerate(node.value)]
     if isinstance(node, MappingNode):
         if node.tag != CORE + "map":
             raise YamlError(f"tag {node.tag!r} is not allowed", Position.of(node.start_mark))
@@ -144,25 +160,39 @@ def _build(node: Node, path: Path, doc: Document) -> Any:
             if key in result:
                 raise YamlError(f"duplicate key {key!r}", Position.of(key_node.start_mark))
             doc.key_positions[path + (key,)] = Position.of(key_node.start_mark)
-            result[key] = _build(value_node, path + (key,), doc)
+            result[key] = _build(value_node, path + (key,), doc, seen)
         return result
     raise YamlError("unsupported YAML node", Position.of(node.start_mark))  # pragma: no cover
 
 
-def load_yaml(text: str) -> Document:
-    """Parse one YAML 1.2 document; raises `YamlError` with a position."""
+def _compose(text: str, loader: type) -> Node | None:
     try:
-        root = yaml.compose(text, Loader=_Yaml12Loader)
+        return yaml.compose(text, Loader=loader)
     except YamlError:
         raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "malformed YAML"
+        problem = ": ".join(filter(None, (exc.context, exc.problem))) or "malformed YAML"
         raise YamlError(problem, Position.of(mark) if mark else Position(1, 1)) from None
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        where = Position(before.count("\n") + 1, exc.position - before.rfind("\n"))
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise YamlError(f"character U+{code:04X} is not allowed in YAML ({exc.reason})",
+                        where) from None
     except yaml.YAMLError as exc:
         raise YamlError(str(exc), Position(1, 1)) from None
+
+
+def load_yaml(text: str) -> Document:
+    """Parse one YAML 1.2 document; raises `YamlError` with a position."""
+    root = _compose(text, _FastLoader)
     if root is None:
         raise YamlError("the document is empty", Position(1, 1))
     doc = Document(value=None)
-    doc.value = _build(root, (), doc)
+    try:
+        doc.value = _build(root, (), doc, set())
+    except _AliasFound:
+        _compose(text, _Yaml12Loader)  # raises at the alias
+        raise YamlError("aliases are not allowed in a profile", Position(1, 1)) from None
     return doc

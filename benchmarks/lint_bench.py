@@ -1,0 +1,63 @@
+"""Wall time of `certkit lint` and of a design-only `certkit run`.
+
+    python benchmarks/lint_bench.py [--repeat N]
+
+Prints the median of N runs of each case, start-up included (each case is a
+fresh `python -m certkit` process, as a user or CI would run it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
+GOAL_ONE_PROFILE_S = 0.3
+
+
+def timed(args: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "certkit", *args], check=False,
+                       capture_output=True, cwd=ROOT, timeout=300)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    repeat = parser.parse_args().repeat
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    interpreter = time.perf_counter() - start
+
+    one = timed(["lint", str(PROFILES[0])], repeat)
+    print(f"lint, 1 profile:      {one:.3f} s  (goal {GOAL_ONE_PROFILE_S} s, "
+          f"ratio {one / GOAL_ONE_PROFILE_S:.2f}; bare interpreter start {interpreter:.3f} s)")
+
+    with tempfile.TemporaryDirectory() as folder:
+        copies = [Path(folder) / f"p{i:03d}-{PROFILES[i % len(PROFILES)].name}" for i in range(200)]
+        for i, copy in enumerate(copies):
+            shutil.copy(PROFILES[i % len(PROFILES)], copy)
+        many = timed(["lint", *map(str, copies)], max(1, repeat // 2))
+        print(f"lint, 200 profiles:   {many:.3f} s  "
+              f"({(many - one) / 199 * 1000:.2f} ms per extra profile)")
+
+        out = Path(folder) / "run"
+        design = timed(["run", str(ROOT / "profiles" / "acme.kettle.k1.yaml"), "--out", str(out),
+                        "--rules", "PRF-*", "--rules", "DSN-*", "--rules", "SEC-001"],
+                       max(1, repeat // 2))
+        print(f"run, kettle, design rules only: {design:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
