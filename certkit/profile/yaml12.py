@@ -4,10 +4,12 @@ PyYAML implements YAML 1.1, where `on`, `yes` and `off` are booleans and
 `0142` is octal. ECS-1 profiles are YAML 1.2, so this module resolves plain
 scalars with the 1.2 core schema instead, and refuses what a certification
 input never needs: aliases (no alias bombs), tags outside the core schema,
-duplicate keys and more than one document.
+duplicate keys, more than one document, and deep nesting.
 
-`load_yaml(text, path)` returns a `Document`: the plain Python value plus a
-map from JSON-pointer-like paths (tuples of keys and indexes) to positions.
+It builds values straight from PyYAML's event stream (libyaml's parser when
+available), without recursion, so no input can exhaust the stack.
+`load_yaml(text)` returns a `Document`: the plain value plus a map from
+paths (tuples of keys and indexes) to positions.
 """
 
 from __future__ import annotations
@@ -18,12 +20,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+from yaml.nodes import ScalarNode
 
 Path = tuple[str | int, ...]
 
 CORE = "tag:yaml.org,2002:"
+MAX_DEPTH = 32  # a profile nests about 6 deep; this stops nesting bombs
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
@@ -70,31 +81,13 @@ class Document:
         return Position(1, 1)
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """Composer with the YAML 1.2 core schema resolvers; reports aliases where they are."""
+_Parser: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Parser):  # type: ignore[misc,valid-type]
+    """Only the parser and the YAML 1.2 core schema resolvers are used."""
 
     yaml_implicit_resolvers: dict = {}
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
-        if self.check_event(AliasEvent):
-            event = self.peek_event()
-            raise YamlError(
-                f"alias *{event.anchor} is not allowed in a profile (write the value out)",
-                Position.of(event.start_mark),
-            )
-        return super().compose_node(parent, index)
-
-
-# libyaml parses several times faster; it cannot report where an alias is, so
-# a document found to hold one is parsed again by the pure-Python loader.
-_FastLoader: type = _Yaml12Loader
-if getattr(yaml, "__with_libyaml__", False):
-    class _FastLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
-        yaml_implicit_resolvers: dict = {}
-
-
-class _AliasFound(Exception):
-    pass
 
 
 for _tag, _pattern, _first in (
@@ -103,12 +96,10 @@ for _tag, _pattern, _first in (
     ("int", _INT, list("-+0123456789")),
     ("float", _FLOAT, list("-+.0123456789")),
 ):
-    for _loader in {_Yaml12Loader, _FastLoader}:
-        _loader.add_implicit_resolver(CORE + _tag, _pattern, _first)
+    _Loader.add_implicit_resolver(CORE + _tag, _pattern, _first)
 
 
-def _scalar(node: ScalarNode) -> Any:
-    tag, text = node.tag, node.value
+def _scalar(tag: str, text: str, mark: yaml.Mark) -> Any:
     if tag == CORE + "str":
         return text
     if tag == CORE + "null" and _NULL.match(text):
@@ -128,48 +119,104 @@ def _scalar(node: ScalarNode) -> Any:
         if lowered.endswith(".inf"):
             return -math.inf if lowered.startswith("-") else math.inf
         return float(text)
-    raise YamlError(
-        f"tag {tag!r} is not allowed here (only the YAML 1.2 core schema)",
-        Position.of(node.start_mark),
-    )
+    raise YamlError(f"tag {tag!r} is not allowed here (only the YAML 1.2 core schema)",
+                    Position.of(mark))
 
 
-def _build(node: Node, path: Path, doc: Document, seen: set[int]) -> Any:
-    if id(node) in seen:
-        raise _AliasFound
-    seen.add(id(node))
-    doc.positions[path] = Position.of(node.start_mark)
-    if isinstance(node, ScalarNode):
-        return _scalar(node)
-    if isinstance(node, SequenceNode):
-        if node.tag != CORE + "seq":
-            raise YamlError(f"tag {node.tag!r} is not allowed", Position.of(node.start_mark))
-        return [_build(item, path + (i,), doc, seen) for i, item in enumerate(node.value)]
-    if isinstance(node, MappingNode):
-        if node.tag != CORE + "map":
-            raise YamlError(f"tag {node.tag!r} is not allowed", Position.of(node.start_mark))
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
-                raise YamlError("mapping keys must be plain scalars",
-                                Position.of(key_node.start_mark))
-            key = _scalar(key_node)
-            # Keys are compared as text: a profile's keys are names, and JSON
-            # (which the schema speaks) only has string keys.
-            key = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
-            if key in result:
-                raise YamlError(f"duplicate key {key!r}", Position.of(key_node.start_mark))
-            doc.key_positions[path + (key,)] = Position.of(key_node.start_mark)
-            result[key] = _build(value_node, path + (key,), doc, seen)
-        return result
-    raise YamlError("unsupported YAML node", Position.of(node.start_mark))  # pragma: no cover
+class _Frame:
+    """A mapping or sequence being filled, with where its next item goes."""
+
+    def __init__(self, value: dict | list, path: Path) -> None:
+        self.value = value
+        self.path = path
+        self.key: str | None = None  # a mapping's key waiting for its value
+
+    def next_path(self) -> Path:
+        if isinstance(self.value, list):
+            return self.path + (len(self.value),)
+        return self.path + (self.key,)
+
+    def put(self, item: Any) -> None:
+        if isinstance(self.value, list):
+            self.value.append(item)
+        else:
+            self.value[self.key] = item
+            self.key = None
 
 
-def _compose(text: str, loader: type) -> Node | None:
+def _key(value: Any) -> str:
+    # Keys are compared as text: a profile's keys are names, and JSON (which
+    # the schema speaks) only has string keys.
+    if value is None:
+        return "null"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _build(loader: _Loader, doc: Document) -> Any:
+    stack: list[_Frame] = []
+    documents = 0
+    root: Any = None
+    while loader.check_event():
+        event = loader.get_event()
+        mark = event.start_mark
+        if isinstance(event, DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise YamlError("a profile is one YAML document; found a second one",
+                                Position.of(mark))
+            continue
+        if isinstance(event, AliasEvent):
+            raise YamlError(f"alias *{event.anchor} is not allowed in a profile "
+                            "(write the value out)", Position.of(mark))
+        if isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+            stack.pop()
+            continue
+        if not isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent)):
+            continue  # stream and document ends
+        frame = stack[-1] if stack else None
+        awaiting_key = frame is not None and isinstance(frame.value, dict) and frame.key is None
+        if isinstance(event, ScalarEvent):
+            kind = ScalarNode
+            tag = event.tag if event.tag not in (None, "!") else \
+                loader.resolve(ScalarNode, event.value, event.implicit)
+            value = _scalar(tag, event.value, mark)
+            if awaiting_key:
+                key = _key(value)
+                if key in frame.value:
+                    raise YamlError(f"duplicate key {key!r}", Position.of(mark))
+                frame.key = key
+                doc.key_positions[frame.path + (key,)] = Position.of(mark)
+                frame.value[key] = None  # keeps key order; the value comes next
+                continue
+        else:
+            if awaiting_key:
+                raise YamlError("mapping keys must be plain scalars", Position.of(mark))
+            kind = dict if isinstance(event, MappingStartEvent) else list
+            expected = CORE + ("map" if kind is dict else "seq")
+            if event.tag not in (None, "!", expected):
+                raise YamlError(f"tag {event.tag!r} is not allowed here", Position.of(mark))
+            value = kind()
+        path = frame.next_path() if frame else ()
+        if len(path) > MAX_DEPTH:
+            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", Position.of(mark))
+        doc.positions[path] = Position.of(mark)
+        if frame:
+            frame.put(value)
+        else:
+            root = value
+        if kind is not ScalarNode:
+            stack.append(_Frame(value, path))
+    if documents == 0:
+        raise YamlError("the document is empty", Position(1, 1))
+    return root
+
+
+def load_yaml(text: str) -> Document:
+    """Parse one YAML 1.2 document; raises `YamlError` with a position."""
+    doc = Document(value=None)
+    loader = _Loader(text)
     try:
-        return yaml.compose(text, Loader=loader)
-    except YamlError:
-        raise
+        doc.value = _build(loader, doc)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = ": ".join(filter(None, (exc.context, exc.problem))) or "malformed YAML"
@@ -182,17 +229,6 @@ def _compose(text: str, loader: type) -> Node | None:
                         where) from None
     except yaml.YAMLError as exc:
         raise YamlError(str(exc), Position(1, 1)) from None
-
-
-def load_yaml(text: str) -> Document:
-    """Parse one YAML 1.2 document; raises `YamlError` with a position."""
-    root = _compose(text, _FastLoader)
-    if root is None:
-        raise YamlError("the document is empty", Position(1, 1))
-    doc = Document(value=None)
-    try:
-        doc.value = _build(root, (), doc, set())
-    except _AliasFound:
-        _compose(text, _Yaml12Loader)  # raises at the alias
-        raise YamlError("aliases are not allowed in a profile", Position(1, 1)) from None
+    finally:
+        loader.dispose()
     return doc
