@@ -16,6 +16,7 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
+from certkit import __version__
 from certkit.bench import Bench, BenchError
 from certkit.design import ProfileReadError, lint_file
 from certkit.verdict import Verdict
@@ -100,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
         path = getattr(args, option)
         if path is not None and not path.is_file():
             return _fail_usage(f"--{option}: {path}: no such file")
+        if path is not None:  # accepted now so scripts keep working; takes effect later
+            print(f"certkit run: note: --{option} is accepted but not applied by certkit "
+                  f"{__version__} yet", file=sys.stderr)
     for path in args.add_rules:
         if not path.exists():
             return _fail_usage(f"--add-rules: {path}: no such file or folder")

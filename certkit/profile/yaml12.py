@@ -107,6 +107,8 @@ def _scalar(tag: str, text: str, mark: yaml.Mark) -> Any:
     if tag == CORE + "bool" and _BOOL.match(text):
         return text.lower() == "true"
     if tag == CORE + "int" and _INT.match(text):
+        if len(text) > 64:  # int() refuses thousands of digits; no profile needs 64
+            raise YamlError(f"integer of {len(text)} digits is too long", Position.of(mark))
         if text.startswith("0x"):
             return int(text[2:], 16)
         if text.startswith("0o"):

@@ -195,3 +195,30 @@ def test_interrupted_run_keeps_verdict_and_evidence(tmp_path, signum):
     assert ET.parse(out / "junit.xml").getroot() is not None
     assert "VERDICT: INCOMPLETE" in stdout
     assert "Traceback" not in stderr
+
+
+NASTY_PROFILES = {
+    "binary": b"\x00\xff\xfe garbage \x81",
+    "empty": b"",
+    "nesting-bomb": b"a: " + b"[" * 100_000 + b"]" * 100_000,
+    "alias-bomb": b'a: &a ["x","x"]\nb: &b [*a,*a]\nc: &c [*b,*b]\nd: [*c,*c]\n',
+    "python-tag": b"certkit: !!python/object/apply:os.system ['true']\n",
+    "control-char": b"certkit: 1\nstandard: \x07\n",
+    "long-line": b"certkit: " + b"9" * 1_000_000 + b"\n",
+    "not-a-mapping": b"- certkit\n- 1\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NASTY_PROFILES))
+def test_nasty_profiles_end_in_a_clear_error(tmp_path, name):
+    profile = tmp_path / f"{name}.yaml"
+    profile.write_bytes(NASTY_PROFILES[name])
+    result = certkit("run", profile, "--emulate", "--out", tmp_path / "out", timeout=60)
+    assert result.code == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    if (tmp_path / "out" / "verdict.json").exists():
+        verdict = read_verdict(tmp_path / "out")
+        assert verdict["verdict"] == "NOT CERTIFIED"
+        assert outcomes(verdict)["PRF-001"] == "fail" or outcomes(verdict)["PRF-002"] == "fail"
+    else:  # not even text: refused before a run starts, with the reason
+        assert f"{name}.yaml: not UTF-8 text" in result.stderr
