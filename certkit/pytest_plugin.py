@@ -21,6 +21,7 @@ them (see docs/custom-rules.md).
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import datetime
@@ -30,6 +31,9 @@ from typing import Callable, Iterator
 import pytest
 
 from certkit.bench import Bench, BenchError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from certkit.certificate import KeyFileError, load_private_key, make_record, sign
 from certkit.checks import LabError, NotApplicable
 from certkit.design import DESIGN_RULES, LintResult, ProfileReadError, lint_file
 from certkit.evidence import EvidenceLog
@@ -40,6 +44,7 @@ from certkit.report import allure_labels, terminal
 from certkit.report.record import RunRecord, now, write_atomically
 from certkit.standard.catalogue import Rule, catalogue
 from certkit.verdict import Outcome, RuleResult
+from certkit.waivers import WaiverError, load_waivers
 
 RUN = pytest.StashKey["CertkitRun"]()
 INSTANCE = pytest.StashKey[Instance]()
@@ -67,6 +72,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--certkit-mqtt-broker", metavar="URL")
     group.addoption("--certkit-ble", metavar="NAME_OR_ADDRESS")
     group.addoption("--certkit-ble-adapter", metavar="ADAPTER")
+    group.addoption("--certkit-waivers", metavar="FILE", help="waivers to apply (YAML)")
+    group.addoption("--certkit-key", metavar="FILE",
+                    help="Ed25519 private key (PEM): also write a signed certificate.json")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,9 +98,15 @@ def pytest_configure(config: pytest.Config) -> None:
             faults=config.getoption("--certkit-fault"),
         )
         lint = lint_file(Path(path))
-    except (BenchError, ProfileReadError) as exc:
+        waivers_file = config.getoption("--certkit-waivers")
+        waivers = load_waivers(Path(waivers_file)) if waivers_file else []
+        key_file = config.getoption("--certkit-key")
+        signing_key = load_private_key(Path(key_file)) if key_file else None
+    except (BenchError, ProfileReadError, WaiverError, KeyFileError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[RUN] = CertkitRun(config, lint, bench)
+    config.stash[RUN].record.waivers = waivers
+    config.stash[RUN].signing_key = signing_key
 
 
 class CertkitRun:
@@ -112,7 +126,12 @@ class CertkitRun:
         self.evidence = EvidenceLog()
         self.record = RunRecord(self.out, lint.path, lint.sha256, model, self.plan,
                                 bench.describe())
-        self.record.started = now()
+        if profile is not None:
+            device, mqtt = profile.device, profile.transports.mqtt
+            self.record.declared = {"model": device.model, "firmware": device.firmware,
+                                    "mcu-version": device.mcu_version,
+                                    "device-id": mqtt.device_id if mqtt else None}
+        self.signing_key: Ed25519PrivateKey | None = None
 
     @property
     def profile(self) -> Profile | None:
@@ -273,7 +292,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     elif session.shouldfail:
         run.record.stop_reason = str(session.shouldfail)
     allure_labels.write_environment(session.config, run)
-    run.record.write()
+    document = run.record.write()
+    if run.signing_key is not None:
+        certificate = sign(make_record(document, document["dut"]), run.signing_key)
+        write_atomically(run.out / "certificate.json",
+                         json.dumps(certificate, indent=2, ensure_ascii=False) + "\n")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -317,6 +340,15 @@ def bench(request: pytest.FixtureRequest) -> Bench:
 def evidence(request: pytest.FixtureRequest) -> EvidenceLog:
     """The run's evidence log; what is recorded during a test lands on its rule instance."""
     return _required_run(request).evidence
+
+
+@pytest.fixture(scope="session")
+def dut_identity(request: pytest.FixtureRequest) -> Callable[[str, str, str], None]:
+    """Report what the DUT said about itself: dut_identity('firmware', '1.4.2', 'serial').
+
+    The certification record names the identity as observed on the transports.
+    """
+    return _required_run(request).record.observe
 
 
 @pytest.fixture

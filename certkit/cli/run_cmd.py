@@ -16,10 +16,11 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
-from certkit import __version__
 from certkit.bench import Bench, BenchError
+from certkit.certificate import KeyFileError, load_private_key
 from certkit.design import ProfileReadError, lint_file
 from certkit.verdict import Verdict
+from certkit.waivers import WaiverError, load_waivers
 
 # `certkit run` option -> the plugin's pytest option.
 BENCH_OPTIONS = {
@@ -84,9 +85,13 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
         value = getattr(args, name)
         if value is not None:
             argv.append(f"{option}={value}")
+    if args.waivers:
+        argv.append(f"--certkit-waivers={args.waivers}")
+    if args.key:
+        argv.append(f"--certkit-key={args.key}")
     argv += [f"--certkit-rules={pattern}" for pattern in args.rules]
     argv += [f"--certkit-fault={fault}" for fault in args.fault]
-    argv += ["-v", "--tb=short"] if args.verbose else ["-q", "--tb=no", "--no-header"]
+    argv += ["-v", "--tb=short"] if args.verbose else ["-q", "--tb=no", "--no-header", "-rN"]
     return argv
 
 
@@ -95,15 +100,17 @@ def run(args: argparse.Namespace) -> int:
         Bench.from_options(**{name: getattr(args, name) for name in BENCH_OPTIONS},
                            faults=args.fault)
         lint = lint_file(args.profile)
+        if args.waivers:
+            load_waivers(args.waivers)
     except (BenchError, ProfileReadError) as exc:
         return _fail_usage(str(exc))
-    for option in ("key", "waivers"):
-        path = getattr(args, option)
-        if path is not None and not path.is_file():
-            return _fail_usage(f"--{option}: {path}: no such file")
-        if path is not None:  # accepted now so scripts keep working; takes effect later
-            print(f"certkit run: note: --{option} is accepted but not applied by certkit "
-                  f"{__version__} yet", file=sys.stderr)
+    except WaiverError as exc:
+        return _fail_usage(f"--waivers: {exc}")
+    if args.key is not None:
+        try:
+            load_private_key(args.key)
+        except KeyFileError as exc:
+            return _fail_usage(f"--key: {exc}")
     for path in args.add_rules:
         if not path.exists():
             return _fail_usage(f"--add-rules: {path}: no such file or folder")
@@ -124,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"certkit run: no verdict was written ({exc})", file=sys.stderr)
         return Verdict.INCOMPLETE.exit_code
     if not lint.ok:
-        print("certkit run: the profile fails its design rules; no device was touched",
+        print("certkit run: the profile did not pass its design checks; no device was touched",
               file=sys.stderr)
         return 2
     return verdict.exit_code

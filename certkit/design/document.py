@@ -48,7 +48,7 @@ def _pointer(path) -> str:
     return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
-def _describe(error: ValidationError) -> list[tuple[tuple, str, bool]]:
+def describe_schema_error(error: ValidationError) -> list[tuple[tuple, str, bool]]:
     """(path, message, point at the key?) for one schema error."""
     path = tuple(error.absolute_path)
     where = _pointer(path)
@@ -78,7 +78,7 @@ def check_schema(document: Document, report: Reporter) -> bool:
     """PRF-002: structure and types per the profile schema. True when clean."""
     errors = sorted(_validator().iter_errors(document.value), key=lambda e: list(map(str, e.absolute_path)))
     for error in errors:
-        for path, message, key in _describe(error):
+        for path, message, key in describe_schema_error(error):
             report("PRF-002", path, message, key=key)
     return not errors
 

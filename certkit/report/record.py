@@ -13,12 +13,13 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from certkit import __version__
 from certkit.plan import Instance, Plan
 from certkit.standard.ecs1 import STANDARD
+from certkit.waivers import Waiver, WaiverReport, apply_waivers
 from certkit.verdict import Outcome, RuleResult, Verdict, decide, warnings
 
 
@@ -48,6 +49,26 @@ class RunRecord:
     implemented: set[str] = field(default_factory=set)  # rule IDs the suite has a test for
     collected: dict[str, Instance] = field(default_factory=dict)  # what the session will run
     stop_reason: str | None = None  # set when the run was interrupted
+    waivers: list[Waiver] = field(default_factory=list)
+    declared: dict[str, str | None] = field(default_factory=dict)  # identity the profile states
+    observed: dict[str, dict[str, str]] = field(default_factory=dict)  # field -> source -> value
+
+    def observe(self, name: str, value: str, source: str) -> None:
+        """What a transport reported about the DUT's identity (model, firmware...)."""
+        self.observed.setdefault(name, {})[source] = value
+
+    def identity(self) -> dict:
+        """The DUT identity as observed; the declared value where no transport reported one."""
+        identity: dict[str, object] = {}
+        for name in ("model", "firmware", "mcu-version", "device-id", "ble-address"):
+            seen = set(self.observed.get(name, {}).values())
+            if len(seen) > 1:
+                identity[name] = "conflicting: " + ", ".join(
+                    f"{source} {value}" for source, value in self.observed[name].items())
+            else:
+                identity[name] = seen.pop() if seen else self.declared.get(name)
+        identity["observed"] = self.observed
+        return identity
 
     def add(self, instance_id: str, result: RuleResult) -> None:
         self.results[instance_id] = result
@@ -74,8 +95,13 @@ class RunRecord:
                                               message, title=rule.title)
         return list(results.values())
 
+    def final(self) -> WaiverReport:
+        """Every result with the waivers applied (as of today)."""
+        return apply_waivers(self.all_results(), self.waivers, date.today())
+
     def document(self) -> dict:
-        results = self.all_results()
+        final = self.final()
+        results = final.results
         verdict = decide(results)
         if self.stop_reason and verdict is Verdict.CERTIFIED:
             verdict = Verdict.INCOMPLETE  # a run that stopped early proves nothing more
@@ -84,12 +110,15 @@ class RunRecord:
             "standard": STANDARD,
             "certkit": __version__,
             "profile": {"path": str(self.profile_path), "sha256": self.sha256, "model": self.model},
+            "dut": self.identity(),
             "selection": list(self.plan.patterns) if self.plan else [],
             "bench": self.bench,
             "started": self.started,
             "finished": self.finished,
             "complete": self.finished is not None and not self.stop_reason,
             "stop_reason": self.stop_reason,
+            "waivers": [w.as_json() for w in final.applied],
+            "waiver_notes": final.notes,
             "warnings": [f"{r.rule}{f'[{r.instance}]' if r.instance else ''}: {r.message}"
                          for r in warnings(results)],
             "rules": [r.as_json() for r in results],

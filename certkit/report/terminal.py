@@ -29,7 +29,8 @@ def _instance_id(result: RuleResult) -> str:
 
 def summary_lines(record: RunRecord, lint: LintResult) -> list[str]:
     document = record.document()
-    results = record.all_results()
+    final = record.final()
+    results = final.results
     by_rule: dict[str, list[RuleResult]] = defaultdict(list)
     for result in results:
         by_rule[result.rule].append(result)
@@ -48,6 +49,7 @@ def summary_lines(record: RunRecord, lint: LintResult) -> list[str]:
     counts = {outcome: sum(r.outcome is outcome for r in results) for outcome in Outcome}
     lines += ["", "instances: " + ", ".join(f"{n} {o}" for o, n in counts.items() if n)]
     lines += [f"warning: {_instance_id(w)} {w.message}" for w in warnings(results)]
+    lines += [f"waiver: {note}" for note in final.notes]
     if lint.findings:
         lines.append("design findings:")
         lines += [f"  {finding.text()}" for finding in lint.findings]

@@ -1,0 +1,79 @@
+"""`certkit keygen`, `certkit verify` and `certkit gate`: certification records.
+
+keygen writes an Ed25519 key pair; verify checks a record's signature
+offline; gate is the crowdfunding platform's check before a campaign opens.
+Exit codes: 0 valid (accepted), 1 invalid (refused), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from certkit.certificate import KeyFileError, gate, generate_keys, load_public_key, verify
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    keygen = commands.add_parser("keygen", help="write an Ed25519 key pair for signing records")
+    keygen.add_argument("--private", metavar="FILE", type=Path, required=True)
+    keygen.add_argument("--public", metavar="FILE", type=Path, required=True)
+    keygen.set_defaults(handler=run_keygen)
+
+    check = commands.add_parser("verify", help="check a certification record's signature")
+    check.add_argument("certificate", metavar="CERTIFICATE", type=Path)
+    check.add_argument("--public-key", metavar="FILE", type=Path, required=True)
+    check.set_defaults(handler=run_verify)
+
+    campaign = commands.add_parser(
+        "gate", help="the campaign gate: accept only a valid CERTIFIED record for this device")
+    campaign.add_argument("certificate", metavar="CERTIFICATE", type=Path)
+    campaign.add_argument("--public-key", metavar="FILE", type=Path, required=True)
+    campaign.add_argument("--model", required=True)
+    campaign.add_argument("--firmware", metavar="VERSION", required=True)
+    campaign.set_defaults(handler=run_gate)
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    try:
+        key = generate_keys(args.private, args.public)
+    except KeyFileError as exc:
+        print(f"certkit keygen: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.private} (keep it secret) and {args.public}; key id {key}")
+    return 0
+
+
+def _load(args: argparse.Namespace, command: str):
+    try:
+        public = load_public_key(args.public_key)
+    except KeyFileError as exc:
+        print(f"certkit {command}: {exc}", file=sys.stderr)
+        return None
+    try:
+        return json.loads(args.certificate.read_text("utf-8")), public
+    except OSError as exc:
+        print(f"certkit {command}: {args.certificate}: {exc.strerror}", file=sys.stderr)
+    except (ValueError, UnicodeDecodeError) as exc:
+        print(f"certkit {command}: {args.certificate}: not JSON ({exc})", file=sys.stderr)
+    return None
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    loaded = _load(args, "verify")
+    if loaded is None:
+        return 2
+    result = verify(*loaded)
+    print(f"{'VALID' if result.ok else 'INVALID'}: {result.reason}")
+    return 0 if result.ok else 1
+
+
+def run_gate(args: argparse.Namespace) -> int:
+    loaded = _load(args, "gate")
+    if loaded is None:
+        return 2
+    result = gate(*loaded, model=args.model, firmware=args.firmware, today=date.today())
+    print(f"{'ACCEPTED' if result.ok else 'REFUSED'}: {result.reason}")
+    return 0 if result.ok else 1

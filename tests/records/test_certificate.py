@@ -1,0 +1,181 @@
+"""Signed certification records: verify detects any change; the gate refuses what it must."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+
+import pytest
+
+from certkit.certificate import (
+    KeyFileError,
+    gate,
+    generate_keys,
+    load_private_key,
+    load_public_key,
+    make_record,
+    sign,
+    verify,
+)
+from tests.conftest import KETTLE, certkit, read_verdict
+
+TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("keys")
+    generate_keys(folder / "private.pem", folder / "public.pem")
+    generate_keys(folder / "other.pem", folder / "other.pub.pem")
+    return folder
+
+
+def verdict_document(verdict: str = "CERTIFIED", **changes) -> dict:
+    document = {
+        "verdict": verdict, "standard": "ECS-1.0", "certkit": "0.1.0",
+        "profile": {"path": "profiles/acme.kettle.k1.yaml", "sha256": "ab" * 32,
+                    "model": "acme.kettle.k1"},
+        "selection": [], "complete": True, "started": "2026-11-22T10:00:00.000+00:00",
+        "finished": "2026-11-22T10:00:20.000+00:00",
+        "waivers": [{"rule": "SER-009", "reason": "noise", "reviewer": "j.chen",
+                     "expires": "2027-01-31"}],
+        "rules": [{"rule": "SER-004", "instance": "2.1", "level": "M", "outcome": "pass",
+                   "message": "", "duration_s": 0.1},
+                  {"rule": "SER-009", "instance": "", "level": "M", "outcome": "waived",
+                   "message": "waived by j.chen", "duration_s": 3.0}],
+    }
+    document.update(changes)
+    return document
+
+
+IDENTITY = {"model": "acme.kettle.k1", "firmware": "1.4.2", "mcu-version": "0142",
+            "device-id": "acme-k1-0001", "ble-address": "F0:00:00:00:01:42",
+            "observed": {"firmware": {"serial": "1.4.2", "ble": "1.4.2"}}}
+
+
+def signed(keys, document=None, identity=IDENTITY) -> dict:
+    record = make_record(document or verdict_document(), identity)
+    return sign(record, load_private_key(keys / "private.pem"))
+
+
+def leaf_paths(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaf_paths(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from leaf_paths(item, path + (index,))
+    else:
+        yield path
+
+
+def flipped(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if value is None:
+        return "x"
+    return str(value) + "x"
+
+
+def test_a_signed_record_verifies(keys):
+    result = verify(signed(keys), load_public_key(keys / "public.pem"))
+    assert result.ok, result.reason
+
+
+def test_flipping_any_field_breaks_the_signature(keys):
+    certificate = signed(keys)
+    public = load_public_key(keys / "public.pem")
+    paths = list(leaf_paths(certificate["record"]))
+    assert len(paths) > 30
+    for path in paths:
+        changed = copy.deepcopy(certificate)
+        holder = changed["record"]
+        for part in path[:-1]:
+            holder = holder[part]
+        holder[path[-1]] = flipped(holder[path[-1]])
+        assert not verify(changed, public).ok, path
+
+
+def test_a_changed_signature_or_another_key_fails(keys):
+    certificate = signed(keys)
+    public = load_public_key(keys / "public.pem")
+    changed = copy.deepcopy(certificate)
+    value = changed["signature"]["value"]
+    changed["signature"]["value"] = ("A" if value[0] != "A" else "B") + value[1:]
+    assert not verify(changed, public).ok
+    assert not verify(certificate, load_public_key(keys / "other.pub.pem")).ok
+    unsigned = {"record": certificate["record"]}
+    assert "not a certification record" in verify(unsigned, public).reason
+    garbage = dict(certificate, signature={"algorithm": "Ed25519", "value": "%%%"})
+    assert not verify(garbage, public).ok
+
+
+def test_the_gate_accepts_a_valid_certified_record(keys):
+    result = gate(signed(keys), load_public_key(keys / "public.pem"),
+                  "acme.kettle.k1", "1.4.2", TODAY)
+    assert result.ok, result.reason
+
+
+@pytest.mark.parametrize("document, model, firmware, reason", [
+    (verdict_document(), "acme.kettle.k2", "1.4.2", "certifies model 'acme.kettle.k1'"),
+    (verdict_document(), "acme.kettle.k1", "1.4.3", "certifies firmware '1.4.2'"),
+    (verdict_document("NOT CERTIFIED"), "acme.kettle.k1", "1.4.2", "is NOT CERTIFIED"),
+    (verdict_document("INCOMPLETE"), "acme.kettle.k1", "1.4.2", "is INCOMPLETE"),
+    (verdict_document(selection=["SER-*"]), "acme.kettle.k1", "1.4.2", "only part"),
+    (verdict_document(complete=False), "acme.kettle.k1", "1.4.2", "only part"),
+    (verdict_document(waivers=[{"rule": "SER-009", "reason": "r", "reviewer": "x",
+                                "expires": "2026-11-01"}]),
+     "acme.kettle.k1", "1.4.2", "expired on 2026-11-01"),
+])
+def test_the_gate_refuses(keys, document, model, firmware, reason):
+    result = gate(signed(keys, document), load_public_key(keys / "public.pem"),
+                  model, firmware, TODAY)
+    assert not result.ok
+    assert reason in result.reason
+
+
+def test_the_gate_refuses_an_unsigned_record(keys):
+    unsigned = {"record": make_record(verdict_document(), IDENTITY)}
+    result = gate(unsigned, load_public_key(keys / "public.pem"), "acme.kettle.k1", "1.4.2",
+                  TODAY)
+    assert not result.ok
+
+
+def test_keys_are_never_overwritten_and_bad_keys_are_named(keys, tmp_path):
+    with pytest.raises(KeyFileError, match="never overwrites"):
+        generate_keys(keys / "private.pem", tmp_path / "new.pem")
+    (tmp_path / "junk.pem").write_text("not a key")
+    with pytest.raises(KeyFileError, match="junk.pem"):
+        load_private_key(tmp_path / "junk.pem")
+    with pytest.raises(KeyFileError, match="not an Ed25519 key|not a PEM"):
+        load_public_key(keys / "private.pem")
+
+
+def test_run_keygen_verify_and_gate_from_the_command_line(tmp_path):
+    assert certkit("keygen", "--private", tmp_path / "k.pem", "--public",
+                   tmp_path / "k.pub").code == 0
+    again = certkit("keygen", "--private", tmp_path / "k.pem", "--public", tmp_path / "x.pub")
+    assert again.code == 2 and "never overwrites" in again.stderr
+    out = tmp_path / "run"
+    run = certkit("run", KETTLE, "--rules", "DSN-*", "--key", tmp_path / "k.pem", "--out", out)
+    assert run.code == 0
+    certificate = out / "certificate.json"
+    record = json.loads(certificate.read_text("utf-8"))["record"]
+    assert record["verdict"] == read_verdict(out)["verdict"] == "CERTIFIED"
+    assert record["profile"]["sha256"] == read_verdict(out)["profile"]["sha256"]
+    assert record["dut"]["model"] == "acme.kettle.k1"
+    valid = certkit("verify", certificate, "--public-key", tmp_path / "k.pub")
+    assert valid.code == 0 and valid.stdout.startswith("VALID")
+    # A design-only run is a partial run: the gate refuses it.
+    refused = certkit("gate", certificate, "--public-key", tmp_path / "k.pub",
+                      "--model", "acme.kettle.k1", "--firmware", "1.4.2")
+    assert refused.code == 1 and "only part of the standard" in refused.stdout
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(certificate.read_text("utf-8").replace('"1.4.2"', '"1.4.3"'))
+    invalid = certkit("verify", tampered, "--public-key", tmp_path / "k.pub")
+    assert invalid.code == 1 and invalid.stdout.startswith("INVALID")
+    missing = certkit("verify", tmp_path / "nope.json", "--public-key", tmp_path / "k.pub")
+    assert missing.code == 2 and "Traceback" not in missing.stderr
