@@ -125,7 +125,7 @@ class CertkitRun:
         self.out = Path(out) if out else Path("reports") / f"{model or lint.path.stem}-{stamp}"
         self.evidence = EvidenceLog()
         self.record = RunRecord(self.out, lint.path, lint.sha256, model, self.plan,
-                                bench.describe())
+                                self.patterns, bench.describe())
         if profile is not None:
             device, mqtt = profile.device, profile.transports.mqtt
             self.record.declared = {"model": device.model, "firmware": device.firmware,

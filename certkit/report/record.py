@@ -42,6 +42,7 @@ class RunRecord:
     sha256: str
     model: str | None
     plan: Plan | None = None
+    patterns: tuple[str, ...] = ()  # the --rules selection
     bench: dict[str, str] = field(default_factory=dict)
     results: dict[str, RuleResult] = field(default_factory=dict)  # by instance id
     started: str = field(default_factory=now)
@@ -111,7 +112,7 @@ class RunRecord:
             "certkit": __version__,
             "profile": {"path": str(self.profile_path), "sha256": self.sha256, "model": self.model},
             "dut": self.identity(),
-            "selection": list(self.plan.patterns) if self.plan else [],
+            "selection": list(self.patterns),
             "bench": self.bench,
             "started": self.started,
             "finished": self.finished,

@@ -1,0 +1,93 @@
+"""`certkit report OUT_DIR`: the HTML report and a Markdown summary of a run.
+
+The HTML report is made by the Allure report generator (Allure 3, from the
+npm registry: `npm install allure`). certkit looks for it in $CERTKIT_ALLURE,
+then `node_modules/.bin/allure` in the current folder and certkit's
+checkout, then `allure` on the PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from certkit.report.allure_labels import CATEGORIES
+from certkit.report.record import write_atomically
+from certkit.report.summary import markdown_summary
+
+GENERATE_TIMEOUT_S = 300
+INSTALL_HINT = ("no Allure report generator found: install it with `npm install allure@3` "
+                "(in this folder or certkit's checkout), or set CERTKIT_ALLURE to its path")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    cmd = commands.add_parser("report", help="make the HTML report and summary.md of a run",
+                              description="Turn a run's results into the Allure HTML report "
+                                          "(OUT_DIR/allure-report) and OUT_DIR/summary.md.")
+    cmd.add_argument("out", metavar="OUT_DIR", type=Path, help="the run's folder (--out)")
+    cmd.add_argument("--summary-only", action="store_true", help="only write summary.md")
+    cmd.set_defaults(handler=run)
+
+
+def find_allure() -> str | None:
+    chosen = os.environ.get("CERTKIT_ALLURE")
+    if chosen:  # the user's choice, and only it
+        return chosen if os.access(chosen, os.X_OK) else None
+    candidates = []
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        candidates.append(str(base / "node_modules" / ".bin" / "allure"))
+    candidates.append(shutil.which("allure") or "")
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        verdict = json.loads((args.out / "verdict.json").read_text("utf-8"))
+    except OSError:
+        print(f"certkit report: {args.out}: no verdict.json (is it a run's --out folder?)",
+              file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"certkit report: {args.out / 'verdict.json'}: not JSON ({exc})", file=sys.stderr)
+        return 2
+    write_atomically(args.out / "summary.md", markdown_summary(verdict))
+    print(f"wrote {args.out / 'summary.md'}")
+    if args.summary_only:
+        return 0
+    allure = find_allure()
+    if allure is None:
+        print(f"certkit report: cannot make the HTML report: {INSTALL_HINT}"
+              + (f" (CERTKIT_ALLURE={os.environ['CERTKIT_ALLURE']} is not an executable)"
+                 if os.environ.get("CERTKIT_ALLURE") else ""), file=sys.stderr)
+        return 2
+    name = f"certkit {verdict['profile'].get('model') or ''}: {verdict['verdict']}"
+    target = args.out / "allure-report"
+    shutil.rmtree(target, ignore_errors=True)  # a report of this run's results only
+    # Allure 3 takes categories from its configuration, Allure 2 from categories.json.
+    config = args.out / "allurerc.json"
+    write_atomically(config, json.dumps({
+        "name": name,
+        "categories": {"rules": CATEGORIES},
+        # The tree a reviewer walks: rule family, transport, rule.
+        "plugins": {"awesome": {"options": {"groupBy": ["epic", "feature", "story"]}}},
+    }, indent=2))
+    try:
+        done = subprocess.run([allure, "generate", str(args.out / "allure-results"),
+                               "-o", str(target), "-c", str(config)],
+                              capture_output=True, text=True, timeout=GENERATE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        print(f"certkit report: the Allure generator took over {GENERATE_TIMEOUT_S} s; stopped",
+              file=sys.stderr)
+        return 2
+    if done.returncode != 0 or not (target / "index.html").exists():
+        print(f"certkit report: the Allure generator failed:\n{done.stdout}{done.stderr}",
+              file=sys.stderr)
+        return 2
+    print(f"wrote {target / 'index.html'} (serve the folder over HTTP to view it, "
+          f"e.g. `npx allure open {target}`)")
+    return 0

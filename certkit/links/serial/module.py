@@ -1,0 +1,444 @@
+"""The module link: certkit in the connectivity module's seat on the MCU's UART.
+
+The MCU speaks first and the module answers every line (ECS-1 section 5).
+`SerialLink` does that on a background reader thread, so the MCU is served
+on time whatever a rule is doing:
+
+- `get_down` gets the next queued downlink, or `down none`;
+- announcements, reports, results and `error` lines get `ok`, `net` gets
+  the simulated network state (`cloud` unless a rule changes `net_state`),
+  a line that breaks the grammar gets `error`.
+
+Rules talk to the MCU through `request`: it queues a downlink, waits (with
+a deadline) until the MCU polls for it, then waits (with another) for the
+line that answers it, and hands back an `Exchange` with the timing. Late
+answers are never matched to a later request.
+
+Every line in both directions goes to the run's evidence log as it happens,
+so it lands on the rule instance that was running; the link also keeps its
+own timestamped history (`uplinks`, `downlinks`) for rules that judge
+traffic over a window (SER-002, SER-003, SER-009, SER-010).
+
+    link = SerialLink(evidence, "/dev/ttyUSB0", baudrate=115200)
+    link.open(timeout=10)
+    exchange = link.request(protocol.get_properties([(2, 1)]), timeout=1.0)
+    exchange.status, exchange.elapsed_ms   # ('replied', 23.4)
+    link.close(timeout=5)
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Literal
+
+import serial
+
+from certkit.checks import LabError
+from certkit.evidence import EvidenceLog
+from certkit.links.base import Link
+from certkit.links.serial import protocol
+from certkit.links.serial.framing import Frame, Framer, describe
+from certkit.links.serial.protocol import Line, LineError
+from certkit.links.serial.reset import ResetMethod
+
+if TYPE_CHECKING:
+    from emulators.serial import SerialEmulator
+
+READ_TIMEOUT_S = 0.05   # how long the reader blocks before looking at its stop flag
+WRITE_TIMEOUT_S = 1.0
+# A conformant MCU polls at least every 1000 ms (SER-002); the extra half
+# second covers an MCU that is busy sending its own reports when we queue.
+DELIVERY_TIMEOUT_S = 1.5
+# After this long without a byte the MCU is taken for silent: requests fail
+# at once instead of each waiting out its deadline, which keeps a run
+# against a dead device short.
+SILENT_AFTER_S = 5.0
+ITEMISED_PER_S = 500    # lines itemised in the evidence per second; a flood beyond is counted
+HISTORY_MAX = 100_000   # uplinks kept for review; the oldest half goes when full
+
+Status = Literal["queued", "sent", "replied", "not-delivered", "no-reply", "silent"]
+
+
+@dataclass(frozen=True)
+class Uplink:
+    """One line from the MCU, as framed, parsed and judged against section 5."""
+
+    t: float              # monotonic time its last byte arrived
+    frame: Frame
+    line: Line | None     # the parsed line, when it is well formed (even if LF-ended)
+    problem: str | None   # why it breaks section 5 framing, None when it does not
+
+    @property
+    def command(self) -> str | None:
+        return self.line.command if self.line else None
+
+    @property
+    def text(self) -> str:
+        return describe(self.frame)
+
+
+def judge(frame: Frame) -> Uplink:
+    """Parse a frame and say what, if anything, is wrong with its framing."""
+    problem = None
+    line = None
+    if frame.after_cr:
+        problem = "LF (0x0a) right after CR: lines end with CR alone"
+    else:
+        try:
+            line = protocol.parse_line(frame.content)
+        except LineError as exc:
+            problem = str(exc)
+        if frame.ending == "LF":
+            problem = problem or f"line ends with LF (0x0a) at column {frame.length + 1}, not CR"
+        elif frame.ending == "none":
+            problem = (f"{frame.length} bytes with no line end (CR)"
+                       + (f"; {problem}" if problem else ""))
+            line = None
+    return Uplink(frame.t, frame, line, problem)
+
+
+@dataclass(eq=False)
+class Exchange:
+    """A downlink and the line that answered it, with the times that matter."""
+
+    downlink: str
+    expect: str | None   # the uplink command that answers it, None if nothing does
+    queued_at: float
+    status: Status = "queued"
+    sent_at: float | None = None
+    reply: Uplink | None = None
+
+    @property
+    def elapsed_ms(self) -> float | None:
+        """From the downlink leaving the module to the answer's last byte."""
+        if self.reply is None or self.sent_at is None:
+            return None
+        return (self.reply.t - self.sent_at) * 1000
+
+    def describe(self) -> str:
+        """What happened, for fail messages: `no result within 500 ms of the downlink`."""
+        if self.status == "replied":
+            return f"`{self.reply.text}` after {self.elapsed_ms:.0f} ms"
+        if self.status == "not-delivered":
+            return "no get_down poll to deliver the downlink on"
+        if self.status == "silent":
+            return "an MCU that has gone silent"
+        if self.status == "no-reply":
+            return f"no {self.expect} line"
+        return self.status
+
+
+@dataclass(frozen=True)
+class Sent:
+    t: float
+    downlink: str
+
+
+class SerialLink(Link):
+    transport = "serial"
+
+    def __init__(self, evidence: EvidenceLog, port: str, *, baudrate: int = 115200,
+                 reset: ResetMethod | None = None,
+                 emulator: SerialEmulator | None = None) -> None:
+        super().__init__(evidence)
+        self.port = port
+        self.baudrate = baudrate
+        self.reset_method = reset
+        self.emulator = emulator  # owned: started on open, stopped on close
+        self.net_state = "cloud"  # what `net` is answered with
+        self._serial: serial.SerialBase | None = None
+        self._reader: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._changed = threading.Condition()
+        self._request_lock = threading.Lock()
+        self._framer = Framer()
+        self._queue: list[Exchange] = []
+        self._in_flight: Exchange | None = None
+        self._history: list[Uplink] = []
+        self._times: list[float] = []  # uplink times, for bisecting the history
+        self._sent: list[Sent] = []
+        self._failure: str | None = None
+        self._flood = [0, 0, 0]  # second, lines itemised in it, lines counted beyond
+        self.opened_at = 0.0
+        self.last_rx = 0.0
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _open(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        try:
+            if self.emulator is not None:
+                self.emulator.start(timeout, power_on=False)
+                self.port = self.emulator.port
+            try:
+                self._serial = serial.serial_for_url(
+                    self.port, baudrate=self.baudrate, bytesize=serial.EIGHTBITS,
+                    parity=serial.PARITY_NONE, stopbits=serial.STOPBITS_ONE,
+                    timeout=READ_TIMEOUT_S, write_timeout=WRITE_TIMEOUT_S)
+            except (serial.SerialException, ValueError, OSError) as exc:
+                raise LabError(f"cannot open serial port {self.port}: {exc}") from None
+            self.opened_at = self.last_rx = time.monotonic()
+            self.evidence.note(f"serial: opened {self.port} at {self.baudrate} 8N1"
+                               + (" (reference emulator)" if self.emulator else ""))
+            self._reader = threading.Thread(target=self._run, name="certkit-serial-module",
+                                            daemon=True)
+            self._reader.start()
+            if self.emulator is not None:
+                self.emulator.power_on()
+        except BaseException:
+            self._shutdown(max(0.5, deadline - time.monotonic()))
+            raise
+
+    def _close(self, timeout: float) -> None:
+        self._shutdown(timeout)
+
+    def _shutdown(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        self._stop.set()
+        if self._serial is not None and hasattr(self._serial, "cancel_read"):
+            try:
+                self._serial.cancel_read()
+            except Exception:  # noqa: BLE001 - best effort: the read times out anyway
+                pass
+        if self._reader is not None:
+            self._reader.join(max(0.0, (deadline - time.monotonic()) / 2))
+        self._note_flood()
+        if self._serial is not None:
+            try:
+                self._serial.close()
+            except Exception:  # noqa: BLE001 - a vanished adapter cannot be closed cleanly
+                pass
+        if self.emulator is not None:
+            self.emulator.stop(max(0.1, deadline - time.monotonic()))
+        with self._changed:
+            self._changed.notify_all()
+
+    # --------------------------------------------------- the module's side
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                data = self._read_some()
+                now = time.monotonic()
+                if data:
+                    self.last_rx = now
+                    for frame in self._framer.feed(data, now):
+                        self._serve(frame)
+                else:
+                    frame = self._framer.flush_idle(now)
+                    if frame is not None:
+                        self._serve(frame)
+        except Exception as exc:  # noqa: BLE001 - a port that fails is reported, never raised here
+            if not self._stop.is_set():
+                self._failure = f"{type(exc).__name__}: {exc}"
+                self.evidence.note(f"serial: port failed: {self._failure}")
+        finally:
+            with self._changed:
+                self._changed.notify_all()
+
+    def _read_some(self) -> bytes:
+        """Whatever the MCU has sent, waiting at most READ_TIMEOUT_S for the first byte."""
+        port = self._serial
+        data = port.read(1)
+        if data:
+            waiting = port.in_waiting
+            if waiting:
+                data += port.read(waiting)
+        return data
+
+    def _serve(self, frame: Frame) -> None:
+        uplink = judge(frame)
+        itemise = self._count_for_evidence(uplink.t)
+        if itemise:
+            self.record("<-", uplink.text)
+        with self._changed:
+            self._remember(uplink)
+            answer = self._answer(uplink)
+            if answer is not None:
+                self._write(answer, itemise)
+                exchange = self._in_flight
+                if exchange is not None and exchange.status == "queued":
+                    exchange.sent_at = time.monotonic()
+                    exchange.status = "sent"
+                    self._sent.append(Sent(exchange.sent_at, exchange.downlink))
+                    if exchange.expect is None:
+                        self._in_flight = None
+            self._changed.notify_all()
+
+    def _answer(self, uplink: Uplink) -> str | None:
+        """Section 5's answer to a line (called with the lock held)."""
+        if uplink.frame.ending == "none" or uplink.frame.after_cr or not uplink.frame.length:
+            return None  # no complete line, nothing to answer
+        line = uplink.line
+        if line is None:
+            return "error"
+        if line.command == "get_down":
+            if self._queue and self._in_flight is None:
+                self._in_flight = self._queue.pop(0)
+                return f"down {self._in_flight.downlink}"
+            return "down none"
+        if line.command == "net":
+            return self.net_state
+        exchange = self._in_flight
+        if exchange is not None and exchange.status == "sent" and exchange.expect == line.command:
+            exchange.reply = uplink
+            exchange.status = "replied"
+            self._in_flight = None
+        return "ok"
+
+    def _write(self, text: str, itemise: bool) -> None:
+        try:
+            self._serial.write(text.encode("ascii") + b"\r")
+        except serial.SerialTimeoutException:
+            self.evidence.note(f"serial: could not write `{text}` within {WRITE_TIMEOUT_S:g} s "
+                               "(the MCU is not reading)")
+            return
+        if itemise:
+            self.record("->", text)
+
+    def _remember(self, uplink: Uplink) -> None:
+        if len(self._history) >= HISTORY_MAX:
+            half = HISTORY_MAX // 2
+            del self._history[:half], self._times[:half]
+            self.evidence.note(f"serial: history full, the oldest {half} lines are no longer "
+                               "reviewed")
+        self._history.append(uplink)
+        self._times.append(uplink.t)
+
+    def _count_for_evidence(self, t: float) -> bool:
+        """Itemise at most ITEMISED_PER_S lines a second; count a flood beyond that."""
+        second = int(t)
+        if second != self._flood[0]:
+            self._note_flood()
+            self._flood = [second, 0, 0]
+        if self._flood[1] < ITEMISED_PER_S:
+            self._flood[1] += 1
+            return True
+        self._flood[2] += 1
+        return False
+
+    def _note_flood(self) -> None:
+        if self._flood[2]:
+            self.evidence.note(f"serial: flood: {self._flood[2]} more lines (and their answers) "
+                               f"in one second, beyond {ITEMISED_PER_S} itemised")
+            self._flood[2] = 0
+
+    # ---------------------------------------------------------- rules' side
+
+    def request(self, downlink: str, timeout: float, *, expect: str | None = "result",
+                delivery_timeout: float = DELIVERY_TIMEOUT_S) -> Exchange:
+        """Queue `downlink`, wait until it is delivered, then for its `expect` line.
+
+        `timeout` runs from the moment the downlink leaves the module. Never
+        raises for the device's sake: the exchange's status says what
+        happened (a port that failed is a `LabError`).
+        """
+        self.require_open()
+        with self._request_lock, self._changed:
+            exchange = Exchange(downlink, expect, time.monotonic())
+            self._check_port()
+            if exchange.queued_at - self.last_rx > SILENT_AFTER_S:
+                exchange.status = "silent"
+                self.evidence.note(f"serial: not sending `{downlink}`: nothing received for "
+                                   f"{exchange.queued_at - self.last_rx:.1f} s")
+                return exchange
+            self._queue.append(exchange)
+            deadline = exchange.queued_at + delivery_timeout
+            while exchange.status == "queued" and self._wait(deadline):
+                pass
+            if exchange.status == "queued":
+                if exchange in self._queue:
+                    self._queue.remove(exchange)
+                if self._in_flight is exchange:
+                    self._in_flight = None
+                exchange.status = "not-delivered"
+                self._check_port()
+                return exchange
+            if exchange.expect is None:
+                return exchange
+            deadline = exchange.sent_at + timeout
+            while exchange.status == "sent" and self._wait(deadline):
+                pass
+            if exchange.status == "sent":
+                self._in_flight = None  # a late answer is never matched to a later request
+                exchange.status = "no-reply"
+                self._check_port()
+            return exchange
+
+    def _wait(self, deadline: float) -> bool:
+        """Wait for news until `deadline` (lock held); False once it has passed."""
+        left = deadline - time.monotonic()
+        if left <= 0 or self._stop.is_set() or not self._reader_alive():
+            return False
+        self._changed.wait(left)
+        return True
+
+    def _reader_alive(self) -> bool:
+        return self._reader is not None and self._reader.is_alive()
+
+    def _check_port(self) -> None:
+        if self._failure is not None:
+            raise LabError(f"serial port {self.port} failed: {self._failure}")
+        if self.state == "open" and not self._reader_alive() and not self._stop.is_set():
+            raise LabError(f"serial port {self.port}: the module's reader stopped")
+
+    def wait_for(self, match: Callable[[Uplink], bool], since: float,
+                 until: float) -> Uplink | None:
+        """The first uplink at or after `since` that `match`es, waiting until `until`."""
+        self.require_open()
+        with self._changed:
+            index = bisect.bisect_left(self._times, since)
+            while True:
+                for uplink in self._history[index:]:
+                    if uplink.t >= since and match(uplink):
+                        return uplink
+                index = len(self._history)
+                if not self._wait(until):
+                    self._check_port()
+                    return None
+
+    def pause(self, seconds: float) -> None:
+        """Sleep while the reader serves the MCU (a window a rule observes)."""
+        self._stop.wait(max(0.0, seconds))
+
+    def uplinks(self, since: float = 0.0, until: float = float("inf"),
+                command: str | None = None) -> list[Uplink]:
+        with self._changed:
+            start = bisect.bisect_left(self._times, since)
+            end = bisect.bisect_right(self._times, until)
+            chosen = self._history[start:end]
+        return [u for u in chosen if command is None or u.command == command]
+
+    def downlinks(self, since: float = 0.0) -> list[Sent]:
+        """The downlinks delivered (not `down none`), with when they left."""
+        with self._changed:
+            return [s for s in self._sent if s.t >= since]
+
+    @property
+    def pending(self) -> int:
+        with self._changed:
+            return len(self._queue) + (self._in_flight is not None)
+
+    def reset_device(self, timeout: float) -> tuple[float, float]:
+        """Reset the DUT with the bench's method: (when it began, when it was done).
+
+        Raises `LabError` when the bench has no reset method.
+        """
+        self.require_open()
+        if self.reset_method is None:
+            raise LabError("the bench has no reset method: give --reset dtr, rts, "
+                           "cmd:<shell command> or prompt (emulators reset themselves "
+                           "unless --reset none)")
+        self.evidence.note(f"serial: resetting the DUT ({self.reset_method})")
+        began = time.monotonic()
+        self.reset_method.reset(self._serial, timeout)
+        done = time.monotonic()
+        self.evidence.note(f"serial: reset done after {(done - began) * 1000:.0f} ms")
+        return began, done
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()

@@ -1,0 +1,149 @@
+"""How the bench resets the DUT, for rules that need a fresh boot (SER-001).
+
+`--reset` names the method (ECS-1 section 10):
+
+- `dtr`, `rts`: pulse a modem line of the serial adapter (wired to the
+  MCU's reset pin): active for 100 ms, then inactive. A pty has no modem
+  lines, so this fails there with a clear `LabError`.
+- `cmd:<shell command>`: run a command (a relay, a debug probe, `kill -USR1`
+  to a standalone emulator). A non-zero exit or a hang is a `LabError`.
+- `prompt`: ask the operator on the terminal to reset the DUT and press
+  Enter, waiting at most `PROMPT_TIMEOUT_S`. The reset moment is then only
+  known to the Enter key, so boot timing is measured leniently (see
+  `ResetMethod.reset`).
+- `none`, or nothing: no reset; rules that need one end in `error`.
+
+Emulators reset themselves (`EmulatorReset`) unless `--reset` says otherwise.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import select
+import subprocess
+import time
+from typing import Protocol
+
+import serial
+
+from certkit.checks import LabError
+
+PULSE_S = 0.1
+PROMPT_TIMEOUT_S = 60.0
+
+
+class Resettable(Protocol):
+    def reset(self, timeout: float) -> None: ...
+
+
+class ResetMethod(abc.ABC):
+    """One way to reboot the DUT. `reset` returns once the reset has been done.
+
+    The caller measures boot time from that return, and accepts boot lines
+    from the call on, so a method that cannot say exactly when the MCU
+    restarted (an operator's button) errs in the device's favour.
+    """
+
+    name: str
+
+    @abc.abstractmethod
+    def reset(self, port: serial.SerialBase | None, timeout: float) -> None: ...
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LinePulse(ResetMethod):
+    def __init__(self, line: str) -> None:
+        if line not in ("dtr", "rts"):
+            raise ValueError(line)
+        self.line = line
+        self.name = line
+
+    def reset(self, port: serial.SerialBase | None, timeout: float) -> None:
+        if port is None:
+            raise LabError(f"cannot pulse {self.line.upper()}: the serial port is not open")
+        try:
+            setattr(port, self.line, True)
+            time.sleep(min(PULSE_S, timeout))
+            setattr(port, self.line, False)
+        except (OSError, serial.SerialException) as exc:
+            raise LabError(f"cannot pulse {self.line.upper()} on {port.portstr}: {exc} "
+                           "(a pty or an adapter without modem lines? use --reset cmd:...)"
+                           ) from None
+
+
+class ShellCommand(ResetMethod):
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.name = f"cmd:{command}"
+
+    def reset(self, port: serial.SerialBase | None, timeout: float) -> None:
+        try:
+            done = subprocess.run(self.command, shell=True, capture_output=True, text=True,
+                                  timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise LabError(f"reset command `{self.command}` did not finish within "
+                           f"{timeout:g} s") from None
+        if done.returncode != 0:
+            said = (done.stderr or done.stdout).strip().splitlines()
+            raise LabError(f"reset command `{self.command}` exited with {done.returncode}"
+                           + (f": {said[-1]}" if said else ""))
+
+
+class OperatorPrompt(ResetMethod):
+    name = "prompt"
+
+    def __init__(self, timeout_s: float = PROMPT_TIMEOUT_S, tty: str = "/dev/tty") -> None:
+        self.timeout_s = timeout_s
+        self.tty = tty
+
+    def reset(self, port: serial.SerialBase | None, timeout: float) -> None:
+        # The terminal itself, not stdin/stdout: pytest captures those.
+        try:
+            fd = os.open(self.tty, os.O_RDWR | os.O_NOCTTY)
+        except OSError as exc:
+            raise LabError(f"--reset prompt needs an operator at a terminal ({exc}); "
+                           "use dtr, rts or cmd:... for unattended runs") from None
+        wait = min(self.timeout_s, timeout)
+        try:
+            os.write(fd, (f"\ncertkit: reset the device under test now, then press Enter "
+                          f"(waiting {wait:g} s) ").encode())
+            ready, _, _ = select.select([fd], [], [], wait)
+            if not ready:
+                os.write(fd, b"\n")
+                raise LabError(f"the operator did not confirm the reset within {wait:g} s")
+            os.read(fd, 1024)
+        finally:
+            os.close(fd)
+
+
+class EmulatorReset(ResetMethod):
+    name = "emulator"
+
+    def __init__(self, emulator: Resettable) -> None:
+        self.emulator = emulator
+
+    def reset(self, port: serial.SerialBase | None, timeout: float) -> None:
+        self.emulator.reset(timeout)
+
+
+def reset_method(spec: str | None, emulator: Resettable | None = None) -> ResetMethod | None:
+    """The bench's reset method, from `--reset` and whether an emulator stands in.
+
+    An emulator resets itself when `--reset` is not given; `--reset none`
+    still means none, so a bench without a reset can be rehearsed on it.
+    """
+    if spec is None:
+        return EmulatorReset(emulator) if emulator is not None else None
+    if spec == "none":
+        return None
+    if spec in ("dtr", "rts"):
+        return LinePulse(spec)
+    if spec == "prompt":
+        return OperatorPrompt()
+    if spec.startswith("cmd:") and spec[4:].strip():
+        return ShellCommand(spec[4:].strip())
+    raise LabError(f"--reset {spec!r} is not a reset method "
+                   "(dtr, rts, cmd:<shell command>, prompt or none)")

@@ -1,0 +1,59 @@
+"""A one-page Markdown summary of a run, for people and CI step summaries.
+
+Built from `verdict.json` alone, so it can be made for any finished or
+interrupted run: verdict, device, failing rules with what was expected and
+observed, lab errors, warnings and waivers.
+"""
+
+from __future__ import annotations
+
+
+def _instance(rule: dict) -> str:
+    return f"{rule['rule']}[{rule['instance']}]" if rule["instance"] else rule["rule"]
+
+
+def _table(rows: list[dict]) -> list[str]:
+    lines = ["| rule instance | level | message |", "| --- | --- | --- |"]
+    for row in rows:
+        message = row["message"].replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| `{_instance(row)}` {row.get('title', '')} | {row['level']} | {message} |")
+    return lines
+
+
+def markdown_summary(verdict: dict) -> str:
+    rules = verdict["rules"]
+    dut = verdict.get("dut") or {}
+    counts: dict[str, int] = {}
+    for rule in rules:
+        counts[rule["outcome"]] = counts.get(rule["outcome"], 0) + 1
+    fails = [r for r in rules if r["outcome"] == "fail" and r["level"] == "M"]
+    errors = [r for r in rules if r["outcome"] == "error"]
+    lines = [
+        f"# certkit: {verdict['verdict']}",
+        "",
+        f"**{dut.get('model') or verdict['profile']['model']}** firmware "
+        f"{dut.get('firmware') or '?'} against {verdict['standard']}, certkit "
+        f"{verdict['certkit']}; profile `{verdict['profile']['path']}` "
+        f"(sha256 `{verdict['profile']['sha256'][:16]}…`).",
+        "",
+        "Rule instances: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) + ".",
+    ]
+    if verdict.get("selection"):
+        lines += ["", f"Only rules matching {', '.join(verdict['selection'])} were checked."]
+    if verdict.get("stop_reason"):
+        lines += ["", f"The run stopped early: {verdict['stop_reason']}."]
+    if fails:
+        lines += ["", "## Device failures (block certification)", "", *_table(fails)]
+    if errors:
+        lines += ["", "## Could not be checked (lab or harness errors, not the device's fault)",
+                  "", *_table(errors)]
+    if verdict.get("warnings"):
+        lines += ["", "## Warnings (recommended rules)", ""]
+        lines += [f"- {warning}" for warning in verdict["warnings"]]
+    if verdict.get("waivers") or verdict.get("waiver_notes"):
+        lines += ["", "## Waivers", ""]
+        lines += [f"- {w['rule']}{'[' + w['instance'] + ']' if w.get('instance') else ''}: "
+                  f"{w['reason']} (by {w['reviewer']}, until {w['expires']})"
+                  for w in verdict.get("waivers", [])]
+        lines += [f"- note: {note}" for note in verdict.get("waiver_notes", [])]
+    return "\n".join(lines) + "\n"
