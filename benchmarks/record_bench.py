@@ -1,0 +1,69 @@
+"""Signing and verifying certification records; generating the HTML report.
+
+    python benchmarks/record_bench.py
+
+Signs and verifies a record of 500 rule instances (median of 50), then
+times `certkit report` (Allure 3 HTML + summary) on a run of the kettle with
+every rule planned.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from certkit.certificate import make_record, sign, verify
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def record_of(instances: int) -> dict:
+    rules = [{"rule": f"SER-{i % 13 + 1:03d}", "instance": f"2.{i}", "level": "M",
+              "outcome": "pass", "message": "expected code 0 within 1000 ms, observed 0 in 12 ms",
+              "duration_s": 0.012} for i in range(instances)]
+    document = {"verdict": "CERTIFIED", "standard": "ECS-1.0", "certkit": "0.1.0",
+                "profile": {"path": "p.yaml", "sha256": "ab" * 32, "model": "acme.kettle.k1"},
+                "selection": [], "complete": True, "waivers": [], "rules": rules,
+                "started": "2026-11-22T10:00:00+00:00", "finished": "2026-11-22T10:00:20+00:00"}
+    return make_record(document, {"model": "acme.kettle.k1", "firmware": "1.4.2"})
+
+
+def median_ms(action, repeat: int = 50) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    key = Ed25519PrivateKey.generate()
+    record = record_of(500)
+    certificate = sign(record, key)
+    print(f"sign, 500 instances:   {median_ms(lambda: sign(record, key)):.2f} ms")
+    print(f"verify, 500 instances: "
+          f"{median_ms(lambda: verify(certificate, key.public_key())):.2f} ms")
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "run"
+        subprocess.run([sys.executable, "-m", "certkit", "run",
+                        str(ROOT / "profiles" / "acme.kettle.k1.yaml"), "--out", str(out)],
+                       capture_output=True, cwd=ROOT, timeout=600)
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "certkit", "report", str(out)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=600)
+        took = time.perf_counter() - start
+        count = len(list((out / "allure-results").glob("*-result.json")))
+        state = "ok" if done.returncode == 0 else f"failed: {done.stderr.strip()[:200]}"
+        print(f"certkit report of the kettle run ({count} Allure results): {took:.2f} s ({state})")
+
+
+if __name__ == "__main__":
+    main()
