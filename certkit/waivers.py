@@ -21,10 +21,8 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable
 
-from jsonschema import Draft202012Validator
-
 from certkit.design import ProfileReadError, read_profile
-from certkit.design.document import describe_schema_error
+from certkit.design.document import StrictValidator, describe_schema_error
 from certkit.profile.yaml12 import Position, YamlError, load_yaml
 from certkit.standard.catalogue import catalogue
 from certkit.verdict import Outcome, RuleResult
@@ -88,7 +86,7 @@ def load_waivers(path: Path) -> list[Waiver]:
         document = load_yaml(text)
     except YamlError as exc:
         raise _error(path, exc.position, exc.message) from None
-    errors = sorted(Draft202012Validator(SCHEMA).iter_errors(document.value),
+    errors = sorted(StrictValidator(SCHEMA).iter_errors(document.value),
                     key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         where, message, key = describe_schema_error(errors[0])[0]

@@ -84,7 +84,7 @@ def read_profile(path: Path) -> tuple[str, str]:
 
 
 def lint_text(text: str, path: Path, sha256: str = "") -> LintResult:
-    result = LintResult(path=path, sha256=sha256 or hashlib.sha256(text.encode()).hexdigest())
+    result = LintResult(path=path, sha256=sha256 or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
     report = Reporter(str(path))
     result.checked.add("PRF-001")
     doc = document.parse(text, report)

@@ -66,7 +66,7 @@ def check_device_information(data: dict, report: Reporter) -> None:
                                                  f"not {prop['name']!r}")
         if prop["format"] != "string":
             report("DSN-003", where + ("format",), f"1.{piid} {name} must be string, "
-                                                   f"not {prop['format']}")
+                                                   f"not {prop['format']!r}")
         if sorted(prop["access"]) != ["read"]:
             report("DSN-003", where + ("access",), f"1.{piid} {name} must be read only, "
                                                    f"not {prop['access']}")
@@ -76,7 +76,7 @@ def check_names_and_iids(data: dict, report: Reporter) -> None:
     """DSN-004: names follow the pattern; iids are in 1..255 and unique in their scope."""
 
     def name_ok(where: Path, name: str, what: str) -> None:
-        if not NAME_RE.match(name):
+        if not NAME_RE.fullmatch(name):
             report("DSN-004", where, f"{what} name {name!r} does not match "
                                      f"{NAME_RE.pattern} (lower-case words joined by hyphens)")
 
@@ -137,7 +137,7 @@ def _check_list(where: Path, fmt: str, value_list: list, report: Reporter) -> No
                                  f"this one has {len(value_list)}")
     values = Counter(entry["value"] for entry in value_list)
     descriptions = Counter(entry["description"] for entry in value_list)
-    low, high = INTEGER_BOUNDS.get(fmt, (None, None))
+    low, high = INTEGER_BOUNDS.get(fmt, (-FLOAT_MAX, FLOAT_MAX))
     for k, entry in enumerate(value_list):
         value = entry["value"]
         if values[value] > 1:
@@ -163,7 +163,7 @@ def check_formats(data: dict, report: Reporter) -> None:
         if fmt in ("bool", "string"):
             if has_range or has_list:
                 report("DSN-005", where + ("value-range" if has_range else "value-list",),
-                       f"a {fmt} property has neither value-range nor value-list")
+                       f"a {fmt} property must have neither value-range nor value-list")
             continue
         if has_range and has_list:
             report("DSN-005", where + ("value-list",),
@@ -187,7 +187,7 @@ def check_units(data: dict, report: Reporter) -> None:
             report("DSN-006", where + ("unit",), f"unit {unit!r} is not an ECS-1 unit "
                                                  f"({', '.join(sorted(UNITS))})")
         if prop["format"] not in NUMERIC_FORMATS:
-            report("DSN-006", where + ("unit",), f"a {prop['format']} property has no unit")
+            report("DSN-006", where + ("unit",), f"a {prop['format']!r} property has no unit")
 
 
 def check_access(data: dict, report: Reporter) -> None:

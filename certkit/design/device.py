@@ -29,7 +29,7 @@ def check_model(data: dict, report: Reporter) -> None:
     """DSN-001: model is vendor.category.version, at most 23 characters."""
     model = data["device"]["model"]
     limit = int(catalogue().get("DSN-001").limits["model-length"].value)
-    if not MODEL_RE.match(model):
+    if not MODEL_RE.fullmatch(model):
         report("DSN-001", ("device", "model"), f"model {model!r} does not match "
                                                f"{MODEL_RE.pattern} (vendor.category.version)")
     if len(model) > limit:
@@ -41,11 +41,11 @@ def _match_row(row: Capability, prop: dict, where: Path, report: Reporter, requi
     kind = "required" if required else "optional"
     problems = []
     if row.format and prop["format"] != row.format:
-        problems.append(f"format {prop['format']} (expected {row.format})")
+        problems.append(f"format {prop['format']!r} (expected {row.format})")
     elif row.family and family(prop) != row.family:
         problems.append(f"a {family(prop)} (expected {row.family})")
     if row.unit and prop.get("unit") != row.unit:
-        problems.append(f"unit {prop.get('unit')} (expected {row.unit})")
+        problems.append(f"unit {prop.get('unit')!r} (expected {row.unit})")
     if row.range:
         bounds = tuple(prop.get("value-range", (None, None))[:2])
         if bounds != row.range:
@@ -60,11 +60,12 @@ def _match_row(row: Capability, prop: dict, where: Path, report: Reporter, requi
 
 
 def _check_service(row: ServiceRow, data: dict, report: Reporter, required: bool,
-                   why: str) -> None:
+                   why: str, cause: Path = ("device", "category")) -> None:
+    """Check one service row; a missing required service is reported at `cause`."""
     found = [(p, s) for p, s in services(data) if s["name"] == row.name]
     if not found:
         if required:
-            report("DSN-002", ("device", "category"),
+            report("DSN-002", cause,
                    f"{why} requires service {row.name!r}, which the profile lacks")
         return
     spath, service = found[0]
@@ -99,7 +100,7 @@ def check_category(data: dict, report: Reporter) -> None:
             _check_service(row, data, report, True, f"category {category.name!r}")
     battery = registry.battery
     if device["power"] == "battery":
-        _check_service(battery, data, report, True, "power: battery")
+        _check_service(battery, data, report, True, "power: battery", ("device", "power"))
     else:
         _check_service(battery, data, report, False, "")
 
@@ -115,7 +116,7 @@ def check_names(data: dict, report: Reporter) -> None:
 def check_versions(data: dict, report: Reporter) -> None:
     """DSN-009: firmware is semantic versioning; mcu-version is 4 digits with serial."""
     device = data["device"]
-    if not SEMVER_RE.match(device["firmware"]):
+    if not SEMVER_RE.fullmatch(device["firmware"]):
         report("DSN-009", ("device", "firmware"),
                f"firmware {device['firmware']!r} is not a semantic version MAJOR.MINOR.PATCH")
     mcu = device.get("mcu-version")
@@ -123,7 +124,7 @@ def check_versions(data: dict, report: Reporter) -> None:
         if "serial" in data["transports"]:
             report("DSN-009", ("device",), "a serial transport is declared, so device.mcu-version "
                                            "(4 digits, quoted) is required")
-    elif not MCU_VERSION_RE.match(mcu):
+    elif not MCU_VERSION_RE.fullmatch(mcu):
         report("DSN-009", ("device", "mcu-version"),
                f"mcu-version {mcu!r} is not exactly 4 digits")
 
@@ -145,7 +146,7 @@ def check_transports(data: dict, report: Reporter) -> None:
                                            f"(at least one of {', '.join(TRANSPORTS)})")
         return
     mqtt = transports.get("mqtt")
-    if mqtt and not DEVICE_ID_RE.match(mqtt["device-id"]):
+    if mqtt and not DEVICE_ID_RE.fullmatch(mqtt["device-id"]):
         report("DSN-011", ("transports", "mqtt", "device-id"),
                f"device-id {mqtt['device-id']!r} does not match {DEVICE_ID_RE.pattern}")
     by_siid = {s["siid"]: s for s in data["services"]}

@@ -6,7 +6,7 @@ import functools
 import json
 from importlib import resources
 
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 from certkit.design.findings import Reporter
 from certkit.profile.yaml12 import Document, YamlError, load_yaml
@@ -24,9 +24,18 @@ def profile_schema() -> dict:
     return json.loads(text)
 
 
+# JSON Schema counts 2.0 as an integer; a profile's iids and versions must be
+# written as integers, so 2.0 is refused.
+StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)),
+)
+
+
 @functools.cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(profile_schema())
+    return StrictValidator(profile_schema())
 
 
 def parse(text: str, report: Reporter) -> Document | None:
@@ -66,7 +75,8 @@ def describe_schema_error(error: ValidationError) -> list[tuple[tuple, str, bool
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         got = _JSON_TYPES.get(type(error.instance), type(error.instance).__name__)
-        hint = " (quote it to make it a string)" if expected == "string" and got != "null" else ""
+        scalar = not isinstance(error.instance, (list, dict, type(None)))
+        hint = " (quote it to make it a string)" if expected == "string" and scalar else ""
         return [(path, f"{where}: expected {expected}, got {got} {error.instance!r}{hint}", False)]
     if error.validator == "enum":
         options = ", ".join(map(str, error.validator_value))
@@ -86,12 +96,13 @@ def check_schema(document: Document, report: Reporter) -> bool:
 def check_versions(data: dict, report: Reporter) -> bool:
     """PRF-003: the profile format and the standard are ones certkit supports."""
     clean = True
-    if data.get("certkit") not in PROFILE_FORMATS:
+    fmt = data.get("certkit")
+    if type(fmt) is int and fmt not in PROFILE_FORMATS:
         supported = ", ".join(map(str, sorted(PROFILE_FORMATS)))
         report("PRF-003", ("certkit",), f"profile format {data.get('certkit')!r} is not supported "
                                         f"(this certkit reads format {supported})")
         clean = False
-    if data.get("standard") != STANDARD:
+    if isinstance(data.get("standard"), str) and data["standard"] != STANDARD:
         report("PRF-003", ("standard",), f"standard {data.get('standard')!r} is not supported "
                                          f"(this certkit certifies against {STANDARD})")
         clean = False

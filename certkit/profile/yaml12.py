@@ -216,6 +216,12 @@ def _build(loader: _Loader, doc: Document) -> Any:
 def load_yaml(text: str) -> Document:
     """Parse one YAML 1.2 document; raises `YamlError` with a position."""
     doc = Document(value=None)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: not Unicode text at all
+        before = text[: exc.start]
+        raise YamlError(f"character U+{ord(text[exc.start]):04X} is not valid Unicode text",
+                        Position(before.count("\n") + 1, exc.start - before.rfind("\n"))) from None
     loader = _Loader(text)
     try:
         doc.value = _build(loader, doc)
@@ -224,8 +230,11 @@ def load_yaml(text: str) -> Document:
         problem = ": ".join(filter(None, (exc.context, exc.problem))) or "malformed YAML"
         raise YamlError(problem, Position.of(mark) if mark else Position(1, 1)) from None
     except yaml.reader.ReaderError as exc:
-        before = text[: exc.position]
-        where = Position(before.count("\n") + 1, exc.position - before.rfind("\n"))
+        # libyaml counts bytes of the UTF-8 text; the pure-Python reader counts characters.
+        before = (text.encode("utf-8", "surrogatepass")[: exc.position]
+                  .decode("utf-8", "ignore") if _Parser is not yaml.SafeLoader
+                  else text[: exc.position])
+        where = Position(before.count("\n") + 1, len(before) - before.rfind("\n"))
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         raise YamlError(f"character U+{code:04X} is not allowed in YAML ({exc.reason})",
                         where) from None

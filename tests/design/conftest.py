@@ -27,10 +27,10 @@ import pytest
 
 from certkit.design import DESIGN_RULES, LintResult, lint_text
 from certkit.design.findings import Finding
+from certkit.standard.catalogue import catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILES = REPO / "profiles"
-FIXTURES = REPO / "fixtures" / "profiles"
 EXAMPLES = sorted(PROFILES.glob("*.yaml"))
 
 
@@ -151,6 +151,27 @@ class Checker:
         assert not result.crashed, describe(result)
         assert rule in result.checked, f"{rule} was not checked:\n{describe(result)}"
         assert not result.findings_for(rule), describe(result)
+
+
+    @staticmethod
+    def sane(result: LintResult, text: str | None = None) -> None:
+        """What must hold for any input: no crash, and anything wrong comes
+        back as well-formed findings (a known rule at a real place, with a
+        one-line message); no typed profile without a mandatory finding."""
+        assert isinstance(result, LintResult)
+        assert not result.crashed, describe(result)
+        breaks = None if text is None else \
+            sum(text.count(c) for c in "\n\r\x85\u2028\u2029") + 1
+        for finding in result.findings:
+            assert finding.rule in DESIGN_RULES, finding
+            assert finding.level == catalogue().get(finding.rule).level, finding
+            assert finding.line >= 1 and finding.column >= 1, finding
+            if breaks is not None:
+                assert finding.line <= breaks + 1, finding
+            assert finding.message.strip(), finding
+            assert "\n" not in finding.message, finding.text()
+        assert result.profile is not None or result.mandatory_findings, describe(result)
+        assert result.ok == (result.profile is not None and not result.mandatory_findings)
 
 
 @pytest.fixture(scope="session")

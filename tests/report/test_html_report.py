@@ -41,7 +41,7 @@ def test_summary_names_verdict_failures_and_evidence(failing_run):
     assert summary.startswith("# certkit: NOT CERTIFIED")
     assert "## Device failures (block certification)" in summary
     assert "`DSN-001` Model identifier is well formed | M |" in summary
-    assert "does not match" in summary and "a bool property has no unit" in summary
+    assert "does not match" in summary and "a 'bool' property has no unit" in summary
     assert "Only rules matching DSN-* were checked." in summary
 
 
