@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from certkit.certificate import KeyFileError, load_private_key, make_record, sign
 from certkit.checks import LabError, NotApplicable
+from certkit.deadline import deadline, deadline_for
 from certkit.design import DESIGN_RULES, LintResult, ProfileReadError, lint_file
 from certkit.evidence import EvidenceLog
 from certkit.links import Link, open_link
@@ -80,8 +81,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "certkit_rule(*rule_ids, level=None, title=None): the test checks these ECS-1 rules "
-        "(or a rule of your own, given level and title)",
+        "certkit_rule(*rule_ids, level=None, title=None, deadline_s=None): the test checks "
+        "these ECS-1 rules (or a rule of your own, given level and title)",
     )
     path = config.getoption("--certkit-profile", None)
     if not path:
@@ -147,7 +148,8 @@ class CertkitRun:
                 "and a title for a rule of your own")
         return Rule(id=rule_id, level=level, section=marker.kwargs.get("section", ""),
                     transport=marker.kwargs.get("transport", "custom"), title=title,
-                    text=marker.kwargs.get("text", title))
+                    text=marker.kwargs.get("text", title),
+                    deadline_s=marker.kwargs.get("deadline_s"))
 
     def instances(self, rule: Rule) -> list[Instance]:
         if self.plan is not None:
@@ -277,9 +279,13 @@ def _safe(name: str) -> str:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     run = _run(item.config)
-    if run is not None and INSTANCE in item.stash and getattr(item.config.option, "allure_report_dir", None):
-        allure_labels.set_title_and_parameters(item.stash[INSTANCE], run.profile)
-    return (yield)
+    if run is None or INSTANCE not in item.stash:
+        return (yield)
+    instance = item.stash[INSTANCE]
+    if getattr(item.config.option, "allure_report_dir", None):
+        allure_labels.set_title_and_parameters(instance, run.profile)
+    with deadline(deadline_for(instance.rule), instance.id):
+        return (yield)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -53,6 +53,7 @@ class Rule:
     needs: tuple[str, ...] = ()
     bench: tuple[str, ...] = ()
     limits: Mapping[str, Limit] = field(default_factory=dict)
+    deadline_s: float | None = None  # overrides the derived last-resort deadline
 
     @property
     def family(self) -> str:
@@ -98,6 +99,7 @@ def _rule(data: dict) -> Rule:
         needs=tuple(data.get("needs") or ()),
         bench=tuple(data.get("bench") or ()),
         limits=limits,
+        deadline_s=data.get("deadline-s"),
     )
 
 

@@ -154,7 +154,7 @@ def test_missing_profile_is_a_usage_error(tmp_path):
 
 def test_rules_of_ones_own_run_with_the_suite(tmp_path):
     env = {"CERTKIT_TEST_RELEASE": str(tmp_path)}  # exists: LAB-002 returns at once
-    result = certkit("run", KETTLE, "--out", tmp_path / "out", "--rules", "LAB-*",
+    result = certkit("run", KETTLE, "--out", tmp_path / "out", "--rules", "LAB-00[12]",
                      "--add-rules", BENCH_RULES, env=env)
     verdict = read_verdict(tmp_path / "out")
     assert outcomes(verdict) == {"LAB-001": "pass", "LAB-002": "pass"}
@@ -222,3 +222,17 @@ def test_nasty_profiles_end_in_a_clear_error(tmp_path, name):
         assert outcomes(verdict)["PRF-001"] == "fail" or outcomes(verdict)["PRF-002"] == "fail"
     else:  # not even text: refused before a run starts, with the reason
         assert f"{name}.yaml: not UTF-8 text" in result.stderr
+
+
+def test_a_rule_that_blocks_ends_in_error_at_its_deadline(tmp_path):
+    started = time.monotonic()
+    result = certkit("run", KETTLE, "--out", tmp_path, "--rules", "LAB-001", "--rules", "LAB-003",
+                     "--add-rules", BENCH_RULES, timeout=60)
+    assert time.monotonic() - started < 30
+    verdict = read_verdict(tmp_path)
+    lab3 = next(r for r in verdict["rules"] if r["rule"] == "LAB-003")
+    assert lab3["outcome"] == "error"
+    assert "did not finish within its deadline of 1 s" in lab3["message"]
+    assert outcomes(verdict)["LAB-001"] == "pass"  # the run went on
+    assert result.code == 3 and verdict["verdict"] == "INCOMPLETE"
+    assert "blocking on an event" in (tmp_path / "evidence" / "LAB-003.log").read_text("utf-8")
