@@ -45,7 +45,7 @@ from certkit.report import allure_labels, terminal
 from certkit.report.record import RunRecord, now, write_atomically
 from certkit.standard.catalogue import Rule, catalogue
 from certkit.verdict import Outcome, RuleResult
-from certkit.waivers import WaiverError, load_waivers
+from certkit.waivers import Waiver, WaiverError, load_waivers
 
 RUN = pytest.StashKey["CertkitRun"]()
 INSTANCE = pytest.StashKey[Instance]()
@@ -105,15 +105,14 @@ def pytest_configure(config: pytest.Config) -> None:
         signing_key = load_private_key(Path(key_file)) if key_file else None
     except (BenchError, ProfileReadError, WaiverError, KeyFileError) as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[RUN] = CertkitRun(config, lint, bench)
-    config.stash[RUN].record.waivers = waivers
-    config.stash[RUN].signing_key = signing_key
+    config.stash[RUN] = CertkitRun(config, lint, bench, waivers, signing_key)
 
 
 class CertkitRun:
     """The state of one certification run inside a pytest session."""
 
-    def __init__(self, config: pytest.Config, lint: LintResult, bench: Bench) -> None:
+    def __init__(self, config: pytest.Config, lint: LintResult, bench: Bench,
+                 waivers: list[Waiver], signing_key: Ed25519PrivateKey | None) -> None:
         self.lint = lint
         self.bench = bench
         self.patterns: tuple[str, ...] = tuple(config.getoption("--certkit-rules"))
@@ -126,13 +125,13 @@ class CertkitRun:
         self.out = Path(out) if out else Path("reports") / f"{model or lint.path.stem}-{stamp}"
         self.evidence = EvidenceLog()
         self.record = RunRecord(self.out, lint.path, lint.sha256, model, self.plan,
-                                self.patterns, bench.describe())
+                                self.patterns, bench.describe(), waivers=waivers)
         if profile is not None:
             device, mqtt = profile.device, profile.transports.mqtt
             self.record.declared = {"model": device.model, "firmware": device.firmware,
                                     "mcu-version": device.mcu_version,
                                     "device-id": mqtt.device_id if mqtt else None}
-        self.signing_key: Ed25519PrivateKey | None = None
+        self.signing_key = signing_key
 
     @property
     def profile(self) -> Profile | None:
