@@ -216,6 +216,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     return (yield)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """An instance the plan says does not apply ends before any fixture opens a link."""
+    instance = item.stash.get(INSTANCE, None)
+    if instance is not None and not instance.applies:
+        raise NotApplicable(instance.reason)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
     report = yield

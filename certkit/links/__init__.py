@@ -21,7 +21,8 @@ LinkFactory = Callable[[Profile, Bench, EvidenceLog], Link]
 
 _FACTORIES: dict[str, LinkFactory] = {}
 # Modules of certkit's own drivers, imported on first use.
-_BUILTIN: dict[str, str] = {}
+_BUILTIN: dict[str, str] = {"serial": "certkit.links.serial", "mqtt": "certkit.links.mqtt",
+                            "ble": "certkit.links.ble"}
 
 
 def register(transport: str) -> Callable[[LinkFactory], LinkFactory]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from certkit import __version__
 from certkit.plan import Instance, Plan
+from certkit.standard.catalogue import catalogue
 from certkit.standard.ecs1 import STANDARD
 from certkit.waivers import Waiver, WaiverReport, apply_waivers
 from certkit.verdict import Outcome, RuleResult, Verdict, decide, warnings
@@ -76,7 +77,7 @@ class RunRecord:
         self.write()
 
     def all_results(self) -> list[RuleResult]:
-        """Every result, with the planned instances that have none filled in."""
+        """Every result, with the planned instances that have none filled in, in rule order."""
         results = dict(self.results)
         planned = {i.id: i for i in self.plan.instances} if self.plan else {}
         for instance in (planned | self.collected).values():
@@ -94,7 +95,8 @@ class RunRecord:
                 outcome, message = Outcome.ERROR, "not run"
             results[instance.id] = RuleResult(rule.id, instance.key, rule.level, outcome,
                                               message, title=rule.title)
-        return list(results.values())
+        order = {rule.id: n for n, rule in enumerate(catalogue().rules)}
+        return sorted(results.values(), key=lambda r: order.get(r.rule, len(order)))
 
     def final(self) -> WaiverReport:
         """Every result with the waivers applied (as of today)."""

@@ -46,8 +46,8 @@ class DescriptionError(ValueError):
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    text = resources.files(__package__).joinpath("homie5-description.schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema_file = resources.files(__package__).joinpath("homie5-description.schema.json")
+    return json.loads(schema_file.read_text("utf-8"))
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +81,8 @@ def shown(value: Any, limit: int = 80) -> str:
 
 def conformance_problems(document: Any) -> list[Problem]:
     """Where the document departs from Homie 5, in document order."""
-    errors = sorted(_validator().iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
+    errors = sorted(_validator().iter_errors(document),
+                    key=lambda e: [str(p) for p in e.absolute_path])
     problems = [_problem(error) for error in errors]
     if not problems and isinstance(document, dict):
         problems += _value_problems(document)
@@ -92,8 +93,9 @@ def _problem(error: ValidationError) -> Problem:
     where = list(error.absolute_path)
     kind, rule, value = error.validator, error.validator_value, error.instance
     if kind == "required":
-        missing = next((name for name in rule if isinstance(value, dict) and name not in value), "?")
-        return Problem(path_of([*where, missing]), "present", "missing")
+        missing = next((name for name in rule
+                        if isinstance(value, dict) and name not in value), "?")
+        return Problem(path_of([*where, missing]), "a value", "none")
     if kind == "pattern" and rule == schema()["$defs"]["id"]["pattern"]:
         return Problem(path_of(where), "Homie ids (a-z, 0-9 and inner hyphens)", shown(value))
     expected = {
@@ -113,8 +115,10 @@ def _numbers(text: str) -> list[float | None]:
 
 def _value_problems(document: dict) -> list[Problem]:
     problems: list[Problem] = []
-    for node_id, node in (document.get("nodes") or {}).items():
-        for prop_id, prop in ((node or {}).get("properties") or {}).items():
+    for node_id, node in _members(document, "nodes").items():
+        for prop_id, prop in _members(node, "properties").items():
+            if not isinstance(prop, dict):
+                continue
             where = ["nodes", node_id, "properties", prop_id, "format"]
             fmt, datatype = prop.get("format"), prop.get("datatype")
             if fmt is None:
@@ -144,27 +148,30 @@ def _value_problems(document: dict) -> list[Problem]:
 # ---------------------------------------------------------------- MQT-003
 
 
-def profile_mismatches(document: dict, profile: Profile) -> list[Problem]:
-    """Where a Homie-conformant description departs from the section 6 mapping of the profile."""
+def profile_mismatches(document: Any, profile: Profile) -> list[Problem]:
+    """Where a description departs from the section 6 mapping of the profile."""
     problems: list[Problem] = []
+    if not isinstance(document, dict):
+        return [Problem(ROOT, "a JSON object", shown(document))]
     model = profile.device.model
     if document.get("type") != model:
         problems.append(Problem(path_of(["type"]), shown(model), _observed(document, "type")))
     if not isinstance(document.get("name"), str) or not document["name"].strip():
-        problems.append(Problem(path_of(["name"]), "the device's name", _observed(document, "name")))
-    nodes = document.get("nodes") or {}
+        problems.append(Problem(path_of(["name"]), "the device's name",
+                                _observed(document, "name")))
+    nodes = _members(document, "nodes")
     services = profile.services_on("mqtt")
     for service in services:
         where = ["nodes", service.name]
         node = nodes.get(service.name)
-        if node is None:
+        if not isinstance(node, dict):
             problems.append(Problem(path_of(where), f"a node for service {service.name} "
                                     f"(siid {service.siid})", "none"))
             continue
         if not isinstance(node.get("name"), str) or not node["name"].strip():
             problems.append(Problem(path_of([*where, "name"]), "a node name",
                                     _observed(node, "name")))
-        problems += _node_mismatches(where, node.get("properties") or {}, node_properties(service))
+        problems += _node_mismatches(where, _members(node, "properties"), node_properties(service))
     known = {s.name for s in services}
     for extra in sorted(set(nodes) - known):
         problems.append(Problem(path_of(["nodes", extra]),
@@ -172,14 +179,16 @@ def profile_mismatches(document: dict, profile: Profile) -> list[Problem]:
     return problems
 
 
-def _node_mismatches(where: list[str], observed: dict, expected: list[HomieProperty]) -> list[Problem]:
+def _node_mismatches(where: list[str], observed: dict,
+                     expected: list[HomieProperty]) -> list[Problem]:
     problems: list[Problem] = []
     for hp in expected:
         here = [*where, "properties", hp.id]
         prop = observed.get(hp.id)
-        if prop is None:
+        if not isinstance(prop, dict):
             kind = type(hp.source).__name__.lower()
-            problems.append(Problem(path_of(here), f"a property for {kind} {hp.source.label}", "none"))
+            problems.append(Problem(path_of(here), f"a property for {kind} {hp.source.label}",
+                                    "none"))
             continue
         for name, want in (("datatype", hp.datatype), ("settable", hp.settable),
                            ("retained", hp.retained)):
@@ -202,6 +211,12 @@ def _node_mismatches(where: list[str], observed: dict, expected: list[HomiePrope
     return problems
 
 
+def _members(container: Any, key: str) -> dict:
+    """`container[key]` when both are objects, else {} (shape errors are MQT-002's)."""
+    value = container.get(key) if isinstance(container, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def _observed(container: dict, key: str) -> str:
     return shown(container[key]) if key in container else "none"
 
@@ -220,7 +235,7 @@ def _same_format(hp: HomieProperty, got: Any) -> bool:
         return len(want) == len(have) and all(
             (a is None and b is None) or (a is not None and b is not None
                                           and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12))
-            for a, b in zip(want, have))
+            for a, b in zip(want, have, strict=True))
     if hp.datatype == "enum":
         values = got.split(",")
         return len(values) == len(set(values)) and set(values) == set(hp.format.split(","))

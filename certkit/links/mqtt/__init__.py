@@ -1,0 +1,38 @@
+"""The MQTT link driver: Homie 5 over a broker endpoint that certkit owns.
+
+Registered for the `mqtt` transport. The factory only builds the link; its
+`open` (bounded by the plugin's deadline) starts the broker, the controller,
+the endpoint and, with `--emulate mqtt`, the reference emulator.
+
+Modules, each readable alone:
+
+| module | what |
+| --- | --- |
+| `homie.py` | the profile as Homie 5: mapping, topics, payloads (pure) |
+| `description.py`, `homie5-description.schema.json` | `$description`: MQT-002, MQT-003 (pure) |
+| `wire.py` | MQTT packets read off the DUT's stream (pure) |
+| `tls.py` | certificates the endpoint presents; TLS settings from the environment |
+| `aio.py` | the asyncio loop thread and bounded calls |
+| `endpoint.py` | the pass-through endpoint: cut, TLS, tap |
+| `dutlog.py` | what the endpoint saw of the DUT |
+| `messages.py` | what the broker delivered to certkit, with waits |
+| `broker.py`, `amqtt_child.py` | the embedded broker, an external broker |
+| `controller.py` | `MqttLink`: the controller on paho-mqtt 2, and the bench it owns |
+"""
+
+from __future__ import annotations
+
+from certkit.bench import Bench
+from certkit.evidence import EvidenceLog
+from certkit.links import register
+from certkit.links.mqtt.controller import MqttLink
+from certkit.links.mqtt.messages import Message
+from certkit.profile.model import Profile
+
+
+@register("mqtt")
+def mqtt_link(profile: Profile, bench: Bench, evidence: EvidenceLog) -> MqttLink:
+    return MqttLink(profile, bench, evidence)
+
+
+__all__ = ["Message", "MqttLink", "mqtt_link"]

@@ -1,0 +1,54 @@
+"""The embedded broker's process: an anonymous amqtt broker on HOST PORT until SIGTERM.
+
+    python certkit/links/mqtt/amqtt_child.py 127.0.0.1 18830 [PARENT_PID]
+
+Started by `certkit.links.mqtt.broker.EmbeddedBroker`; it imports nothing of
+certkit, so it is up in the time amqtt itself takes. It also stops when its
+parent is gone (a certkit killed outright cannot stop it), so no broker is
+ever left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from amqtt.broker import Broker
+
+SHUTDOWN_TIMEOUT_S = 2.0
+PARENT_CHECK_S = 1.0
+
+
+def config(host: str, port: int) -> dict:
+    return {
+        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+    }
+
+
+async def _orphaned(parent: int, stopping: asyncio.Event) -> None:
+    while os.getppid() == parent:
+        await asyncio.sleep(PARENT_CHECK_S)
+    stopping.set()
+
+
+async def serve(host: str, port: int, parent: int | None) -> None:
+    broker = Broker(config(host, port))
+    await broker.start()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    watch = loop.create_task(_orphaned(parent, stopping)) if parent else None
+    await stopping.wait()
+    if watch:
+        watch.cancel()
+    await asyncio.wait_for(broker.shutdown(), SHUTDOWN_TIMEOUT_S)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if sys.argv[3:] else None))

@@ -1,0 +1,173 @@
+"""The section 6 mapping, payloads and `$description` checks: pure, no broker."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from certkit.design import lint_file
+from certkit.links.mqtt import description, homie
+from certkit.links.mqtt.homie import PayloadError
+from tests.conftest import KETTLE, PROFILES
+
+
+@pytest.fixture(scope="module")
+def kettle():
+    return lint_file(KETTLE).profile
+
+
+def test_kettle_maps_as_section_6_says(kettle):
+    by_path = {hp.path: hp for hp in homie.homie_properties(kettle)}
+    temperature = by_path["kettle/temperature"]
+    assert (temperature.datatype, temperature.format, temperature.unit) == (
+        "float", "0:110:0.5", "°C")
+    assert (temperature.settable, temperature.retained) == (False, True)
+    assert by_path["kettle/target-temperature"].datatype == "integer"
+    assert by_path["kettle/target-temperature"].format == "40:100:1"
+    assert by_path["kettle/status"].datatype == "enum"
+    assert by_path["kettle/status"].format == "idle,heating,keep-warm"
+    assert by_path["kettle/on"].datatype == "boolean" and by_path["kettle/on"].settable
+    action, event = by_path["kettle/start-boil"], by_path["kettle/boil-finished"]
+    assert (action.datatype, action.settable, action.retained) == ("json", True, False)
+    assert (event.datatype, event.settable, event.retained) == ("json", False, False)
+    assert by_path["device-information/model"].datatype == "string"
+    assert homie.base_topic(kettle) == "homie/5/acme-k1-0001"
+
+
+def test_units_follow_the_table_and_others_keep_their_name():
+    assert homie.homie_unit("ug-per-m3") == "µg/m³"
+    assert homie.homie_unit("kilopascal") == "kilopascal"
+    assert homie.homie_unit(None) is None
+
+
+def test_schema_is_draft_2020_12_and_every_example_profile_conforms():
+    Draft202012Validator.check_schema(description.schema())
+    for path in sorted(PROFILES.glob("*.yaml")):
+        profile = lint_file(path).profile
+        if profile.transports.mqtt is None:
+            continue
+        document = homie.description(profile)
+        assert description.conformance_problems(document) == [], path.name
+        assert description.profile_mismatches(document, profile) == [], path.name
+
+
+def test_version_changes_with_the_description(kettle):
+    fewer = dataclasses.replace(kettle, services=kettle.services[:1])
+    assert isinstance(homie.description(kettle)["version"], int)
+    assert homie.description(fewer)["version"] != homie.description(kettle)["version"]
+    assert homie.description(kettle) == homie.description(kettle)
+
+
+def test_mismatch_names_the_place_with_expected_and_observed(kettle):
+    document = homie.description(kettle)
+    document["nodes"]["kettle"]["properties"]["temperature"]["datatype"] = "string"
+    problems = description.profile_mismatches(document, kettle)
+    assert [str(p) for p in problems] == [(
+        '$description.nodes.kettle.properties.temperature.datatype: expected "float", '
+        'observed "string"')]
+
+
+def test_mismatches_use_homie_defaults_and_compare_formats_by_meaning(kettle):
+    document = homie.description(kettle)
+    temperature = document["nodes"]["kettle"]["properties"]["temperature"]
+    del temperature["settable"], temperature["retained"]  # Homie defaults: false, true
+    temperature["format"] = "0.0:110.0:0.50"
+    document["nodes"]["kettle"]["properties"]["status"]["format"] = "heating,idle,keep-warm"
+    assert description.profile_mismatches(document, kettle) == []
+
+
+def test_missing_and_extra_parts_are_reported(kettle):
+    document = homie.description(kettle)
+    del document["nodes"]["kettle"]["properties"]["on"]
+    document["nodes"]["extra"] = {"name": "x", "properties": {}}
+    document["type"] = "acme.kettle.k2"
+    paths = [p.path for p in description.profile_mismatches(document, kettle)]
+    assert paths == ["$description.type", "$description.nodes.kettle.properties.on",
+                     "$description.nodes.extra"]
+
+
+@pytest.mark.parametrize("change, path, expected", [
+    (lambda d: d.update(homie="4.0"), "$description.homie", '"5.0"'),
+    (lambda d: d.update(version="3"), "$description.version", "a JSON integer"),
+    (lambda d: d.pop("version"), "$description.version", "a value"),
+    (lambda d: d["nodes"].update({"Bad_Id": {}}), "$description.nodes", "Homie ids"),
+    (lambda d: d["nodes"]["kettle"]["properties"]["on"].update(datatype="bool"),
+     "$description.nodes.kettle.properties.on.datatype", "one of integer"),
+    (lambda d: d["nodes"]["kettle"]["properties"]["status"].pop("format"),
+     "$description.nodes.kettle.properties.status.format", "a value"),
+    (lambda d: d["nodes"]["kettle"]["properties"]["target-temperature"].update(format="1.5:9"),
+     "$description.nodes.kettle.properties.target-temperature.format", "a value matching"),
+    (lambda d: d["nodes"]["kettle"]["properties"]["temperature"].update(format="9:1:0.5"),
+     "$description.nodes.kettle.properties.temperature.format", "min <= max"),
+    (lambda d: d["nodes"]["kettle"]["properties"]["status"].update(format="idle,idle"),
+     "$description.nodes.kettle.properties.status.format", "unique enum values"),
+])
+def test_conformance_problems(kettle, change, path, expected):
+    document = homie.description(kettle)
+    change(document)
+    problems = description.conformance_problems(document)
+    assert problems and problems[0].path == path
+    assert problems[0].expected.startswith(expected)
+
+
+def test_invalid_json_says_where():
+    with pytest.raises(description.DescriptionError, match="line 1 column"):
+        description.parse(b'{"homie": "5.0",')
+    with pytest.raises(description.DescriptionError, match="not UTF-8"):
+        description.parse(b"\xff")
+
+
+@pytest.mark.parametrize("payload, value", [(b"true", True), (b"false", False)])
+def test_boolean_payloads(kettle, payload, value):
+    assert homie.decode(kettle.property(2, 1), payload) is value
+
+
+@pytest.mark.parametrize("piid, payload, why", [
+    (1, b"True", "not a boolean"), (1, b"", "empty"), (3, b"101", "outside the value-range"),
+    (3, b"1.5", "not an integer"), (2, b"20.25", "not on a step"), (2, b"warm", "not a float"),
+    (4, b"boiling", "not one of the enum values"), (3, b"\xff", "not UTF-8"),
+])
+def test_invalid_payloads_say_why(kettle, piid, payload, why):
+    with pytest.raises(PayloadError, match=why):
+        homie.decode(kettle.property(2, piid), payload)
+
+
+def test_enum_payloads_carry_descriptions(kettle):
+    status = kettle.property(2, 4)
+    assert homie.encode(status, 2) == b"keep-warm"
+    assert homie.decode(status, b"heating") == 1
+
+
+def test_every_invalid_set_payload_is_refused(kettle):
+    for prop in kettle.properties():
+        if prop.writable:
+            for _, payload in homie.invalid_payloads(prop):
+                with pytest.raises(PayloadError):
+                    homie.decode(prop, payload)
+
+
+@given(st.data())
+def test_valid_values_round_trip(kettle, data):
+    prop = data.draw(st.sampled_from([p for p in kettle.properties() if p.format != "string"]))
+    if prop.value_list:
+        value = data.draw(st.sampled_from([e.value for e in prop.value_list]))
+    elif prop.format == "bool":
+        value = data.draw(st.booleans())
+    else:
+        low, high, step = prop.value_range
+        value = low + step * data.draw(st.integers(0, round((high - low) / step)))
+        value = float(value) if prop.format == "float" else int(value)
+    assert homie.same_value(prop, homie.decode(prop, homie.encode(prop, value)), value)
+    other = homie.other_valid_value(prop, value)
+    assert prop.check_value(other) is None and not homie.same_value(prop, other, value)
+
+
+def test_render_quotes_text_and_shows_bytes_as_hex():
+    assert homie.render(b"ready") == '"ready"'
+    assert homie.render(b"\xff\x00") == "0xff00"
+    assert json.loads(homie.render("°C".encode())) == "°C"
