@@ -5,15 +5,17 @@ device that ends its lines with LF, and would buffer forever behind a device
 that never ends a line at all. The `Framer` therefore accepts CR and LF,
 says which one ended each line, cuts lines that grow past a bound, and
 hands out a line whose end never came once the MCU has been quiet for a
-while. Judging all that is SER-003's business; the framer only reports it.
+while, or once the line has been growing for longer than any line takes to
+send (512 bytes take 44 ms at 115200 baud, half a second at 9600). Judging
+all that is SER-003's business; the framer only reports it.
 
 Pure and clock-free: callers pass the time in, so it is tested without a port.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import re
+from typing import Literal, NamedTuple
 
 from certkit.links.serial.protocol import MAX_LINE_BYTES
 
@@ -21,11 +23,13 @@ Ending = Literal["CR", "LF", "none"]
 
 KEEP_BYTES = 2 * MAX_LINE_BYTES  # bytes of an overlong line kept as evidence
 CUT_BYTES = 8 * MAX_LINE_BYTES   # an unterminated run this long is cut into a frame
-IDLE_S = 0.5                     # a partial line this old, with nothing after it, is handed out
+_PLAIN = re.compile(rb"[\x20-\x5b\x5d-\x7e]*")  # printable ASCII but the backslash
+
+IDLE_S = 0.5      # a partial line with nothing after it for this long is handed out
+MAX_AGE_S = 1.0   # ... and so is one still growing this long after its first byte
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(NamedTuple):
     content: bytes   # the line without its ending (at most KEEP_BYTES of it)
     ending: Ending
     t: float         # when its last byte arrived
@@ -42,6 +46,7 @@ class Framer:
         self._buffer = bytearray()
         self._length = 0
         self._last_t = 0.0
+        self._first_t = 0.0
         self._previous_cr = False
 
     @property
@@ -50,13 +55,25 @@ class Framer:
         return self._length
 
     def feed(self, data: bytes, t: float) -> list[Frame]:
+        if (not self._length and data[-1:] == b"\r" and data.count(b"\r") == 1
+                and b"\n" not in data and len(data) <= KEEP_BYTES):
+            # The common case, one whole CR line in one read: no bookkeeping needed.
+            self._previous_cr = True
+            self._last_t = t
+            return [Frame(data[:-1], "CR", t, len(data) - 1)]
         frames: list[Frame] = []
         start = 0
+        has_lf = b"\n" in data
         while start < len(data):
-            cr, lf = data.find(b"\r", start), data.find(b"\n", start)
-            ends = [i for i in (cr, lf) if i >= 0]
-            end = min(ends) if ends else len(data)
-            self._take(data[start:end], t, frames)
+            end = data.find(b"\r", start)
+            if has_lf:
+                lf = data.find(b"\n", start)
+                if lf >= 0 and (end < 0 or lf < end):
+                    end = lf
+            if end < 0:
+                end = len(data)
+            if end > start:
+                self._take(data[start:end], t, frames)
             if end == len(data):
                 break
             ending: Ending = "CR" if data[end] == 0x0D else "LF"
@@ -73,6 +90,8 @@ class Framer:
 
     def _take(self, chunk: bytes, t: float, frames: list[Frame]) -> None:
         while chunk:
+            if not self._length:
+                self._first_t = t
             room = CUT_BYTES - self._length
             part, chunk = chunk[:room], chunk[room:]
             keep = KEEP_BYTES - len(self._buffer)
@@ -88,9 +107,10 @@ class Framer:
         self._length = 0
         return frame
 
-    def flush_idle(self, now: float, idle_s: float = IDLE_S) -> Frame | None:
-        """The partial line, once nothing has arrived for `idle_s` after it."""
-        if self._length and now - self._last_t >= idle_s:
+    def flush_stale(self, now: float, idle_s: float = IDLE_S,
+                    max_age_s: float = MAX_AGE_S) -> Frame | None:
+        """The partial line, once idle for `idle_s` or older than `max_age_s`."""
+        if self._length and (now - self._last_t >= idle_s or now - self._first_t >= max_age_s):
             self._previous_cr = False
             return self._emit("none", self._last_t)
         return None
@@ -98,6 +118,9 @@ class Framer:
 
 def describe(frame: Frame) -> str:
     """The frame as evidence: printable ASCII as is, other bytes as \\xNN, the ending noted."""
+    if frame.ending == "CR" and frame.length == len(frame.content) and _PLAIN.fullmatch(
+            frame.content):
+        return frame.content.decode("ascii")
     shown = "".join(chr(b) if 0x20 <= b <= 0x7E and b != 0x5C else f"\\x{b:02x}"
                     for b in frame.content)
     notes = []

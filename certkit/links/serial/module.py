@@ -29,10 +29,14 @@ traffic over a window (SER-002, SER-003, SER-009, SER-010).
 from __future__ import annotations
 
 import bisect
+import contextlib
+import os
+import select
 import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Literal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import serial
 
@@ -52,18 +56,19 @@ WRITE_TIMEOUT_S = 1.0
 # A conformant MCU polls at least every 1000 ms (SER-002); the extra half
 # second covers an MCU that is busy sending its own reports when we queue.
 DELIVERY_TIMEOUT_S = 1.5
-# After this long without a byte the MCU is taken for silent: requests fail
-# at once instead of each waiting out its deadline, which keeps a run
-# against a dead device short.
+# After this long without a complete line the MCU is taken for silent:
+# requests fail at once instead of each waiting out its deadline, which
+# keeps a run against a dead (or babbling) device short.
 SILENT_AFTER_S = 5.0
 ITEMISED_PER_S = 500    # lines itemised in the evidence per second; a flood beyond is counted
 HISTORY_MAX = 100_000   # uplinks kept for review; the oldest half goes when full
 
+_GET_DOWN = protocol.parse_line(b"get_down")
+
 Status = Literal["queued", "sent", "replied", "not-delivered", "no-reply", "silent"]
 
 
-@dataclass(frozen=True)
-class Uplink:
+class Uplink(NamedTuple):
     """One line from the MCU, as framed, parsed and judged against section 5."""
 
     t: float              # monotonic time its last byte arrived
@@ -110,6 +115,9 @@ class Exchange:
     status: Status = "queued"
     sent_at: float | None = None
     reply: Uplink | None = None
+    # Set when the exchange is over (or the link can no longer serve it): the
+    # asking thread sleeps on it, so other lines do not wake it.
+    settled: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def elapsed_ms(self) -> float | None:
@@ -125,7 +133,7 @@ class Exchange:
         if self.status == "not-delivered":
             return "no get_down poll to deliver the downlink on"
         if self.status == "silent":
-            return "an MCU that has gone silent"
+            return f"no line from the MCU for over {SILENT_AFTER_S:g} s, so it was not sent"
         if self.status == "no-reply":
             return f"no {self.expect} line"
         return self.status
@@ -150,6 +158,7 @@ class SerialLink(Link):
         self.emulator = emulator  # owned: started on open, stopped on close
         self.net_state = "cloud"  # what `net` is answered with
         self._serial: serial.SerialBase | None = None
+        self._fd: int | None = None  # the port's descriptor, when it is a posix tty
         self._reader: threading.Thread | None = None
         self._stop = threading.Event()
         self._changed = threading.Condition()
@@ -159,11 +168,12 @@ class SerialLink(Link):
         self._in_flight: Exchange | None = None
         self._history: list[Uplink] = []
         self._times: list[float] = []  # uplink times, for bisecting the history
+        self._trimmed = 0  # uplinks dropped from the front of the history so far
         self._sent: list[Sent] = []
         self._failure: str | None = None
         self._flood = [0, 0, 0]  # second, lines itemised in it, lines counted beyond
         self.opened_at = 0.0
-        self.last_rx = 0.0
+        self.last_line_at = 0.0  # when the MCU last ended a line (CR or LF)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -180,7 +190,9 @@ class SerialLink(Link):
                     timeout=READ_TIMEOUT_S, write_timeout=WRITE_TIMEOUT_S)
             except (serial.SerialException, ValueError, OSError) as exc:
                 raise LabError(f"cannot open serial port {self.port}: {exc}") from None
-            self.opened_at = self.last_rx = time.monotonic()
+            if type(self._serial) is serial.Serial and os.name == "posix":
+                self._fd = self._serial.fileno()
+            self.opened_at = self.last_line_at = time.monotonic()
             self.evidence.note(f"serial: opened {self.port} at {self.baudrate} 8N1"
                                + (" (reference emulator)" if self.emulator else ""))
             self._reader = threading.Thread(target=self._run, name="certkit-serial-module",
@@ -199,22 +211,19 @@ class SerialLink(Link):
         deadline = time.monotonic() + timeout
         self._stop.set()
         if self._serial is not None and hasattr(self._serial, "cancel_read"):
-            try:
+            # Best effort: the reader's own read times out within READ_TIMEOUT_S anyway.
+            with contextlib.suppress(Exception):
                 self._serial.cancel_read()
-            except Exception:  # noqa: BLE001 - best effort: the read times out anyway
-                pass
         if self._reader is not None:
             self._reader.join(max(0.0, (deadline - time.monotonic()) / 2))
         self._note_flood()
         if self._serial is not None:
-            try:
+            # A vanished adapter cannot be closed cleanly; there is nothing left to do.
+            with contextlib.suppress(Exception):
                 self._serial.close()
-            except Exception:  # noqa: BLE001 - a vanished adapter cannot be closed cleanly
-                pass
         if self.emulator is not None:
             self.emulator.stop(max(0.1, deadline - time.monotonic()))
-        with self._changed:
-            self._changed.notify_all()
+        self._settle_all()
 
     # --------------------------------------------------- the module's side
 
@@ -224,23 +233,41 @@ class SerialLink(Link):
                 data = self._read_some()
                 now = time.monotonic()
                 if data:
-                    self.last_rx = now
                     for frame in self._framer.feed(data, now):
                         self._serve(frame)
-                else:
-                    frame = self._framer.flush_idle(now)
-                    if frame is not None:
-                        self._serve(frame)
+                stale = self._framer.flush_stale(now)
+                if stale is not None:
+                    self._serve(stale)
         except Exception as exc:  # noqa: BLE001 - a port that fails is reported, never raised here
             if not self._stop.is_set():
                 self._failure = f"{type(exc).__name__}: {exc}"
                 self.evidence.note(f"serial: port failed: {self._failure}")
         finally:
-            with self._changed:
-                self._changed.notify_all()
+            self._settle_all()
+
+    def _settle_all(self) -> None:
+        """Wake every waiting request: the reader is gone, they must look for themselves."""
+        with self._changed:
+            for exchange in [*self._queue, self._in_flight]:
+                if exchange is not None:
+                    exchange.settled.set()
+            self._changed.notify_all()
 
     def _read_some(self) -> bytes:
         """Whatever the MCU has sent, waiting at most READ_TIMEOUT_S for the first byte."""
+        if self._fd is not None:
+            # A posix port is a file descriptor: one select and one read fetch a
+            # whole line, where pyserial's read(1) + read(in_waiting) take two rounds.
+            ready, _, _ = select.select([self._fd], [], [], READ_TIMEOUT_S)
+            if not ready:
+                return b""
+            try:
+                data = os.read(self._fd, 4096)
+            except BlockingIOError:
+                return b""
+            if not data:
+                raise serial.SerialException("the port returned end of file (device gone?)")
+            return data
         port = self._serial
         data = port.read(1)
         if data:
@@ -250,15 +277,17 @@ class SerialLink(Link):
         return data
 
     def _serve(self, frame: Frame) -> None:
-        uplink = judge(frame)
-        itemise = self._count_for_evidence(uplink.t)
-        if itemise:
-            self.record("<-", uplink.text)
+        """Answer first, then keep the evidence: the MCU is not kept waiting for our books."""
+        if frame.content == b"get_down" and frame.ending == "CR":
+            uplink = Uplink(frame.t, frame, _GET_DOWN, None)  # the hot path, parsed once
+        else:
+            uplink = judge(frame)
+        if frame.ending != "none":
+            self.last_line_at = uplink.t
         with self._changed:
-            self._remember(uplink)
             answer = self._answer(uplink)
             if answer is not None:
-                self._write(answer, itemise)
+                written = self._write(answer)
                 exchange = self._in_flight
                 if exchange is not None and exchange.status == "queued":
                     exchange.sent_at = time.monotonic()
@@ -266,6 +295,15 @@ class SerialLink(Link):
                     self._sent.append(Sent(exchange.sent_at, exchange.downlink))
                     if exchange.expect is None:
                         self._in_flight = None
+                        exchange.settled.set()
+                if not written:
+                    answer = None
+            self._remember(uplink)
+        if self._count_for_evidence(uplink.t):
+            self.record("<-", uplink.text)
+            if answer is not None:
+                self.record("->", answer)
+        with self._changed:
             self._changed.notify_all()
 
     def _answer(self, uplink: Uplink) -> str | None:
@@ -287,22 +325,33 @@ class SerialLink(Link):
             exchange.reply = uplink
             exchange.status = "replied"
             self._in_flight = None
+            exchange.settled.set()
         return "ok"
 
-    def _write(self, text: str, itemise: bool) -> None:
+    def _write(self, text: str) -> bool:
+        data = text.encode("ascii") + b"\r"
+        if self._fd is not None:
+            # Straight to the (non-blocking) descriptor; pyserial's write, with its
+            # timeout, only for what the driver could not take at once.
+            try:
+                data = data[os.write(self._fd, data):]
+            except BlockingIOError:
+                pass
+            if not data:
+                return True
         try:
-            self._serial.write(text.encode("ascii") + b"\r")
+            self._serial.write(data)
         except serial.SerialTimeoutException:
             self.evidence.note(f"serial: could not write `{text}` within {WRITE_TIMEOUT_S:g} s "
                                "(the MCU is not reading)")
-            return
-        if itemise:
-            self.record("->", text)
+            return False
+        return True
 
     def _remember(self, uplink: Uplink) -> None:
         if len(self._history) >= HISTORY_MAX:
             half = HISTORY_MAX // 2
             del self._history[:half], self._times[:half]
+            self._trimmed += half
             self.evidence.note(f"serial: history full, the oldest {half} lines are no longer "
                                "reviewed")
         self._history.append(uplink)
@@ -337,36 +386,42 @@ class SerialLink(Link):
         happened (a port that failed is a `LabError`).
         """
         self.require_open()
-        with self._request_lock, self._changed:
+        with self._request_lock:
             exchange = Exchange(downlink, expect, time.monotonic())
-            self._check_port()
-            if exchange.queued_at - self.last_rx > SILENT_AFTER_S:
-                exchange.status = "silent"
-                self.evidence.note(f"serial: not sending `{downlink}`: nothing received for "
-                                   f"{exchange.queued_at - self.last_rx:.1f} s")
-                return exchange
-            self._queue.append(exchange)
-            deadline = exchange.queued_at + delivery_timeout
-            while exchange.status == "queued" and self._wait(deadline):
-                pass
-            if exchange.status == "queued":
-                if exchange in self._queue:
-                    self._queue.remove(exchange)
-                if self._in_flight is exchange:
-                    self._in_flight = None
-                exchange.status = "not-delivered"
+            with self._changed:
                 self._check_port()
-                return exchange
-            if exchange.expect is None:
-                return exchange
-            deadline = exchange.sent_at + timeout
-            while exchange.status == "sent" and self._wait(deadline):
-                pass
-            if exchange.status == "sent":
-                self._in_flight = None  # a late answer is never matched to a later request
-                exchange.status = "no-reply"
-                self._check_port()
+                quiet = exchange.queued_at - self.last_line_at
+                if quiet > SILENT_AFTER_S:
+                    exchange.status = "silent"
+                    self.evidence.note(f"serial: not sending `{downlink}`: no line from the "
+                                       f"MCU for {quiet:.1f} s")
+                    return exchange
+                self._queue.append(exchange)
+            # Usually the one wake-up is the answer, well before the delivery deadline.
+            self._settle(exchange, exchange.queued_at + delivery_timeout)
+            with self._changed:
+                if exchange.status == "queued":
+                    if exchange in self._queue:
+                        self._queue.remove(exchange)
+                    if self._in_flight is exchange:
+                        self._in_flight = None
+                    exchange.status = "not-delivered"
+                    self._check_port()
+                    return exchange
+                if exchange.status != "sent" or exchange.expect is None:
+                    return exchange
+            self._settle(exchange, exchange.sent_at + timeout)
+            with self._changed:
+                if exchange.status == "sent":
+                    self._in_flight = None  # a late answer is never matched to a later request
+                    exchange.status = "no-reply"
+                    self._check_port()
             return exchange
+
+    def _settle(self, exchange: Exchange, deadline: float) -> None:
+        left = deadline - time.monotonic()
+        if left > 0 and not self._stop.is_set() and self._reader_alive():
+            exchange.settled.wait(left)
 
     def _wait(self, deadline: float) -> bool:
         """Wait for news until `deadline` (lock held); False once it has passed."""
@@ -390,12 +445,12 @@ class SerialLink(Link):
         """The first uplink at or after `since` that `match`es, waiting until `until`."""
         self.require_open()
         with self._changed:
-            index = bisect.bisect_left(self._times, since)
+            seen = self._trimmed + bisect.bisect_left(self._times, since)  # absolute position
             while True:
-                for uplink in self._history[index:]:
+                for uplink in self._history[max(0, seen - self._trimmed):]:
                     if uplink.t >= since and match(uplink):
                         return uplink
-                index = len(self._history)
+                seen = self._trimmed + len(self._history)
                 if not self._wait(until):
                     self._check_port()
                     return None
@@ -403,6 +458,8 @@ class SerialLink(Link):
     def pause(self, seconds: float) -> None:
         """Sleep while the reader serves the MCU (a window a rule observes)."""
         self._stop.wait(max(0.0, seconds))
+        with self._changed:
+            self._check_port()
 
     def uplinks(self, since: float = 0.0, until: float = float("inf"),
                 command: str | None = None) -> list[Uplink]:

@@ -9,9 +9,11 @@ the rules share it, so they cannot disagree on the grammar.
     >>> line = parse_line(b'properties_changed 2 1 true 2 2 25.5')
     >>> line.command, [t.text for t in line.params]
     ('properties_changed', ['2', '1', 'true', '2', '2', '25.5'])
-    >>> parse_line(b'get_down  x')
-    Traceback (most recent call last):
-    LineError: column 9: two spaces in a row (parameters are separated by one space)
+    >>> try:
+    ...     parse_line(b'get_down  x')
+    ... except LineError as exc:
+    ...     print(exc)
+    column 10: two spaces in a row (parameters are separated by one space)
 
 Columns are 1-based byte positions in the line, the way an engineer counts
 them in a logic-analyser capture.
@@ -19,13 +21,14 @@ them in a logic-analyser capture.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal
+from typing import Any, Literal, NamedTuple
 
 from certkit.profile.model import Property
-from certkit.standard.ecs1 import INTEGER_BOUNDS
 
 MAX_LINE_BYTES = 512
 MAX_PARAMETERS = 64
@@ -36,9 +39,8 @@ NET_STATES = ("offline", "local", "cloud", "updating", "uap", "unprov")
 UPLINK_COMMANDS = ("model", "mcu_version", "get_down", "result", "properties_changed",
                    "event_occured", "net", "error")
 
-_INT = re.compile(r"-?[0-9]+")
-_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+")
 _MCU_VERSION = re.compile(r"[0-9]{4}")
+_NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
 
 Kind = Literal["string", "bool", "int", "float", "word"]
 
@@ -52,8 +54,7 @@ class LineError(ValueError):
         self.column = column
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One parameter as it stood on the wire, with its lexical kind."""
 
     text: str    # as sent, quotes included for strings
@@ -94,11 +95,13 @@ class Line:
 
 
 def _kind(text: str) -> Kind:
-    if text in ("true", "false"):
+    if text == "true" or text == "false":
         return "bool"
-    if _INT.fullmatch(text):
+    body = text[1:] if text[:1] == "-" else text
+    if body.isdigit():
         return "int"
-    if _FLOAT.fullmatch(text):
+    whole, dot, fraction = body.partition(".")
+    if dot and whole.isdigit() and fraction.isdigit():
         return "float"
     return "word"
 
@@ -109,13 +112,22 @@ def tokenize(content: bytes) -> list[Token]:
         raise LineError(f"line is {len(content)} bytes long, limit {MAX_LINE_BYTES}")
     if not content:
         raise LineError("empty line")
-    for index, byte in enumerate(content):
-        if not 0x20 <= byte <= 0x7E:
-            what = {0x0D: "CR", 0x0A: "LF", 0x00: "NUL"}.get(byte, "")
-            name = f"0x{byte:02x}" + (f" ({what})" if what else "")
-            raise LineError(f"byte {name} is not printable ASCII", index + 1)
+    bad = _NOT_PRINTABLE.search(content)
+    if bad is not None:
+        byte = content[bad.start()]
+        what = {0x0D: "CR", 0x0A: "LF", 0x00: "NUL"}.get(byte, "")
+        name = f"0x{byte:02x}" + (f" ({what})" if what else "")
+        raise LineError(f"byte {name} is not printable ASCII", bad.start() + 1)
     text = content.decode("ascii")
-    tokens: list[Token] = []
+    if '"' not in text and "  " not in text and text[0] != " " and text[-1] != " ":
+        # No strings and single spaces: split, and count columns as we go.
+        tokens = []
+        column = 1
+        for part in text.split(" "):
+            tokens.append(Token(part, column, _kind(part)))
+            column += len(part) + 1
+        return tokens
+    tokens = []
     pos = 0
     while True:
         if pos == len(text):
@@ -143,6 +155,8 @@ def tokenize(content: bytes) -> list[Token]:
         pos = end + 1
 
 
+# MCUs repeat themselves (`get_down` ten times a second): remember recent lines.
+@functools.lru_cache(maxsize=512)
 def parse_line(content: bytes) -> Line:
     """A well-formed MCU line (section 5), or `LineError` saying where it is not."""
     tokens = tokenize(content)
@@ -348,7 +362,3 @@ def chunk_reports(items: list[tuple[int, int, str]], max_items: int = MAX_PARAME
     if current:
         lines.append(" ".join(["properties_changed", *current]))
     return lines
-
-
-def integer_bounds(fmt: str) -> tuple[int, int] | None:
-    return INTEGER_BOUNDS.get(fmt)

@@ -82,7 +82,7 @@ class ShellCommand(ResetMethod):
     def reset(self, port: serial.SerialBase | None, timeout: float) -> None:
         try:
             done = subprocess.run(self.command, shell=True, capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
+                                  timeout=timeout, stdin=subprocess.DEVNULL, check=False)
         except subprocess.TimeoutExpired:
             raise LabError(f"reset command `{self.command}` did not finish within "
                            f"{timeout:g} s") from None

@@ -1,0 +1,47 @@
+"""The serial link driver: certkit as the MIoT connectivity module (ECS-1 section 5).
+
+- `protocol`: the line grammar, value codec, downlinks and `result` reading;
+- `framing`: cutting the MCU's bytes into lines, whatever it sends;
+- `module`: `SerialLink`, which answers the MCU on a reader thread and
+  lets rules send downlinks with deadlines;
+- `reset`: the bench's reset methods (`--reset`);
+- `samples`, `analysis`: values to send and traffic to judge, for the rules.
+
+`open_serial` is the factory the link registry calls for `link("serial")`:
+with `--emulate serial` it starts the reference emulator on a pty and
+connects to it like to a USB adapter; otherwise it opens `--serial PORT`
+(a device path or any pyserial URL: `socket://`, `rfc2217://`).
+"""
+
+from __future__ import annotations
+
+from certkit.bench import Bench
+from certkit.checks import LabError
+from certkit.evidence import EvidenceLog
+from certkit.links import register
+from certkit.links.serial.module import Exchange, SerialLink, Uplink
+from certkit.links.serial.reset import reset_method
+from certkit.profile.model import Profile
+
+
+@register("serial")
+def open_serial(profile: Profile, bench: Bench, evidence: EvidenceLog) -> SerialLink:
+    settings = profile.transports.serial
+    baudrate = settings.baudrate if settings else 115200
+    if "serial" in bench.emulate:
+        from emulators import UnknownFault
+        from emulators.serial import SerialEmulator
+
+        try:
+            emulator = SerialEmulator(profile, bench.faults.get("serial", frozenset()))
+        except UnknownFault as exc:
+            raise LabError(str(exc)) from None
+        return SerialLink(evidence, "(emulator pty)", baudrate=baudrate,
+                          reset=reset_method(bench.reset, emulator), emulator=emulator)
+    if bench.serial:
+        return SerialLink(evidence, bench.serial, baudrate=baudrate,
+                          reset=reset_method(bench.reset))
+    raise LabError("no serial port: give --serial PORT or --emulate serial")
+
+
+__all__ = ["Exchange", "SerialLink", "Uplink", "open_serial"]

@@ -1,0 +1,17 @@
+"""The reference serial emulator: a partner MCU on a pty, driven by any profile.
+
+    from emulators.serial import SerialEmulator
+    emulator = SerialEmulator(profile, frozenset({"slow-polls"}))
+    emulator.start(timeout=5)
+    print(emulator.port)      # /dev/pts/7: open it with pyserial
+    emulator.stop(timeout=5)
+
+Or on its own, for a session at the bench:
+`python -m emulators.serial PROFILE [--fault NAME]...` prints its port and
+how to reset it.
+"""
+
+from emulators.serial.faults import FAULTS
+from emulators.serial.mcu import SerialEmulator
+
+__all__ = ["FAULTS", "SerialEmulator"]

@@ -1,0 +1,110 @@
+"""The reference emulator: its device semantics, its faults, and running it on its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import serial
+
+from certkit.links.serial.protocol import tokenize
+from certkit.standard.catalogue import catalogue
+from emulators import EMULATORS
+from emulators.serial import FAULTS, SerialEmulator
+from emulators.serial.device import Crash, DeviceModel
+from tests.serial.serial_support import PROFILES, ROOT
+
+
+def _tokens(text: str):
+    return tokenize(text.encode())
+
+
+def test_registered_and_every_ser_rule_has_a_fault() -> None:
+    assert EMULATORS["serial"] is SerialEmulator
+    ser_rules = {r.id for r in catalogue().family("SER")}
+    assert {f.rule for f in FAULTS.values()} == ser_rules
+    assert all(name == fault.name for name, fault in FAULTS.items())
+
+
+def test_device_semantics(kettle) -> None:
+    device = DeviceModel(kettle, frozenset())
+    assert device.get(1, 2) == (0, "acme.kettle.k1")
+    assert device.get(2, 9) == (-4003, None)
+    assert device.set(1, 1, _tokens('"x"')[0]) == (-4002, False)
+    assert device.set(2, 3, _tokens("101")[0]) == (-4005, False)
+    assert device.set(2, 3, _tokens("true")[0]) == (-4005, False)
+    assert device.set(2, 3, _tokens("90")[0]) == (0, True)
+    assert device.act(2, 1, _tokens("3 95")) == (0, [], [3])
+    assert device.act(2, 1, [])[0] == -4006
+    assert device.act(2, 1, _tokens("3 200"))[0] == -4006
+    assert device.act(2, 7, [])[0] == -4003
+
+
+def test_device_faults(kettle) -> None:
+    assert DeviceModel(kettle, frozenset({"access-not-enforced"})).set(
+        1, 1, _tokens('"x"')[0]) == (0, True)
+    assert DeviceModel(kettle, frozenset({"out-of-range-values"})).get(2, 2) == (0, 115.0)
+    assert DeviceModel(kettle, frozenset({"sets-not-applied"})).set(
+        2, 3, _tokens("90")[0]) == (0, False)
+    with pytest.raises(Crash):
+        DeviceModel(kettle, frozenset({"crash-on-unknown"})).get(2, 9)
+
+
+def test_sensors_drift_within_their_range(kettle) -> None:
+    device = DeviceModel(kettle, frozenset())
+    temperature = kettle.property(2, 2)
+    for _ in range(500):
+        assert temperature.check_value(device.drift(temperature)) is None
+
+
+def test_stop_is_bounded_and_idempotent(kettle) -> None:
+    emulator = SerialEmulator(kettle, frozenset({"notify-flood"}))
+    emulator.start(5)
+    time.sleep(0.3)  # nobody listens: its writes must not block it
+    started = time.monotonic()
+    emulator.stop(2)
+    emulator.stop(2)
+    assert time.monotonic() - started < 2 and not emulator.running
+
+
+def test_standalone_emulator_prints_its_port_and_resets_on_sigusr1() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulators.serial", str(PROFILES / "acme.kettle.k1.yaml")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = process.stdout.readline().split()[-1]
+        assert process.stdout.readline().strip() == f"reset: kill -USR1 {process.pid}"
+        with serial.Serial(port, 115200, timeout=1.0) as mcu:
+            def serve_until(wanted: bytes) -> bool:
+                """Play the module until the MCU sends `wanted`."""
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:
+                    line = mcu.read_until(b"\r")
+                    mcu.write(b"down none\r" if line == b"get_down\r" else b"ok\r")
+                    if line == wanted:
+                        return True
+                return False
+
+            assert serve_until(b"get_down\r")
+            os.kill(process.pid, signal.SIGUSR1)
+            assert serve_until(b"model acme.kettle.k1\r")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(5) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_standalone_emulator_lists_and_checks_faults() -> None:
+    listed = subprocess.run([sys.executable, "-m", "emulators.serial", "--list-faults"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+    assert listed.returncode == 0 and "slow-polls" in listed.stdout and "SER-002" in listed.stdout
+    wrong = subprocess.run([sys.executable, "-m", "emulators.serial",
+                            str(PROFILES / "acme.kettle.k1.yaml"), "--fault", "nope"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+    assert wrong.returncode == 2 and "unknown fault nope" in wrong.stderr
