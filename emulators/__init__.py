@@ -4,11 +4,15 @@ Each transport has one emulator class, registered here by transport name.
 An emulator is conformant by default; `faults` switches on deliberate
 breaches, each named after what it breaks and listing the rule it makes
 fail, so every rule can be shown to fail (`certkit emulate --list-faults`).
+
+Each transport's emulator lives in `emulators.<transport>` and registers
+itself on import; `emulator_class("serial")` imports it on first use.
 """
 
 from __future__ import annotations
 
 import abc
+import importlib
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -60,3 +64,23 @@ EMULATORS: dict[str, type[Emulator]] = {}
 def register(cls: type[Emulator]) -> type[Emulator]:
     EMULATORS[cls.transport] = cls
     return cls
+
+
+def emulator_class(transport: str) -> type[Emulator]:
+    """The reference emulator of a transport (imported on first use)."""
+    if transport not in EMULATORS:
+        importlib.import_module(f"emulators.{transport}")
+    return EMULATORS[transport]
+
+
+def check_faults(faults: dict[str, frozenset[str]], emulated: frozenset[str]) -> None:
+    """Refuse fault names no emulator knows, and faults for a transport not emulated."""
+    for transport, names in sorted(faults.items()):
+        if transport not in emulated:
+            raise UnknownFault(f"--fault {transport}:{','.join(sorted(names))} needs "
+                               f"--emulate {transport}: faults go into emulators")
+        known = emulator_class(transport).FAULTS
+        unknown = sorted(set(names) - set(known))
+        if unknown:
+            raise UnknownFault(f"--fault: the {transport} emulator has no fault "
+                               f"{', '.join(unknown)} (see certkit emulate --list-faults)")

@@ -10,9 +10,17 @@ import argparse
 import sys
 
 from certkit import __version__
-from certkit.cli import lint_cmd, plan_cmd, record_cmds, report_cmd, rules_cmd, run_cmd
+from certkit.cli import (
+    emulate_cmd,
+    lint_cmd,
+    plan_cmd,
+    record_cmds,
+    report_cmd,
+    rules_cmd,
+    run_cmd,
+)
 
-COMMANDS = (lint_cmd, run_cmd, plan_cmd, rules_cmd, report_cmd, record_cmds)
+COMMANDS = (lint_cmd, run_cmd, plan_cmd, rules_cmd, report_cmd, record_cmds, emulate_cmd)
 
 
 def parser() -> argparse.ArgumentParser:

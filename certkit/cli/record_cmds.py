@@ -3,6 +3,7 @@
 keygen writes an Ed25519 key pair; verify checks a record's signature
 offline; gate is the crowdfunding platform's check before a campaign opens.
 Exit codes: 0 valid (accepted), 1 invalid (refused), 2 usage error.
+(cryptography is imported by the handlers, so other commands start faster.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from certkit.certificate import KeyFileError, gate, generate_keys, load_public_key, verify
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -37,6 +37,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run_keygen(args: argparse.Namespace) -> int:
+    from certkit.certificate import KeyFileError, generate_keys
+
     try:
         key = generate_keys(args.private, args.public)
     except KeyFileError as exc:
@@ -47,6 +49,8 @@ def run_keygen(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace, command: str):
+    from certkit.certificate import KeyFileError, load_public_key
+
     try:
         public = load_public_key(args.public_key)
     except KeyFileError as exc:
@@ -65,6 +69,8 @@ def run_verify(args: argparse.Namespace) -> int:
     loaded = _load(args, "verify")
     if loaded is None:
         return 2
+    from certkit.certificate import verify
+
     result = verify(*loaded)
     print(f"{'VALID' if result.ok else 'INVALID'}: {result.reason}")
     return 0 if result.ok else 1
@@ -74,6 +80,8 @@ def run_gate(args: argparse.Namespace) -> int:
     loaded = _load(args, "gate")
     if loaded is None:
         return 2
+    from certkit.certificate import gate
+
     result = gate(*loaded, model=args.model, firmware=args.firmware, today=date.today())
     print(f"{'ACCEPTED' if result.ok else 'REFUSED'}: {result.reason}")
     return 0 if result.ok else 1

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from certkit.report.allure_labels import CATEGORIES
+from certkit.report.categories import CATEGORIES
 from certkit.report.record import write_atomically
 from certkit.report.summary import markdown_summary
 

@@ -17,10 +17,10 @@ from importlib import resources
 from pathlib import Path
 
 from certkit.bench import Bench, BenchError
-from certkit.certificate import KeyFileError, load_private_key
 from certkit.design import ProfileReadError, lint_file
 from certkit.verdict import Verdict
 from certkit.waivers import WaiverError, load_waivers
+from emulators import UnknownFault, check_faults
 
 # `certkit run` option -> the plugin's pytest option.
 BENCH_OPTIONS = {
@@ -77,7 +77,8 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
     suite = resources.files("certkit.suite")
     argv = [str(suite), *map(str, args.add_rules),
             "-c", str(suite / "pytest.ini"), "--rootdir", str(suite),
-            "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+            "-W", "ignore::pytest.PytestAssertRewriteWarning",
             "--certkit-profile", str(args.profile), "--certkit-out", str(out),
             "--junitxml", str(out / "junit.xml"),
             "--alluredir", str(out / "allure-results"), "--clean-alluredir"]
@@ -97,16 +98,19 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        Bench.from_options(**{name: getattr(args, name) for name in BENCH_OPTIONS},
-                           faults=args.fault)
+        bench = Bench.from_options(**{name: getattr(args, name) for name in BENCH_OPTIONS},
+                                   faults=args.fault)
+        check_faults(bench.faults, bench.emulate)
         lint = lint_file(args.profile)
         if args.waivers:
             load_waivers(args.waivers)
-    except (BenchError, ProfileReadError) as exc:
+    except (BenchError, ProfileReadError, UnknownFault) as exc:
         return _fail_usage(str(exc))
     except WaiverError as exc:
         return _fail_usage(f"--waivers: {exc}")
     if args.key is not None:
+        from certkit.certificate import KeyFileError, load_private_key
+
         try:
             load_private_key(args.key)
         except KeyFileError as exc:

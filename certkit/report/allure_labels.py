@@ -20,6 +20,7 @@ from certkit.evidence import EvidenceItem
 from certkit.plan import Instance
 from certkit.profile.model import Profile
 from certkit.standard.catalogue import catalogue
+from certkit.report.categories import CATEGORIES
 from certkit.standard.ecs1 import STANDARD
 
 if TYPE_CHECKING:
@@ -29,17 +30,6 @@ STANDARD_URL = os.environ.get("CERTKIT_STANDARD_URL", "ECS-1.md")
 SEVERITY = {"M": "critical", "R": "minor"}
 FEATURE = {"design": "profile", "interop": "all transports"}
 
-# Allure tries categories in order; the first that matches names the failure.
-CATEGORIES = [
-    {"name": "Device failures: timing", "matchedStatuses": ["failed"],
-     "messageRegex": r"[\s\S]*\b(within|latency|median|p95|interval|gap|timed out)\b[\s\S]*",
-     "description": "The DUT answered too late, too often or not at all."},
-    {"name": "Device failures: values and behaviour", "matchedStatuses": ["failed"],
-     "description": "The DUT broke a rule of the standard."},
-    {"name": "Lab and harness errors", "matchedStatuses": ["broken"],
-     "description": "The bench or certkit could not carry the check out; not the DUT's fault."},
-    {"name": "Not applicable", "matchedStatuses": ["skipped"]},
-]
 
 
 def _label(value: str, kind: str) -> pytest.MarkDecorator:

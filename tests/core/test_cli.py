@@ -70,3 +70,18 @@ def test_pytest_runs_a_certification_through_the_entry_point(tmp_path):
     assert "VERDICT: CERTIFIED" in proc.stdout
     verdict = json.loads((tmp_path / "verdict.json").read_text("utf-8"))
     assert len(verdict["rules"]) == 12
+
+
+def test_emulate_lists_faults_with_their_rules():
+    result = certkit("emulate", "--list-faults", "serial")
+    assert result.code == 0
+    assert "wrong-model" in result.stdout and "SER-001" in result.stdout
+
+
+def test_faults_are_checked_before_a_run(tmp_path):
+    unknown = certkit("run", KETTLE, "--emulate", "serial", "--fault", "serial:nope",
+                      "--out", tmp_path)
+    assert unknown.code == 2 and "has no fault nope" in unknown.stderr
+    not_emulated = certkit("run", KETTLE, "--fault", "serial:wrong-model", "--out", tmp_path)
+    assert not_emulated.code == 2 and "needs --emulate serial" in not_emulated.stderr
+    assert not (tmp_path / "verdict.json").exists()

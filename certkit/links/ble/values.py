@@ -1,0 +1,110 @@
+"""Which values a rule writes: a valid new one, an invalid one, a wrong length.
+
+Pure functions of a `Property`, so BLE-006/007 and SEC-004 pick the same
+values every run and a test can check the choices.
+
+    >>> other_valid_value(target_temperature, current=70)
+    40
+    >>> invalid_value(target_temperature)
+    InvalidWrite(data=b'e', shows='101 (outside 40..100)')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from certkit.links.ble.codec import SIZES, encode, same_value
+from certkit.profile.model import Property
+from certkit.standard.ecs1 import INTEGER_BOUNDS
+
+
+@dataclass(frozen=True)
+class InvalidWrite:
+    data: bytes   # what goes on the wire
+    shows: str    # what it is, for messages: '101 (outside 40..100)'
+
+
+def _on_step(prop: Property) -> list[Any]:
+    """Candidate valid values of a ranged numeric property: bounds, one step in, middle."""
+    low, high, step = prop.value_range  # type: ignore[misc]
+    steps = int((Fraction(str(high)) - Fraction(str(low))) / Fraction(str(step)))
+    picks = [0, steps, 1, steps // 2, max(steps - 1, 0)]
+    values = []
+    for k in picks:
+        value = Fraction(str(low)) + k * Fraction(str(step))
+        values.append(int(value) if prop.format in INTEGER_BOUNDS else float(value))
+    return values
+
+
+def valid_values(prop: Property) -> list[Any]:
+    """A few valid values, most distinctive first."""
+    if prop.format == "bool":
+        return [True, False]
+    if prop.format == "string":
+        return ["certkit", "certkit-2"]
+    if prop.value_list:
+        return [entry.value for entry in prop.value_list]
+    if prop.value_range:
+        return _on_step(prop)
+    low, high = INTEGER_BOUNDS.get(prop.format, (-1000, 1000))
+    return [max(low, 0), min(high, 1)]
+
+
+def other_valid_value(prop: Property, current: Any) -> Any:
+    """A valid value different from `current` (so a change is observable)."""
+    for value in valid_values(prop):
+        if not same_value(prop.format, value, current) and prop.check_value(value) is None:
+            return value
+    return valid_values(prop)[0]
+
+
+def _fits(fmt: str, value: float) -> bool:
+    if fmt in INTEGER_BOUNDS:
+        low, high = INTEGER_BOUNDS[fmt]
+        return float(value).is_integer() and low <= value <= high
+    return math.isfinite(value)
+
+
+def invalid_value(prop: Property) -> InvalidWrite | None:
+    """A value of the right length that the property must refuse (ATT 0x13).
+
+    None when the format has no such value (a uint8 with value-range 0..255
+    and step 1 accepts every byte).
+    """
+    fmt = prop.format
+    if fmt == "bool":
+        return InvalidWrite(b"\x02", "02 (a bool is 00 or 01)")
+    if fmt == "string":
+        return InvalidWrite(b"\xff\xfe", "ff fe (not UTF-8)")
+    if prop.value_list:
+        allowed = sorted(entry.value for entry in prop.value_list)
+        for candidate in (allowed[-1] + 1, allowed[0] - 1,
+                          *(v for v in range(allowed[0], allowed[-1]) if v not in allowed)):
+            if _fits(fmt, candidate):
+                return InvalidWrite(encode(fmt, candidate),
+                                    f"{candidate} (not in the value-list {allowed})")
+        return None
+    if prop.value_range:
+        low, high, step = prop.value_range
+        for candidate in (high + step, low - step, high + 1, low - 1):
+            if _fits(fmt, candidate) and prop.check_value(
+                    int(candidate) if fmt in INTEGER_BOUNDS else float(candidate)) is not None:
+                shown = int(candidate) if fmt in INTEGER_BOUNDS else candidate
+                return InvalidWrite(encode(fmt, shown), f"{shown:g} (outside {low:g}..{high:g})")
+        if fmt in INTEGER_BOUNDS and step > 1:
+            candidate = int(low) + 1
+            return InvalidWrite(encode(fmt, candidate),
+                                f"{candidate} (not on a step of {step:g} from {low:g})")
+    if fmt == "float":
+        return InvalidWrite(encode("float", math.nan), "NaN (not a finite number)")
+    return None
+
+
+def wrong_length(prop: Property, valid: bytes) -> bytes | None:
+    """A valid encoding with one byte too many (ATT 0x0D); None for strings."""
+    if prop.format not in SIZES:
+        return None
+    return bytes(valid) + b"\x00"
