@@ -37,8 +37,10 @@ class EvidenceLog:
         self._t0 = time.monotonic()
         self.started = datetime.now(timezone.utc)
 
-    def record(self, channel: str, direction: str, text: str) -> None:
-        item = EvidenceItem(time.monotonic() - self._t0, channel, direction, text)
+    def record(self, channel: str, direction: str, text: str, at: float | None = None) -> None:
+        """Record an exchange; `at` is when it happened (time.monotonic()), default now."""
+        item = EvidenceItem((time.monotonic() if at is None else at) - self._t0,
+                            channel, direction, text)
         with self._lock:
             self._items.append(item)
 

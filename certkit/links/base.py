@@ -43,8 +43,8 @@ class Link(abc.ABC):
         if self.state != "open":
             raise LinkStateError(f"{self.transport} link is {self.state}, not open")
 
-    def record(self, direction: str, text: str) -> None:
-        self.evidence.record(self.transport, direction, text)
+    def record(self, direction: str, text: str, at: float | None = None) -> None:
+        self.evidence.record(self.transport, direction, text, at)
 
     @abc.abstractmethod
     def _open(self, timeout: float) -> None: ...

@@ -300,7 +300,7 @@ class SerialLink(Link):
                     answer = None
             self._remember(uplink)
         if self._count_for_evidence(uplink.t):
-            self.record("<-", uplink.text)
+            self.record("<-", uplink.text, uplink.t)
             if answer is not None:
                 self.record("->", answer)
         with self._changed:
