@@ -11,10 +11,12 @@ the profile's name prefix and product id.
     ble.read(characteristic_uuid(2, 1))
 
 The modules: `link.py` (the link the rules use), `errors.py` (how its calls
-end), `adapters.py` (`--ble-adapter`), `bumble_backend/` (bleak on bumble),
-`codec.py` (section 7 encodings, UUIDs, AD structures), `adverts.py`,
-`bthome.py` (BTHome through bthome-ble), `values.py` (what rules write),
-`aio.py` (the loop thread). bleak and bumble load only when a link opens.
+end), `adapters.py` (`--ble-adapter`), `selection.py` (which advertiser is
+the DUT), `subscription.py` (notifications), `bumble_backend/` (bleak on
+bumble), `codec.py` (section 7 encodings, UUIDs, AD structures),
+`adverts.py`, `bthome.py` (BTHome through bthome-ble), `values.py` (what
+rules write), `aio.py` (the loop thread). bleak and bumble load only when a
+link opens.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ class BumbleAdapter(Adapter):
             await self.central.close(timeout)
 
     def lost(self) -> str | None:
-        if self.central is None:
+        if self.central is None or self.central.lost is None:
             return None
         try:
             self.central.check()

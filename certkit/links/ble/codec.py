@@ -115,8 +115,9 @@ def show_value(value: Any) -> str:
 def hexdump(data: bytes, limit: int = 48) -> str:
     """'01 2c' (long data cut with an ellipsis)."""
     data = bytes(data)
-    shown = " ".join(f"{b:02x}" for b in data[:limit])
-    return shown + (" ..." if len(data) > limit else "") if data else "(empty)"
+    if not data:
+        return "(empty)"
+    return data[:limit].hex(" ") + (" ..." if len(data) > limit else "")
 
 
 # ---------------------------------------------------------------- UUIDs

@@ -215,7 +215,7 @@ class BleLink(Link):
                else repr(advert.structures).encode())
         self._seen[key] = self._seen.get(key, 0) + 1
         if self._seen[key] == 1:
-            self.record("<-", f"adv {advert.describe()}")
+            self.record("<-", f"adv {advert.describe()}", at=advert.t)
 
     def _discover(self, timeout: float) -> Advert:
         self.record("->", f"scan for the DUT: {self._criteria()}")
@@ -461,7 +461,12 @@ class BleLink(Link):
 
     def char(self, uuid: str) -> BleakGATTCharacteristic | None:
         self.ensure_connected()
-        return self._chars.get(normalize_uuid(uuid))
+        if uuid not in self._chars:  # as given, e.g. upper case: found once, kept
+            found = self._chars.get(normalize_uuid(uuid))
+            if found is None:
+                return None
+            self._chars[uuid] = found
+        return self._chars[uuid]
 
     def _record_table(self) -> None:
         lines = []
@@ -484,7 +489,8 @@ class BleLink(Link):
             direction: str = "<-") -> tuple[Any, float]:
         """Run one GATT operation; (result, ms). Maps every ending to the link's errors."""
         self._check_usable()
-        self.ensure_connected()
+        if not self.connected:
+            self.connect()
         started = time.perf_counter()
         try:
             result = self.loop.run(make(self.client), OP_TIMEOUT_S)
@@ -552,7 +558,7 @@ class BleLink(Link):
         def on_notify(sender: BleakGATTCharacteristic, data: bytearray) -> None:
             t = time.monotonic()
             subscription.deliver(t, bytes(data))
-            self.record("<-", f"notify {label}: {hexdump(data)}")
+            self.record("<-", f"notify {label}: {hexdump(data)}", at=t)
 
         self._op(f"enable notifications on {label}", lambda c: c.start_notify(char, on_notify),
                  "->")

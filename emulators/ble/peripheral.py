@@ -1,0 +1,254 @@
+"""The emulated BLE peripheral: a bumble device on a virtual controller.
+
+It is built from the profile alone: the Device Information Service, one
+primary service per `ble.services` entry with one characteristic per
+property (section 7 UUIDs, properties and encodings), the Battery Service
+on battery power, and the advertising data of `advertising.py`, sent every
+20 ms (bumble's default of 1 s would make every connect wait about a
+second). Writable characteristics require an encrypted link (SEC-004, so
+the reference device passes the recommended rule too); writes are judged by
+`DeviceState`, changes are notified, and the device re-advertises after
+every disconnection.
+
+Everything here runs on one asyncio loop (bumble objects belong to the loop
+that made them); `BleEmulator` in `__init__.py` is the synchronous face.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bumble import att, hci
+from bumble.device import Device
+from bumble.gatt import Characteristic, CharacteristicValue, Service
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport.common import AsyncPipeSink
+
+from certkit.links.ble.bumble_backend.controller import CertkitController
+from certkit.links.ble.codec import (
+    BATTERY_LEVEL,
+    BATTERY_SERVICE,
+    DEVICE_INFORMATION,
+    FIRMWARE_REVISION,
+    MANUFACTURER_NAME,
+    MODEL_NUMBER,
+    SERIAL_NUMBER,
+    characteristic_uuid,
+    service_uuid,
+    sig_uuid,
+)
+from certkit.profile.model import Profile, Property
+from emulators.ble.advertising import advertising_data, device_name
+from emulators.ble.state import DeviceState, Key, device_information
+
+logger = logging.getLogger(__name__)
+
+ADVERTISING_INTERVAL_MS = 20
+TICK_S = 0.3  # how often read-only notify properties change on their own
+ATT_READ_NOT_PERMITTED = 0x02
+
+P = Characteristic.Properties
+A = Characteristic.Permissions
+
+
+def static_address(model: str) -> hci.Address:
+    """A random static address derived from the model, so runs are repeatable."""
+    digest = hashlib.sha256(model.encode()).digest()
+    first = 0xC0 | (digest[0] & 0x3F)  # static random: the two top bits set
+    text = ":".join(f"{b:02X}" for b in (first, *digest[1:6]))
+    return hci.Address(text, hci.Address.RANDOM_DEVICE_ADDRESS)
+
+
+def battery_property(profile: Profile) -> Property | None:
+    return next((p for p in profile.properties()
+                 if p.service == "battery" and p.name == "battery-level"), None)
+
+
+class Peripheral:
+    def __init__(self, profile: Profile, faults: frozenset[str], link: LocalLink) -> None:
+        self.profile = profile
+        self.faults = faults
+        self.link = link
+        self.state = DeviceState(profile, faults)
+        self.address = static_address(profile.device.model)
+        self.name = device_name(profile)
+        self.controller = CertkitController(f"{self.name}-peripheral", link=link)
+        self.device = Device(name=self.name, address=self.address,
+                             host=Host(self.controller, AsyncPipeSink(self.controller)))
+        self.characteristics: dict[Key, Characteristic] = {}
+        self.battery_level: Characteristic | None = None
+        self.reads = 0
+        self.read_hook: Callable[[int], None] | None = None  # called with the read count
+        self.vanished = False
+        self._ticker: asyncio.Task | None = None
+        self._add_services()
+
+    # ------------------------------------------------------------ GATT
+
+    def _add_services(self) -> None:
+        info = device_information(self.profile, wrong_model="wrong-model" in self.faults)
+        fixed = {MANUFACTURER_NAME: info["manufacturer"], MODEL_NUMBER: info["model"],
+                 SERIAL_NUMBER: info["serial-number"], FIRMWARE_REVISION: info["firmware-revision"]}
+        self.device.add_service(Service(sig_uuid(DEVICE_INFORMATION), [
+            Characteristic(sig_uuid(uuid16), P.READ, A.READABLE,
+                           CharacteristicValue(read=self._fixed_reader(text.encode())))
+            for uuid16, text in fixed.items()]))
+        battery = battery_property(self.profile)
+        if (self.profile.device.power == "battery" and battery is not None
+                and "no-battery-service" not in self.faults):
+            self.battery_level = Characteristic(
+                sig_uuid(BATTERY_LEVEL), P.READ | P.NOTIFY, A.READABLE,
+                CharacteristicValue(read=self._reader(battery)))
+            self.device.add_service(Service(sig_uuid(BATTERY_SERVICE), [self.battery_level]))
+        for index, service in enumerate(self.profile.services_on("ble")):
+            properties = list(service.properties)
+            if "missing-characteristic" in self.faults and index == 0 and properties:
+                properties = properties[:-1]
+            chars = []
+            for position, prop in enumerate(properties):
+                char = self._characteristic(prop)
+                if "wrong-properties" in self.faults and index == 0 and position == 0:
+                    char.properties |= P.WRITE_WITHOUT_RESPONSE
+                self.characteristics[(prop.siid, prop.piid)] = char
+                chars.append(char)
+            self.device.add_service(Service(service_uuid(service.siid), chars))
+
+    def _characteristic(self, prop: Property) -> Characteristic:
+        properties = P(0)
+        permissions = A(0)
+        if prop.readable:
+            properties |= P.READ
+            permissions |= A.READABLE
+        if prop.writable:
+            properties |= P.WRITE
+            permissions |= A.WRITEABLE
+            if "unencrypted-writes-accepted" not in self.faults:
+                permissions |= A.WRITE_REQUIRES_ENCRYPTION
+        if prop.notifies:
+            properties |= P.NOTIFY
+        return Characteristic(characteristic_uuid(prop.siid, prop.piid), properties, permissions,
+                              CharacteristicValue(read=self._reader(prop),
+                                                  write=self._writer(prop)))
+
+    def _count_read(self) -> None:
+        self.reads += 1
+        if self.read_hook is not None:
+            self.read_hook(self.reads)
+
+    def _fixed_reader(self, value: bytes) -> Callable[[Any], bytes]:
+        def read(connection: Any) -> bytes:
+            self._count_read()
+            return value
+        return read
+
+    def _reader(self, prop: Property) -> Callable[[Any], bytes]:
+        def read(connection: Any) -> bytes:
+            if not prop.readable:
+                raise att.ATT_Error(ATT_READ_NOT_PERMITTED)
+            self._count_read()
+            return self.state.encoded(prop)
+        return read
+
+    def _writer(self, prop: Property) -> Callable[[Any, bytes], None]:
+        # bumble's GATT server does not refuse writes by itself: a read-only
+        # characteristic gets its 0x03 from here.
+        def write(connection: Any, value: bytes) -> None:
+            before = self.state.value(prop)
+            error = self.state.write(prop, bytes(value))
+            if error is not None:
+                raise att.ATT_Error(error)
+            if prop.notifies and self.state.value(prop) != before:
+                asyncio.get_running_loop().create_task(self._notify(prop))
+        return write
+
+    async def _notify(self, prop: Property) -> None:
+        if "no-notification" in self.faults or self.vanished:
+            return
+        value = self.state.encoded(prop)
+        targets = [self.characteristics.get((prop.siid, prop.piid))]
+        battery = battery_property(self.profile)
+        if self.battery_level is not None and battery is not None and prop == battery:
+            targets.append(self.battery_level)
+        for char in targets:
+            if char is not None:
+                try:
+                    await self.device.notify_subscribers(char, value)
+                except Exception as exc:  # noqa: BLE001 - a subscriber that just left
+                    logger.debug("notify %s: %s", prop.label, exc)
+
+    async def _tick(self) -> None:
+        advertised = {(o.siid, o.piid) for o in self.profile.transports.ble.bthome}
+        while True:
+            await asyncio.sleep(TICK_S)
+            changed = self.state.tick()
+            for prop in changed:
+                await self._notify(prop)
+            if any((p.siid, p.piid) in advertised for p in changed):
+                await self._refresh_advertising()
+
+    async def _refresh_advertising(self) -> None:
+        """Keep the BTHome values in the advertising data current."""
+        advertising_set = self.device.legacy_advertising_set
+        if advertising_set is None or self.vanished:
+            return
+        try:
+            await advertising_set.set_advertising_data(
+                advertising_data(self.profile, self.state, self.faults))
+        except Exception as exc:  # noqa: BLE001 - the next tick tries again
+            logger.debug("refresh advertising: %s", exc)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self.device.power_on()
+        await self._advertise()
+        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _advertise(self) -> None:
+        await self.device.start_advertising(
+            advertising_data=advertising_data(self.profile, self.state, self.faults),
+            advertising_interval_min=ADVERTISING_INTERVAL_MS,
+            advertising_interval_max=ADVERTISING_INTERVAL_MS,
+            auto_restart="no-readvertising" not in self.faults)
+
+    async def reset(self) -> None:
+        """Reboot: drop connections, start from the initial values, advertise again."""
+        await self.device.stop_advertising()
+        self.controller.drop_connections(
+            hci.HCI_REMOTE_DEVICE_TERMINATED_CONNECTION_DUE_TO_POWER_OFF_ERROR, notify_host=True)
+        self.state.reset()
+        await asyncio.sleep(0.01)  # let the host hear the disconnections first
+        await self._advertise()
+
+    async def vanish(self) -> None:
+        """Power cut: links time out at the central and nothing is heard again."""
+        if self.vanished:
+            return
+        self.vanished = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self.controller.le_legacy_advertiser.stop()
+        for advertising_set in self.controller.advertising_sets.values():
+            advertising_set.stop()
+        self.controller.drop_connections(hci.HCI_CONNECTION_TIMEOUT_ERROR)
+        if self.controller in self.link.controllers:
+            self.link.remove_controller(self.controller)
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        if not self.vanished:
+            self.controller.drop_connections(
+                hci.HCI_REMOTE_DEVICE_TERMINATED_CONNECTION_DUE_TO_POWER_OFF_ERROR,
+                notify_host=True)
+            try:
+                await self.device.stop_advertising()
+            except Exception as exc:  # noqa: BLE001 - stopping is best effort
+                logger.debug("stop advertising: %s", exc)
+        if self.controller in self.link.controllers:
+            self.link.remove_controller(self.controller)
