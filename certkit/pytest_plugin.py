@@ -375,13 +375,21 @@ def link(request: pytest.FixtureRequest, profile: Profile, bench: Bench,
          evidence: EvidenceLog) -> Iterator[Callable[[str], Link]]:
     """Opens (once per run) and returns the link for a transport: link('serial')."""
     opened: dict[str, Link] = {}
+    failed: dict[str, LabError] = {}  # a link that could not open is not retried per rule
 
     def get(transport: str) -> Link:
         if transport not in profile.transports.declared:
             raise NotApplicable(f"the profile declares no {transport} transport")
+        if transport in failed:
+            raise LabError(f"the {transport} link could not be opened earlier in this run: "
+                           f"{failed[transport]}")
         if transport not in opened:
-            opened[transport] = open_link(transport, profile, bench, evidence,
-                                          LINK_OPEN_TIMEOUT_S)
+            try:
+                opened[transport] = open_link(transport, profile, bench, evidence,
+                                              LINK_OPEN_TIMEOUT_S)
+            except LabError as exc:
+                failed[transport] = exc
+                raise
         return opened[transport]
 
     yield get
