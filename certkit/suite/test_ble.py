@@ -20,6 +20,7 @@ from certkit.evidence import EvidenceLog
 from certkit.links.ble import codec, values
 from certkit.links.ble.errors import AttError, ConnectFailed, NoResponse, PeerLost
 from certkit.plan import Instance
+from certkit.profile import values as profile_values
 from certkit.profile.model import Profile, Property
 from certkit.standard.ecs1 import INTEGER_BOUNDS
 
@@ -381,7 +382,7 @@ def test_write(ble: BleLink, rule_instance: Instance, evidence: EvidenceLog) -> 
     if pairing:
         evidence.note(f"{pairing}; writing on an unencrypted link")
     before, current = read_value(ble, prop, uuid)
-    new = values.other_valid_value(prop, current)
+    new = profile_values.other_valid_value(prop, current)
     data = codec.encode(prop.format, new)
     try:
         try:
@@ -467,7 +468,7 @@ def notified_after_write(ble: BleLink, prop: Property, uuid: str, subscription: 
                          limit: int, evidence: EvidenceLog) -> None:
     label = ble.label(uuid)
     _, current = read_value(ble, prop, uuid)
-    new = values.other_valid_value(prop, current)
+    new = profile_values.other_valid_value(prop, current)
     data = codec.encode(prop.format, new)
     started = time.monotonic()
     try:
@@ -613,7 +614,7 @@ def test_encrypted_writes(ble: BleLink, profile: Profile, evidence: EvidenceLog)
         try:
             current = ble.read(uuid)
         except AttError:
-            current = codec.encode(prop.format, values.valid_values(prop)[0])
+            current = codec.encode(prop.format, profile_values.valid_values(prop)[0])
         try:
             ble.write(uuid, current)  # the value it has: a write that changes nothing
         except AttError as exc:

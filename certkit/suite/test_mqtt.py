@@ -30,6 +30,7 @@ from certkit.links.mqtt.dutlog import Session
 from certkit.links.mqtt.homie import PayloadError, render
 from certkit.plan import Instance
 from certkit.profile.model import Profile, Property
+from certkit.profile.values import other_valid_value
 
 WILL_WAIT_S = 3.0     # a broker publishes a will at once; this only bounds the wait
 LATE_MS = 1500        # MQT-006 waits this long past the limit to report a late answer's delay
@@ -217,7 +218,7 @@ def test_set_is_applied(rule_instance: Instance, mqtt: MqttLink,
     topic = mqtt.topic(hp)
     limit = limit_ms("reply-ms")
     _settled(mqtt, limit_ms)
-    target = homie.other_valid_value(prop, _current(mqtt, prop))
+    target = other_valid_value(prop, _current(mqtt, prop))
     payload = homie.encode(prop, target)
     expected = f"{topic} = {render(payload)} within {limit} ms of the /set"
     mark = mqtt.mark()

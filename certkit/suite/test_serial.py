@@ -43,7 +43,8 @@ from certkit.links.serial.protocol import (
     set_properties,
     tokenize,
 )
-from certkit.links.serial.samples import invalid_samples, other_valid_value, valid_value
+from certkit.links.serial.samples import invalid_samples, valid_value
+from certkit.profile.values import other_valid_value
 from certkit.plan import Instance
 from certkit.profile.model import Profile, Property
 from certkit.standard.catalogue import catalogue

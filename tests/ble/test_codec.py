@@ -9,6 +9,7 @@ import pytest
 
 from certkit.links.ble import bthome, codec, values
 from certkit.links.ble.errors import AttError
+from certkit.profile.values import other_valid_value
 from emulators.ble import FAULTS
 from emulators.ble.advertising import advertising_data, bthome_object, bthome_payload
 from emulators.ble.state import (
@@ -96,15 +97,15 @@ def test_malformed_ad_is_refused():
 
 def test_write_values_for_the_kettle(kettle):
     on, temperature, target, status = (kettle.property(2, piid) for piid in (1, 2, 3, 4))
-    assert values.other_valid_value(on, False) is True
-    assert values.other_valid_value(target, 40) == 100
+    assert other_valid_value(on, False) is True
+    assert other_valid_value(target, 40) == 100
     assert values.invalid_value(target) == values.InvalidWrite(b"e", "101 (outside 40..100)")
     assert values.invalid_value(on).data == b"\x02"
     assert values.invalid_value(status).shows == "3 (not in the value-list [0, 1, 2])"
     assert struct.unpack("<f", values.invalid_value(temperature).data)[0] == 110.5
     assert values.wrong_length(target, b"\x46") == b"\x46\x00"
     for prop in (on, temperature, target, status):
-        assert prop.check_value(values.other_valid_value(prop, None)) is None
+        assert prop.check_value(other_valid_value(prop, None)) is None
 
 
 def test_a_full_uint8_range_has_no_invalid_value(kettle):

@@ -10,7 +10,8 @@ from certkit.links.serial import analysis, protocol
 from certkit.links.serial.framing import CUT_BYTES, Framer, describe
 from certkit.links.serial.module import judge
 from certkit.links.serial.protocol import LineError, Token, parse_line
-from certkit.links.serial.samples import invalid_samples, other_valid_value, valid_value
+from certkit.links.serial.samples import invalid_samples, valid_value
+from certkit.profile.values import other_valid_value
 
 # ------------------------------------------------------------------ grammar
 

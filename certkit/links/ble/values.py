@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
-from typing import Any
 
-from certkit.links.ble.codec import SIZES, encode, same_value
+from certkit.links.ble.codec import SIZES, encode
 from certkit.profile.model import Property
 from certkit.standard.ecs1 import INTEGER_BOUNDS
 
@@ -25,40 +23,6 @@ from certkit.standard.ecs1 import INTEGER_BOUNDS
 class InvalidWrite:
     data: bytes   # what goes on the wire
     shows: str    # what it is, for messages: '101 (outside 40..100)'
-
-
-def _on_step(prop: Property) -> list[Any]:
-    """Candidate valid values of a ranged numeric property: bounds, one step in, middle."""
-    low, high, step = prop.value_range  # type: ignore[misc]
-    steps = int((Fraction(str(high)) - Fraction(str(low))) / Fraction(str(step)))
-    picks = [0, steps, 1, steps // 2, max(steps - 1, 0)]
-    values = []
-    for k in picks:
-        value = Fraction(str(low)) + k * Fraction(str(step))
-        values.append(int(value) if prop.format in INTEGER_BOUNDS else float(value))
-    return values
-
-
-def valid_values(prop: Property) -> list[Any]:
-    """A few valid values, most distinctive first."""
-    if prop.format == "bool":
-        return [True, False]
-    if prop.format == "string":
-        return ["certkit", "certkit-2"]
-    if prop.value_list:
-        return [entry.value for entry in prop.value_list]
-    if prop.value_range:
-        return _on_step(prop)
-    low, high = INTEGER_BOUNDS.get(prop.format, (-1000, 1000))
-    return [max(low, 0), min(high, 1)]
-
-
-def other_valid_value(prop: Property, current: Any) -> Any:
-    """A valid value different from `current` (so a change is observable)."""
-    for value in valid_values(prop):
-        if not same_value(prop.format, value, current) and prop.check_value(value) is None:
-            return value
-    return valid_values(prop)[0]
 
 
 def _fits(fmt: str, value: float) -> bool:

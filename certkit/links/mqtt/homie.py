@@ -239,28 +239,6 @@ def default_value(prop: Property) -> Any:
     return 0.0 if prop.format == "float" else 0
 
 
-def other_valid_value(prop: Property, current: Any) -> Any:
-    """A valid value different from `current`, to prove a `/set` is applied."""
-    if prop.format == "bool":
-        return not current if isinstance(current, bool) else True
-    if prop.value_list:
-        return next((e.value for e in prop.value_list if e.value != current),
-                    prop.value_list[0].value)
-    if prop.format == "string":
-        return "certkit" if current != "certkit" else "certkit-2"
-    if prop.value_range is not None:
-        low, high, step = prop.value_range
-        middle = low + step * round((high - low) / 2 / step)
-        candidates = [middle, low + step, low, high]
-    else:
-        candidates = [1, 2]
-    for candidate in candidates:
-        value = float(candidate) if prop.format == "float" else int(candidate)
-        if current is None or not same_value(prop, value, current):
-            return value
-    return candidates[0]
-
-
 def invalid_payloads(prop: Property) -> list[tuple[str, bytes]]:
     """`/set` payloads the DUT must refuse (MQT-007), each with what makes it invalid.
 

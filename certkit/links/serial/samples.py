@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from certkit.links.serial.protocol import encode_value, same_value
+from certkit.links.serial.protocol import encode_value
 from certkit.profile.model import Property
+from certkit.profile.values import valid_values
 from certkit.standard.ecs1 import INTEGER_BOUNDS
 
 
@@ -30,31 +31,9 @@ def _number(prop: Property, value: Fraction | float) -> int | float:
     return int(value) if prop.format in INTEGER_BOUNDS else float(value)
 
 
-def _candidates(prop: Property) -> list[Any]:
-    if prop.format == "bool":
-        return [True, False]
-    if prop.format == "string":
-        return ["certkit", "certkit-2"]
-    if prop.value_list:
-        return [entry.value for entry in prop.value_list]
-    if prop.value_range:
-        low, high, step = (Fraction(str(x)) for x in prop.value_range)
-        middle = low + ((high - low) / step // 2) * step
-        return [_number(prop, x) for x in (high, low, middle, low + step)]
-    return [_number(prop, 1), _number(prop, 0)]
-
-
 def valid_value(prop: Property) -> Any:
     """A valid value of the property, the same every time."""
-    return _candidates(prop)[0]
-
-
-def other_valid_value(prop: Property, current: Any) -> Any:
-    """A valid value that differs from `current`, so a set is visible."""
-    for candidate in _candidates(prop):
-        if not same_value(candidate, current, prop.format):
-            return candidate
-    raise ValueError(f"{prop.label} has a single valid value; a set cannot change it")
+    return valid_values(prop)[0]
 
 
 def invalid_samples(prop: Property) -> list[Sample]:

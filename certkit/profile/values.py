@@ -1,0 +1,63 @@
+"""Valid values a rule can write to a property, the same every run.
+
+Every transport's rules need a valid value to set and, to make a set
+observable, one that differs from the current value. They all draw on
+these pure functions, so the serial, MQTT and BLE rules (and the interop
+rules that compare them) write the same values.
+
+    >>> valid_values(target_temperature)      # uint8 40..100 step 1
+    [40, 100, 41, 70, 99]
+    >>> other_valid_value(target_temperature, current=40)
+    100
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from fractions import Fraction
+from typing import Any
+
+from certkit.profile.model import Property
+from certkit.standard.ecs1 import INTEGER_BOUNDS
+
+
+def _on_step(prop: Property) -> list[Any]:
+    """Bounds, one step in, the middle and one step short of the top."""
+    low, high, step = (Fraction(str(x)) for x in prop.value_range)  # type: ignore[union-attr]
+    steps = int((high - low) / step)
+    values = []
+    for k in (0, steps, 1, steps // 2, max(steps - 1, 0)):
+        value = low + k * step
+        values.append(int(value) if prop.format in INTEGER_BOUNDS else float(value))
+    return values
+
+
+def valid_values(prop: Property) -> list[Any]:
+    """A few valid values of the property, most distinctive first."""
+    if prop.format == "bool":
+        return [True, False]
+    if prop.format == "string":
+        return ["certkit", "certkit-2"]
+    if prop.value_list:
+        return [entry.value for entry in prop.value_list]
+    if prop.value_range:
+        return _on_step(prop)
+    return [1, 0] if prop.format in INTEGER_BOUNDS else [1.0, 0.0]
+
+
+def same_value(fmt: str, a: Any, b: Any) -> bool:
+    """Equal as a device can carry them: floats after binary32 rounding."""
+    if fmt == "float" and isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        if math.isnan(a) or math.isnan(b):
+            return False
+        return struct.pack("<f", a) == struct.pack("<f", b)
+    return type(a) is type(b) and a == b
+
+
+def other_valid_value(prop: Property, current: Any) -> Any:
+    """A valid value that differs from `current`, so a set is visible."""
+    for value in valid_values(prop):
+        if current is None or not same_value(prop.format, value, current):
+            return value
+    raise ValueError(f"{prop.label} has a single valid value; a set cannot change it")
