@@ -151,13 +151,14 @@ class CertkitRun:
                     deadline_s=marker.kwargs.get("deadline_s"))
 
     def instances(self, rule: Rule) -> list[Instance]:
-        if self.plan is not None:
-            planned = self.plan.of(rule.id)
-            if planned or rule.id in catalogue():
-                return planned or [Instance(rule, applies=False, reason="not selected")]
+        """A test's instances; never empty (what is not to run is deselected later)."""
+        if self.plan is None:  # the profile failed lint: only the design rules run
+            if rule.id in DESIGN_RULES:
+                return [Instance(rule, reason="applies to every profile")]
+            return [Instance(rule, applies=False, reason="the profile failed its design checks")]
+        if rule.id not in catalogue():
             return [Instance(rule, reason="a rule of the bench's own")]
-        return [Instance(rule, applies=rule.id in DESIGN_RULES,
-                         reason="the profile failed its design checks")]
+        return self.plan.of(rule.id) or [Instance(rule, applies=False, reason="not selected")]
 
 
 def _run(config: pytest.Config) -> CertkitRun | None:
