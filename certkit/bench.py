@@ -111,13 +111,16 @@ def parse_broker_url(value: str) -> str:
     return value
 
 
+INTEROP = "interop"  # faults of the multi-transport device as a whole (--fault interop:NAME)
+
+
 def parse_faults(values: list[str]) -> dict[str, frozenset[str]]:
     """`--fault serial:slow-polls` (repeatable): faults to inject into emulators."""
     faults: dict[str, set[str]] = {}
     for value in values:
         transport, sep, name = value.partition(":")
-        if not sep or transport not in TRANSPORTS or not name:
+        if not sep or transport not in (*TRANSPORTS, INTEROP) or not name:
             raise BenchError(f"--fault: {value!r} is not TRANSPORT:FAULT "
-                             f"(TRANSPORT one of {', '.join(TRANSPORTS)})")
+                             f"(TRANSPORT one of {', '.join(TRANSPORTS)}, or {INTEROP})")
         faults.setdefault(transport, set()).add(name)
     return {t: frozenset(f) for t, f in faults.items()}

@@ -8,10 +8,12 @@ which says nothing against the device.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
+from collections.abc import Iterable
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from certkit.checks import LabError
 from certkit.standard.catalogue import Rule
@@ -50,3 +52,32 @@ def deadline(seconds: float, what: str) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def run_bound(rules: Iterable[Rule], links: int, link_s: float) -> float:
+    """The bound of a whole run, from its plan: every instance's deadline, plus opening
+    and closing each link. A run that keeps within its rules' deadlines never reaches it."""
+    return sum(deadline_for(rule) for rule in rules) + links * link_s
+
+
+class RunWatchdog:
+    """Interrupts the run (as Ctrl-C does) once it passes its bound, so that pytest ends
+    it through its normal path: the verdict and the evidence so far are written."""
+
+    def __init__(self, seconds: float, on_expiry: Callable[[], None] = lambda: None) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._on_expiry = on_expiry
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        self.expired = True
+        self._on_expiry()
+        os.kill(os.getpid(), signal.SIGINT)

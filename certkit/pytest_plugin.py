@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from certkit.certificate import KeyFileError, load_private_key, make_record, sign
 from certkit.checks import LabError, NotApplicable
-from certkit.deadline import deadline, deadline_for
+from certkit.deadline import RunWatchdog, deadline, deadline_for, run_bound
 from certkit.design import DESIGN_RULES, LintResult, ProfileReadError, lint_file
 from certkit.evidence import EvidenceLog
 from certkit.links import Link, open_link
@@ -132,6 +132,7 @@ class CertkitRun:
                                     "mcu-version": device.mcu_version,
                                     "device-id": mqtt.device_id if mqtt else None}
         self.signing_key = signing_key
+        self.watchdog: RunWatchdog | None = None
 
     @property
     def profile(self) -> Profile | None:
@@ -206,6 +207,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
     run.record.write()
+    _start_watchdog(run, [item.stash[INSTANCE] for item in keep if INSTANCE in item.stash])
+
+
+def _start_watchdog(run: CertkitRun, instances: list[Instance]) -> None:
+    """The run's overall bound, derived from what it will check (see deadline.run_bound)."""
+    applying = [i.rule for i in instances if i.applies]
+    links = len(run.profile.transports.declared) if run.profile else 0
+    seconds = run_bound(applying, links, LINK_OPEN_TIMEOUT_S + LINK_CLOSE_TIMEOUT_S)
+    run.watchdog = RunWatchdog(seconds)
+    run.watchdog.start()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -301,7 +312,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if run is None:
         return
     run.record.finished = now()
-    if exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop:
+    if run.watchdog is not None:
+        run.watchdog.cancel()
+    if run.watchdog is not None and run.watchdog.expired:
+        run.record.stop_reason = (f"the run passed its overall bound of "
+                                  f"{run.watchdog.seconds:g} s and was stopped")
+    elif exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop:
         run.record.stop_reason = "the run was interrupted"
     elif session.shouldfail:
         run.record.stop_reason = str(session.shouldfail)

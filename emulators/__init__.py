@@ -73,13 +73,23 @@ def emulator_class(transport: str) -> type[Emulator]:
     return EMULATORS[transport]
 
 
+def faults_of(transport: str) -> dict[str, Fault]:
+    """The faults `--fault TRANSPORT:NAME` can name; `interop` for the device as a whole."""
+    if transport == "interop":
+        return importlib.import_module("emulators.interop").FAULTS
+    return emulator_class(transport).FAULTS
+
+
 def check_faults(faults: dict[str, frozenset[str]], emulated: frozenset[str]) -> None:
     """Refuse fault names no emulator knows, and faults for a transport not emulated."""
     for transport, names in sorted(faults.items()):
-        if transport not in emulated:
+        if transport == "interop" and not emulated:
+            raise UnknownFault(f"--fault interop:{','.join(sorted(names))} needs --emulate: "
+                               "faults go into emulators")
+        if transport not in emulated and transport != "interop":
             raise UnknownFault(f"--fault {transport}:{','.join(sorted(names))} needs "
                                f"--emulate {transport}: faults go into emulators")
-        known = emulator_class(transport).FAULTS
+        known = faults_of(transport)
         unknown = sorted(set(names) - set(known))
         if unknown:
             raise UnknownFault(f"--fault: the {transport} emulator has no fault "

@@ -14,14 +14,15 @@ import argparse
 import importlib
 
 from certkit.standard.ecs1 import TRANSPORTS
-from emulators import emulator_class
+from emulators import faults_of
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     cmd = commands.add_parser(
         "emulate", help="run a reference emulator on its own, or list its faults",
         description="Run a reference emulator for a bench session, or list the faults "
-                    "each emulator can inject (--fault TRANSPORT:NAME on certkit run).")
+                    "each emulator can inject (--fault TRANSPORT:NAME on certkit run; "
+                    "interop faults bend how the emulated transports share one device).")
     cmd.add_argument("transport", nargs="?", choices=TRANSPORTS)
     cmd.add_argument("--list-faults", action="store_true")
     cmd.add_argument("args", nargs=argparse.REMAINDER, metavar="...",
@@ -31,9 +32,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.list_faults or args.transport is None:
-        for transport in [args.transport] if args.transport else TRANSPORTS:
+        for transport in [args.transport] if args.transport else (*TRANSPORTS, "interop"):
             print(f"{transport}:")
-            for fault in emulator_class(transport).FAULTS.values():
+            for fault in faults_of(transport).values():
                 print(f"  {fault.name:<28} {fault.rule}  {fault.description}")
         return 0
     module = importlib.import_module(f"emulators.{args.transport}.__main__")

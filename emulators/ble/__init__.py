@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from certkit.links.ble.aio import LoopThread
 from certkit.profile.model import Profile
 from emulators import Emulator, Fault, register
+from emulators.state import DeviceState
 
 if TYPE_CHECKING:  # bumble loads when the emulator starts, not to list its faults
     from bumble.link import LocalLink
@@ -69,9 +70,13 @@ class BleEmulator(Emulator):
     FAULTS = FAULTS
 
     def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(), *,
-                 loop: LoopThread | None = None) -> None:
-        """`loop`: run on this loop (the BLE link's); without, the emulator starts its own."""
+                 loop: LoopThread | None = None, state: DeviceState | None = None,
+                 address: str | None = None) -> None:
+        """`loop`: run on this loop (the BLE link's); without, the emulator starts its own.
+        `state`: the device state shared with its other faces (else its own); `address`:
+        a random static address (else one derived from the model)."""
         super().__init__(profile, faults)
+        self.state, self._address = state, address
         if profile.transports.ble is None:
             raise ValueError("the profile declares no BLE transport")
         self._loop = loop
@@ -94,19 +99,21 @@ class BleEmulator(Emulator):
     def name(self) -> str:
         return self.peripheral.name if self.peripheral else ""
 
-    def start(self, timeout: float) -> None:
+    def start(self, timeout: float, link: LocalLink | None = None) -> None:
+        """`link`: join this radio (another emulator's LocalLink) instead of a new one."""
         if self._loop is None:
             self._loop = LoopThread("certkit-ble-emulator")
             self._loop.start(timeout)
-        self.loop.run(self._start(), timeout)
+        self.loop.run(self._start(link), timeout)
 
-    async def _start(self) -> None:
+    async def _start(self, link: LocalLink | None = None) -> None:
         from bumble.link import LocalLink
 
         from emulators.ble.peripheral import Peripheral
 
-        self.link = LocalLink()
-        self.peripheral = Peripheral(self.profile, self.faults, self.link)
+        self.link = link or LocalLink()
+        self.peripheral = Peripheral(self.profile, self.faults, self.link, self.state,
+                                     self._address)
         await self.peripheral.start()
 
     def serve_hci(self, spec: str, timeout: float) -> str:

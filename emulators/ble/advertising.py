@@ -29,7 +29,7 @@ from certkit.links.ble.codec import (
     service_uuid,
 )
 from certkit.profile.model import BthomeObject, Profile
-from emulators.ble.state import DeviceState
+from emulators.ble.state import GattValues
 
 BTHOME_V2_UNENCRYPTED = 0x40  # device info byte: version 2 in bits 5-7, no encryption
 BTHOME_PACKET_ID = 0x00
@@ -59,7 +59,7 @@ def _out_of_range(profile: Profile, obj: BthomeObject) -> Any:
     return -1
 
 
-def bthome_payload(profile: Profile, state: DeviceState, faults: frozenset[str]) -> bytes:
+def bthome_payload(profile: Profile, state: GattValues, faults: frozenset[str]) -> bytes:
     objects = sorted(profile.transports.ble.bthome, key=lambda o: o.object_id)
     encoded = []
     for index, obj in enumerate(objects):
@@ -80,7 +80,7 @@ def device_name(profile: Profile) -> str:
     return f"{profile.transports.ble.name_prefix}-{profile.device.model.rsplit('.', 1)[-1].upper()}"
 
 
-def advertising_data(profile: Profile, state: DeviceState,
+def advertising_data(profile: Profile, state: GattValues,
                      faults: frozenset[str] = frozenset()) -> bytes:
     ble = profile.transports.ble
     structures: list[AdStructure] = [flags()]

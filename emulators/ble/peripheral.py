@@ -44,7 +44,8 @@ from certkit.links.ble.codec import (
 )
 from certkit.profile.model import Profile, Property
 from emulators.ble.advertising import advertising_data, device_name
-from emulators.ble.state import DeviceState, Key, device_information
+from emulators.ble.state import SOURCE, GattValues, Key, device_information
+from emulators.state import DeviceState
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +71,15 @@ def battery_property(profile: Profile) -> Property | None:
 
 
 class Peripheral:
-    def __init__(self, profile: Profile, faults: frozenset[str], link: LocalLink) -> None:
+    def __init__(self, profile: Profile, faults: frozenset[str], link: LocalLink,
+                 state: DeviceState | None = None, address: str | None = None) -> None:
+        """`state`: shared with the device's other faces; `address`: else one from the model."""
         self.profile = profile
         self.faults = faults
         self.link = link
-        self.state = DeviceState(profile, faults)
-        self.address = static_address(profile.device.model)
+        self.state = GattValues(profile, faults, state)
+        self.address = (hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS) if address
+                        else static_address(profile.device.model))
         self.name = device_name(profile)
         self.controller = CertkitController(f"{self.name}-peripheral", link=link)
         self.device = Device(name=self.name, address=self.address,
@@ -86,12 +90,15 @@ class Peripheral:
         self.read_hook: Callable[[int], None] | None = None  # called with the read count
         self.vanished = False
         self._ticker: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe = self.state.state.subscribe(self._changed_elsewhere)
         self._add_services()
 
     # ------------------------------------------------------------ GATT
 
     def _add_services(self) -> None:
-        info = device_information(self.profile, wrong_model="wrong-model" in self.faults)
+        info = device_information(self.profile, wrong_model="wrong-model" in self.faults,
+                                  identity=self.state.state.identity)
         fixed = {MANUFACTURER_NAME: info["manufacturer"], MODEL_NUMBER: info["model"],
                  SERIAL_NUMBER: info["serial-number"], FIRMWARE_REVISION: info["firmware-revision"]}
         self.device.add_service(Service(sig_uuid(DEVICE_INFORMATION), [
@@ -181,6 +188,14 @@ class Peripheral:
                 except Exception as exc:  # noqa: BLE001 - a subscriber that just left
                     logger.debug("notify %s: %s", prop.label, exc)
 
+    def _changed_elsewhere(self, prop: Property, value: Any, source: str) -> None:
+        """Notify a change made through another face (called on that face's thread)."""
+        loop = self._loop
+        if source in (SOURCE, "sensor") or loop is None or loop.is_closed():
+            return
+        if prop.notifies and (prop.siid, prop.piid) in self.characteristics:
+            loop.call_soon_threadsafe(lambda: loop.create_task(self._notify(prop)))
+
     async def _tick(self) -> None:
         advertised = {(o.siid, o.piid) for o in self.profile.transports.ble.bthome}
         while True:
@@ -205,6 +220,7 @@ class Peripheral:
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await self.device.power_on()
         await self._advertise()
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
@@ -240,6 +256,8 @@ class Peripheral:
             self.link.remove_controller(self.controller)
 
     async def stop(self) -> None:
+        self._unsubscribe()
+        self._loop = None
         if self._ticker is not None:
             self._ticker.cancel()
         if not self.vanished:

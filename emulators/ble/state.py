@@ -1,6 +1,7 @@
 """What the emulated peripheral knows and decides, without any Bluetooth.
 
-`DeviceState` holds one value per property, answers reads in the section 7
+`GattValues` is the BLE face of the device's `DeviceState` (`emulators.state`,
+possibly shared with its other faces): it answers reads in the section 7
 encoding, judges writes (returning the ATT error a conformant device sends)
 and, on each `tick()`, changes the read-only notify properties a little, as
 a sensor or a heating kettle would, so BLE-007 has changes to see.
@@ -13,12 +14,12 @@ peripheral and the advertising data.
 from __future__ import annotations
 
 import struct
-from fractions import Fraction
 from typing import Any
 
 from certkit.links.ble.codec import SIZES, DecodeError, decode, encode
 from certkit.profile.model import Profile, Property
 from certkit.standard.ecs1 import INTEGER_BOUNDS
+from emulators.state import DeviceState, Identity, identity_of
 
 ATT_WRITE_NOT_PERMITTED = 0x03
 ATT_INVALID_LENGTH = 0x0D
@@ -28,40 +29,25 @@ ATT_VALUE_NOT_ALLOWED = 0x13
 Key = tuple[int, int]
 
 
-def initial_value(prop: Property, profile: Profile) -> Any:
-    """A plausible valid starting value: middle of the range, first list entry..."""
-    if prop.format == "bool":
-        return False
-    if prop.format == "string":
-        if prop.siid == 1:
-            return device_information(profile).get(prop.name, "")
-        return ""
-    if prop.value_list:
-        return prop.value_list[0].value
-    if prop.value_range:
-        low, high, step = (Fraction(str(x)) for x in prop.value_range)
-        value = low + ((high - low) / step // 2) * step
-        return int(value) if prop.format in INTEGER_BOUNDS else float(value)
-    return 0
-
-
-def device_information(profile: Profile, wrong_model: bool = False) -> dict[str, str]:
-    """The strings of service 1 (and the Device Information Service)."""
-    model = profile.device.model
+def device_information(profile: Profile, wrong_model: bool = False,
+                       identity: Identity | None = None) -> dict[str, str]:
+    """The strings of the Device Information Service (service 1's, unless a fault bends them)."""
+    info = (identity or identity_of(profile)).information()
     if wrong_model:
-        model = model.rsplit(".", 1)[0]  # 'acme.kettle': the version part forgotten
-    serial = f"{model.rsplit('.', 1)[-1].upper()}-0001"
-    return {"manufacturer": profile.device.manufacturer, "model": model,
-            "serial-number": serial, "firmware-revision": profile.device.firmware}
+        info["model"] = info["model"].rsplit(".", 1)[0]  # 'acme.kettle': the version forgotten
+    return info
 
 
-class DeviceState:
-    def __init__(self, profile: Profile, faults: frozenset[str] = frozenset()) -> None:
+SOURCE = "ble"
+
+
+class GattValues:
+    def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(),
+                 state: DeviceState | None = None) -> None:
         self.profile = profile
         self.faults = faults
-        self.values: dict[Key, Any] = {(p.siid, p.piid): initial_value(p, profile)
-                                       for p in profile.properties()}
-        self._base = dict(self.values)
+        self.state = state or DeviceState(profile)
+        self._base = self.state.values()
         self.wrongly_encoded = self._wrong_encoding_target() if "wrong-encoding" in faults else None
 
     def _wrong_encoding_target(self) -> Key | None:
@@ -71,7 +57,7 @@ class DeviceState:
         return (chosen.siid, chosen.piid) if chosen else None
 
     def value(self, prop: Property) -> Any:
-        return self.values[(prop.siid, prop.piid)]
+        return self.state.value(prop)
 
     def encoded(self, prop: Property) -> bytes:
         """What a read (or a notification) carries."""
@@ -92,12 +78,12 @@ class DeviceState:
             value = decode(prop.format, data)
         except DecodeError:
             if "invalid-writes-accepted" in self.faults and prop.format == "bool":
-                self.values[(prop.siid, prop.piid)] = bool(data[0])
+                self.state.write(prop, bool(data[0]), SOURCE)
                 return None
             return refusal or ATT_VALUE_NOT_ALLOWED
         if prop.check_value(value) is not None and "invalid-writes-accepted" not in self.faults:
             return refusal or ATT_VALUE_NOT_ALLOWED
-        self.values[(prop.siid, prop.piid)] = value
+        self.state.write(prop, value, SOURCE)
         return None
 
     def self_changing(self) -> list[Property]:
@@ -110,7 +96,7 @@ class DeviceState:
         changed = []
         for prop in self.self_changing():
             key = (prop.siid, prop.piid)
-            current, base = self.values[key], self._base[key]
+            current, base = self.state.value(key), self._base[key]
             if prop.format == "bool":
                 new: Any = not current
             elif prop.value_list:
@@ -124,11 +110,10 @@ class DeviceState:
                 new = int(new) if prop.format in INTEGER_BOUNDS else float(new)
             else:
                 new = base if current != base else base + 1
-            if new != current:
-                self.values[key] = new
+            if self.state.write(key, new, "sensor"):
                 changed.append(prop)
         return changed
 
     def reset(self) -> None:
-        self.values = {(p.siid, p.piid): initial_value(p, self.profile)
-                       for p in self.profile.properties()}
+        """Power-on values (a reboot forgets what was set, on every face)."""
+        self.state.reset(SOURCE)

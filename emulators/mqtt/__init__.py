@@ -27,7 +27,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from certkit.links.mqtt.aio import bounded
 from certkit.profile.model import Profile
 from emulators import Emulator, Fault, register
-from emulators.mqtt.device import Crash, HomieDevice, Out
+from emulators.mqtt.device import SOURCE, Crash, HomieDevice, Out
+from emulators.state import DeviceState
 
 RECONNECT_S = 1  # prompt, so a conformant run does not wait on MQT-008's 30 s
 KEEPALIVE_S = 30
@@ -65,10 +66,13 @@ class MqttEmulator(Emulator):
     FAULTS = FAULTS
 
     def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(), *,
-                 host: str = "127.0.0.1", port: int = 1883, ca_file: Path | None = None) -> None:
+                 host: str = "127.0.0.1", port: int = 1883, ca_file: Path | None = None,
+                 state: DeviceState | None = None) -> None:
+        """`state`: the device state shared with the device's other faces (else its own)."""
         super().__init__(profile, faults)
         self.host, self.port, self.ca_file = host, port, ca_file
-        self.device = HomieDevice(profile, self.faults)
+        self.device = HomieDevice(profile, self.faults, state)
+        self._unsubscribe = self.device.state.subscribe(self._changed_elsewhere)
         self.qos = 0 if self.has("qos0") else 1
         self.client: paho.Client | None = None
         self.connections = 0
@@ -107,6 +111,7 @@ class MqttEmulator(Emulator):
         """A clean shutdown: `$state` disconnected, then DISCONNECT (so no will)."""
         client, self.client = self.client, None
         self._cancel_timers()
+        self._unsubscribe()
         if client is None:
             return
         if client.is_connected():
@@ -154,6 +159,15 @@ class MqttEmulator(Emulator):
             timer.start()
             return
         client.publish(out.topic, out.payload, qos=self.qos, retain=out.retain)
+
+    def _changed_elsewhere(self, prop: Any, value: Any, source: str) -> None:
+        """Publish a change made through another face (called on that face's thread)."""
+        client = self.client
+        if source in (SOURCE, "sensor") or client is None or not client.is_connected():
+            return
+        out = self.device.report(prop, value)
+        if out is not None:
+            client.publish(out.topic, out.payload, qos=self.qos, retain=out.retain)
 
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
                     properties: Any) -> None:

@@ -1,7 +1,9 @@
 """The emulated device's Homie side, without any networking: what it publishes and how
 it answers a `/set`.
 
-`HomieDevice` holds one value per profile property. `announcements()` is
+`HomieDevice` reads and writes the values of the device's `DeviceState`
+(`emulators.state`), which it may share with the device's other faces.
+`announcements()` is
 what it publishes on every (re)connect, `command()` what it does with a
 `/set`; both return `Out` messages for the MQTT client to send. Faults bend
 exactly one behaviour each (see `emulators.mqtt.FAULTS`).
@@ -11,14 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from certkit.links.mqtt import homie
 from certkit.links.mqtt.homie import HomieProperty, PayloadError
 from certkit.profile.model import Action, Profile, Property
+from emulators.state import DeviceState
 
 SLOW_SET_S = 1.5  # above ECS-1's 1000 ms reply limit, so slow under any profile
+TAIL_FROM, TAIL_EVERY, TAIL_S = 30, 10, 1.1  # fault latency-tail: which sets are slow
+INTERLEAVED_S = 0.5  # fault interleaved-writes-lost: writes this close count as interleaved
+SOURCE = "mqtt"
 
 
 @dataclass(frozen=True)
@@ -42,9 +49,13 @@ def _first(props: list[Property], *tests: Any) -> Property | None:
 
 
 class HomieDevice:
-    def __init__(self, profile: Profile, faults: frozenset[str]) -> None:
+    def __init__(self, profile: Profile, faults: frozenset[str],
+                 state: DeviceState | None = None) -> None:
         self.profile = profile
         self.faults = faults
+        self.state = state or DeviceState(profile)
+        self._own_writes: dict[tuple[int, int], float] = {}
+        self.sets_applied = 0
         self.base = homie.base_topic(profile)
         self.properties = {homie.homie_property(p).path: p for p in profile.properties_on("mqtt")}
         self.actions = {homie.homie_action(a).path: a for a in profile.actions()}
@@ -56,20 +67,11 @@ class HomieDevice:
                             or next(iter(self.properties.values())))
         self.badly_valued = _first(readable, lambda p: p.value_range is not None,
                                    lambda p: p.format != "string")
-        self.values: dict[str, Any] = {}
-        self.reset()
 
     def reset(self) -> None:
-        """Power-on values (a reboot forgets what was set)."""
-        device = self.profile.device
-        info = {"manufacturer": device.manufacturer, "model": device.model,
-                "serial-number": f"SN-{self.profile.transports.mqtt.device_id}",
-                "firmware-revision": device.firmware}
-        self.values = {
-            path: info.get(p.name, homie.default_value(p)) if p.siid == 1
-            else homie.default_value(p)
-            for path, p in self.properties.items()
-        }
+        """Power-on values (a reboot forgets what was set, on every face)."""
+        self._own_writes.clear()
+        self.state.reset(SOURCE)
 
     # ------------------------------------------------------------ announcing
 
@@ -86,10 +88,24 @@ class HomieDevice:
             text = text[: len(text) // 2]  # cut off mid-document, as a buffer overrun would
         return text.encode("utf-8")
 
-    def value_payload(self, prop: Property) -> bytes:
+    def value_payload(self, prop: Property, value: Any = None) -> bytes:
         if "invalid-retained-value" in self.faults and prop is self.badly_valued:
             return homie.invalid_payloads(prop)[0][1]
-        return homie.encode(prop, self.values[homie.homie_property(prop).path])
+        if value is None:
+            value = self.state.value(prop)
+        if (self.state.has("firmware-mismatch") and prop.siid == 1
+                and prop.name == "firmware-revision"):
+            value = f"{value}-beta"
+        return homie.encode(prop, value)
+
+    def report(self, prop: Property, value: Any) -> Out | None:
+        """What to publish when another face changed a property (None: nothing)."""
+        if self.state.has("no-propagation") or not prop.readable:
+            return None
+        hp = homie.homie_property(prop)
+        if hp.path not in self.properties:
+            return None
+        return Out(f"{self.base}/{hp.path}", self.value_payload(prop, value), hp.retained)
 
     def announcements(self) -> tuple[list[Out], list[Out]]:
         """What to publish on connecting: (before subscribing, after subscribing)."""
@@ -114,6 +130,8 @@ class HomieDevice:
 
     @property
     def set_filter(self) -> str:
+        if self.state.has("obeys-neighbour"):
+            return "homie/5/+/+/+/set"
         return f"{self.base}/+/+/set"
 
     # ------------------------------------------------------------ commands
@@ -127,7 +145,7 @@ class HomieDevice:
                 raise Crash(f"a payload that is not UTF-8 on {topic}") from None
         if "set-ignored" in self.faults:
             return []
-        path = topic[len(self.base) + 1: -len("/set")]
+        path = "/".join(topic.split("/")[3:-1])  # homie/5/<device>/<node>/<property>/set
         delay = SLOW_SET_S if "slow-set" in self.faults else 0.0
         if path in self.properties and self.properties[path].writable:
             return self._set(self.properties[path], payload, delay)
@@ -144,8 +162,24 @@ class HomieDevice:
         except PayloadError:
             return []
         hp = homie.homie_property(prop)
-        self.values[hp.path] = value
+        self.sets_applied += 1
+        if (self.state.has("latency-tail") and self.sets_applied >= TAIL_FROM
+                and self.sets_applied % TAIL_EVERY == 0):
+            delay = max(delay, TAIL_S)
+        if not self._interleaved(prop):
+            self.state.write(prop, value, SOURCE)
         return [Out(f"{self.base}/{hp.path}", homie.encode(checked, value), hp.retained, delay)]
+
+    def _interleaved(self, prop: Property) -> bool:
+        """Fault interleaved-writes-lost: a write that follows another face's write, which
+        itself followed one of ours, is answered but lost (the other face's value stays)."""
+        key, now = (prop.siid, prop.piid), time.monotonic()
+        ours, self._own_writes[key] = self._own_writes.get(key), now
+        if not self.state.has("interleaved-writes-lost") or ours is None:
+            return False
+        last = self.state.last_writer(prop)
+        return (last is not None and last[0] not in (SOURCE, "sensor") and ours < last[1]
+                and now - ours < 2 * INTERLEAVED_S)
 
     def _act(self, action: Action, payload: bytes, delay: float) -> list[Out]:
         hp: HomieProperty = homie.homie_action(action)

@@ -1,7 +1,8 @@
-"""The emulated device's state and its MIoT semantics, with no wire attached.
+"""The emulated device's MIoT semantics, with no wire attached.
 
-`DeviceModel` holds a value for every property of the profile and answers
-get, set and action requests with section 5 result codes. The faults that
+`DeviceModel` answers get, set and action requests with section 5 result
+codes; the values live in the device's `DeviceState` (`emulators.state`),
+which it may share with the device's other faces. The faults that
 change what the device *does* (not how it talks) live here too; the MCU
 loop in `mcu.py` deals with timing and framing.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 from certkit.links.serial.protocol import LineError, Token, decode_value
 from certkit.profile.model import Action, Profile, Property
-from certkit.standard.ecs1 import INTEGER_BOUNDS
+from emulators.state import DeviceState, as_format
 
 OK, NOT_READABLE, NOT_WRITABLE, NO_SUCH, BAD_VALUE, BAD_ARGUMENTS = (
     0, -4001, -4002, -4003, -4005, -4006)
@@ -23,38 +24,21 @@ class Crash(Exception):
     """The emulated MCU falls over (fault `crash-on-unknown`): it reboots."""
 
 
-def default_value(prop: Property, profile: Profile) -> Any:
-    if prop.siid == 1:
-        device = profile.device
-        info = {"manufacturer": device.manufacturer, "model": device.model,
-                "serial-number": "EMU-0001", "firmware-revision": device.firmware}
-        if prop.name in info:
-            return info[prop.name]
-    if prop.format == "bool":
-        return False
-    if prop.format == "string":
-        return prop.name
-    if prop.value_list:
-        return prop.value_list[0].value
-    if prop.value_range:
-        low, high, step = (Fraction(str(x)) for x in prop.value_range)
-        return as_format(prop, low + ((high - low) / step // 2) * step)
-    return as_format(prop, 0)
-
-
-def as_format(prop: Property, number: Fraction | float) -> int | float:
-    return int(number) if prop.format in INTEGER_BOUNDS else float(number)
-
-
 class DeviceModel:
-    def __init__(self, profile: Profile, faults: frozenset[str]) -> None:
+    SOURCE = "serial"
+
+    def __init__(self, profile: Profile, faults: frozenset[str],
+                 state: DeviceState | None = None) -> None:
+        """`state`: shared with the device's other faces (else its own)."""
+        self.state = state or DeviceState(profile)
         self.profile = profile
         self.faults = faults
-        self.props = {(p.siid, p.piid): p for p in profile.properties()}
-        self.actions = {(a.siid, a.aiid): a for a in profile.actions()}
-        self.values: dict[tuple[int, int], Any] = {
-            key: default_value(prop, profile) for key, prop in self.props.items()}
+        self.props = self.state.props
+        self.actions = {(a.siid, a.aiid): a for a in self.profile.actions()}
         self._drift_up: dict[tuple[int, int], bool] = {}
+
+    def value(self, siid: int, piid: int) -> Any:
+        return self.state.value((siid, piid))
 
     def get(self, siid: int, piid: int) -> tuple[int, Any]:
         prop = self._known(siid, piid)
@@ -62,7 +46,7 @@ class DeviceModel:
             return NO_SUCH, None
         if not prop.readable and "access-not-enforced" not in self.faults:
             return NOT_READABLE, None
-        value = self.values[(siid, piid)]
+        value = self.state.value((siid, piid))
         if "out-of-range-values" in self.faults and not prop.writable:
             value = _out_of_range(prop, value)
         return OK, value
@@ -79,9 +63,7 @@ class DeviceModel:
             return (OK if "invalid-values-accepted" in self.faults else BAD_VALUE), False
         if "sets-not-applied" in self.faults:
             return OK, False
-        changed = self.values[(siid, piid)] != value
-        self.values[(siid, piid)] = value
-        return OK, changed
+        return OK, self.state.write(prop, value, self.SOURCE)
 
     def act(self, siid: int, aiid: int, args: list[Token]
             ) -> tuple[int, list[tuple[int, Any]], list[int]]:
@@ -96,10 +78,9 @@ class DeviceModel:
             inputs = {}
         changed = []
         for piid, value in inputs.items():
-            if self.values[(siid, piid)] != value:
-                self.values[(siid, piid)] = value
+            if self.state.write((siid, piid), value, self.SOURCE):
                 changed.append(piid)
-        return OK, [(piid, self.values[(siid, piid)]) for piid in action.outputs], changed
+        return OK, [(piid, self.value(siid, piid)) for piid in action.outputs], changed
 
     def _inputs(self, action: Action, args: list[Token]) -> dict[int, Any] | None:
         """The action's `in` values, or None when their count, piids or values are wrong."""
@@ -121,14 +102,14 @@ class DeviceModel:
         low, high, step = (Fraction(str(x)) for x in prop.value_range)
         key = (prop.siid, prop.piid)
         up = self._drift_up.get(key, True)
-        current = Fraction(str(self.values[key]))
+        current = Fraction(str(self.state.value(key)))
         nxt = current + step if up else current - step
         if not low <= nxt <= high:
             up = not up
             nxt = current + step if up else current - step
         self._drift_up[key] = up
-        self.values[key] = as_format(prop, min(max(nxt, low), high))
-        return self.values[key]
+        self.state.write(prop, as_format(prop, min(max(nxt, low), high)), "sensor")
+        return self.state.value(key)
 
     def _known(self, siid: int, piid: int) -> Property | None:
         prop = self.props.get((siid, piid))

@@ -36,6 +36,7 @@ from certkit.profile.model import Event, Profile, Property
 from emulators import Emulator, register
 from emulators.serial.device import Crash, DeviceModel
 from emulators.serial.faults import FAULTS
+from emulators.state import DeviceState
 
 POLL_S = 0.12
 POLL_JITTER_S = 0.01
@@ -61,9 +62,13 @@ class SerialEmulator(Emulator):
     transport = "serial"
     FAULTS = FAULTS
 
-    def __init__(self, profile: Profile, faults: frozenset[str] = frozenset()) -> None:
+    def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(), *,
+                 state: DeviceState | None = None) -> None:
+        """`state`: the device state shared with the device's other faces (else its own)."""
         super().__init__(profile, faults)
-        self.device = DeviceModel(profile, self.faults)
+        self.state = state or DeviceState(profile)
+        self.device = DeviceModel(profile, self.faults, self.state)
+        self._unsubscribe = self.state.subscribe(self._changed_elsewhere)
         self._master = self._slave = -1
         self._port = ""
         self._thread: threading.Thread | None = None
@@ -117,6 +122,7 @@ class SerialEmulator(Emulator):
 
     def stop(self, timeout: float) -> None:
         self._stop.set()
+        self._unsubscribe()
         if self._thread is not None:
             self._thread.join(timeout)
         for fd in (self._master, self._slave):
@@ -172,8 +178,8 @@ class SerialEmulator(Emulator):
     def _boot(self) -> None:
         self._reboot.clear()
         self._in_reset.set()
-        self.device = DeviceModel(self.profile, self.faults)
         self._outbox.clear()
+        self.state.reset(DeviceModel.SOURCE)
         self._timers.clear()
         self._reported_at.clear()
         self._stop.wait(BOOT_DELAY_S)
@@ -221,6 +227,9 @@ class SerialEmulator(Emulator):
     # ----------------------------------------------------------- downlinks
 
     def _downlink(self, text: str) -> None:
+        if self.state.has("crash-on-oversized") and len(text) > 512:
+            self.state.reset(DeviceModel.SOURCE)
+            raise Crash("an oversized downlink")
         try:
             tokens = tokenize(text.encode("ascii"))
         except (LineError, UnicodeEncodeError):
@@ -232,6 +241,8 @@ class SerialEmulator(Emulator):
             "MIIO_net_change": self._net_change, "MIIO_mcu_version_req": self._version_request,
         }.get(method)
         if handler is None:
+            if self.state.has("crash-on-unknown-method"):
+                raise Crash(f"unknown downlink method {method}")
             self._send_later('error "unknown downlink" -5001')
             return
         try:
@@ -240,6 +251,8 @@ class SerialEmulator(Emulator):
             self._send_later('error "malformed downlink" -5002')
 
     def _get(self, params: list[Token]) -> None:
+        if not params or len(params) % 2:
+            raise ValueError("get_properties needs siid piid pairs")
         entries = []
         for i in range(0, len(params) - 1, 2):
             siid, piid = params[i].as_int(), params[i + 1].as_int()
@@ -252,6 +265,8 @@ class SerialEmulator(Emulator):
         self._send_result(entries)
 
     def _set(self, params: list[Token]) -> None:
+        if not params or len(params) % 3:
+            raise ValueError("set_properties needs siid piid value triplets")
         entries, changed = [], []
         for i in range(0, len(params) - 2, 3):
             siid, piid = params[i].as_int(), params[i + 1].as_int()
@@ -292,8 +307,7 @@ class SerialEmulator(Emulator):
             self._send_later("result " + " ".join(entries))
 
     def _report(self, props: list[Property]) -> None:
-        items = [(p.siid, p.piid, encode_value(self.device.values[(p.siid, p.piid)], p.format))
-                 for p in props]
+        items = [(p.siid, p.piid, encode_value(self.state.value(p), p.format)) for p in props]
         for line in chunk_reports(items):
             self._send_later(line)
 
@@ -307,7 +321,7 @@ class SerialEmulator(Emulator):
         self._report([prop])
 
     def _fire(self, event: Event) -> None:
-        values = self.device.values
+        values = self.state.values()
         args = "".join(f" {piid} {self._encoded(event.siid, piid, values[(event.siid, piid)])}"
                        for piid in event.arguments)
         self._send_later(f"event_occured {event.siid} {event.eiid}{args}")
@@ -319,6 +333,13 @@ class SerialEmulator(Emulator):
         siid = next((e.siid for e in self.profile.events()), self.profile.services[-1].siid)
         taken = [e.eiid for e in self.profile.events() if e.siid == siid]
         self._send_later(f"event_occured {siid} {max(taken, default=0) + 1}")
+
+    def _changed_elsewhere(self, prop: Property, value: object, source: str) -> None:
+        """A change made through another face is reported here too (called on its thread)."""
+        if source in (DeviceModel.SOURCE, "sensor") or not self._powered.is_set():
+            return
+        if prop.notifies and not self.has("no-notify") and not self._reboot.is_set():
+            self._report([prop])
 
     def _send_later(self, line: str) -> None:
         self._outbox.append(line.encode("ascii"))

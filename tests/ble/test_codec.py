@@ -17,7 +17,7 @@ from emulators.ble.state import (
     ATT_UNLIKELY_ERROR,
     ATT_VALUE_NOT_ALLOWED,
     ATT_WRITE_NOT_PERMITTED,
-    DeviceState,
+    GattValues,
 )
 
 # ------------------------------------------------------------------ values
@@ -151,18 +151,18 @@ def test_bthome_rejections_are_the_decoders():
 
 def test_conformant_advertising_fits_31_bytes(kettle, sensor):
     for profile in (kettle, sensor):
-        data = advertising_data(profile, DeviceState(profile))
+        data = advertising_data(profile, GattValues(profile))
         structures = codec.parse_ad(data)
         assert len(data) <= codec.LEGACY_ADVERTISING_BYTES
         assert structures[0] == codec.flags()
         assert codec.name_of(structures).startswith(profile.transports.ble.name_prefix)
-    sensor_names = [s for s in codec.parse_ad(advertising_data(sensor, DeviceState(sensor)))
+    sensor_names = [s for s in codec.parse_ad(advertising_data(sensor, GattValues(sensor)))
                     if s.type == codec.AD_SHORTENED_NAME]
     assert sensor_names, "the sensor's name is shortened to fit"
 
 
 def test_advertising_faults(kettle):
-    state = DeviceState(kettle)
+    state = GattValues(kettle)
     assert len(advertising_data(kettle, state, frozenset({"long-advertising"}))) > 31
     no_mfr = codec.parse_ad(advertising_data(kettle, state, frozenset({"no-manufacturer-data"})))
     assert not any(s.type == codec.AD_MANUFACTURER for s in no_mfr)
@@ -172,20 +172,20 @@ def test_advertising_faults(kettle):
 
 
 def test_state_judges_writes_as_a_conformant_device(kettle):
-    state = DeviceState(kettle)
+    state = GattValues(kettle)
     target, temperature = kettle.property(2, 3), kettle.property(2, 2)
     assert state.write(target, b"\x28") is None and state.value(target) == 40
     assert state.write(target, b"\x65") == ATT_VALUE_NOT_ALLOWED and state.value(target) == 40
     assert state.write(target, b"\x28\x00") == ATT_INVALID_LENGTH
     assert state.write(temperature, codec.encode("float", 20.0)) == ATT_WRITE_NOT_PERMITTED
-    wrong = DeviceState(kettle, frozenset({"wrong-att-error"}))
+    wrong = GattValues(kettle, frozenset({"wrong-att-error"}))
     assert wrong.write(target, b"\x65") == ATT_UNLIKELY_ERROR
-    lax = DeviceState(kettle, frozenset({"invalid-writes-accepted"}))
+    lax = GattValues(kettle, frozenset({"invalid-writes-accepted"}))
     assert lax.write(target, b"\x65") is None and lax.value(target) == 101
 
 
 def test_state_changes_read_only_notify_properties_by_itself(kettle):
-    state = DeviceState(kettle)
+    state = GattValues(kettle)
     changed = state.tick()
     assert {p.name for p in changed} == {"temperature", "status"}
     for prop in changed:

@@ -121,10 +121,13 @@ class BleLink(Link):
                            "it (run `python -m emulators.ble` for an HCI endpoint instead)")
         from emulators import UnknownFault
         from emulators.ble import BleEmulator
+        from emulators.session import shared_state
 
+        state = shared_state(self.evidence, self.profile,
+                             self.bench.faults.get("interop", frozenset()))
         try:
             self.emulator = BleEmulator(self.profile, self.bench.faults.get("ble", frozenset()),
-                                        loop=self.loop)
+                                        loop=self.loop, state=state)
         except UnknownFault as exc:
             raise LabError(str(exc)) from None
         self.emulator.start(min(EMULATOR_TIMEOUT_S, self._left(deadline)))

@@ -250,6 +250,7 @@ class MqttLink(Link):
     def _start_emulator(self, deadline: float) -> None:
         import emulators.mqtt  # noqa: F401  (registers the emulator)
         from emulators import EMULATORS, UnknownFault
+        from emulators.session import shared_state
 
         assert self.endpoint is not None
         host = self.endpoint.host
@@ -258,7 +259,10 @@ class MqttLink(Link):
         try:
             emulator = EMULATORS["mqtt"](self.profile, self.bench.faults.get("mqtt", frozenset()),
                                          host=host, port=self.endpoint.port,
-                                         ca_file=self.offer.dut_ca if self.offer else None)
+                                         ca_file=self.offer.dut_ca if self.offer else None,
+                                         state=shared_state(self.evidence, self.profile,
+                                                            self.bench.faults.get(
+                                                                "interop", frozenset())))
         except UnknownFault as exc:
             raise LabError(str(exc)) from None
         emulator.start(self._remaining(deadline, 5.0))

@@ -225,20 +225,6 @@ def same_value(prop: Property, a: Any, b: Any) -> bool:
     return a == b
 
 
-def default_value(prop: Property) -> Any:
-    """A valid starting value: never an empty string (an empty retained payload deletes it)."""
-    if prop.value_list:
-        return prop.value_list[0].value
-    if prop.format == "bool":
-        return False
-    if prop.format == "string":
-        return prop.name
-    if prop.value_range is not None:
-        low = prop.value_range[0]
-        return float(low) if prop.format == "float" else int(low)
-    return 0.0 if prop.format == "float" else 0
-
-
 def invalid_payloads(prop: Property) -> list[tuple[str, bytes]]:
     """`/set` payloads the DUT must refuse (MQT-007), each with what makes it invalid.
 

@@ -31,9 +31,12 @@ def open_serial(profile: Profile, bench: Bench, evidence: EvidenceLog) -> Serial
     if "serial" in bench.emulate:
         from emulators import UnknownFault
         from emulators.serial import SerialEmulator
+        from emulators.session import shared_state
 
+        state = shared_state(evidence, profile, bench.faults.get("interop", frozenset()))
         try:
-            emulator = SerialEmulator(profile, bench.faults.get("serial", frozenset()))
+            emulator = SerialEmulator(profile, bench.faults.get("serial", frozenset()),
+                                      state=state)
         except UnknownFault as exc:
             raise LabError(str(exc)) from None
         return SerialLink(evidence, "(emulator pty)", baudrate=baudrate,

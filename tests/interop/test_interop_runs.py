@@ -1,0 +1,198 @@
+"""`certkit run` on the multi-transport reference kettle: one device, three faces.
+
+Runs are `python -m certkit run` subprocesses, two at a time (two cores),
+started by a module fixture; each test reads its run's verdict.
+
+- The conformant kettle, every transport emulated over one shared state, is
+  CERTIFIED (exit 0) with every rule passing or not applicable.
+- Each interop fault fails its own rule and no other M rule.
+- Runs that never hang: the serial device goes silent, the broker dies, the
+  DUT's BLE process is killed (its peer vanishes), the operator presses
+  Ctrl-C. Each run ends within its bound with a verdict; the affected rules
+  end in fail or error and nothing gathered before is lost.
+
+What each transport's own tests cover (faults per SER/MQT/BLE rule, a
+single link's failures) is not repeated here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from emulators.interop import FAULTS
+from tests.ble.conftest import EmulatorProcess, Run, run_cli, run_many
+from tests.conftest import KETTLE, ROOT, read_verdict
+from tests.mqtt.conftest import MOSQUITTO, Mosquitto
+
+INTEROP_RULES = ("--rules", "INT-*", "--rules", "SEC-002")
+RUN_BOUND_S = 60.0   # no kettle run may take longer, whatever goes wrong
+# Other M rules a fault rightly breaks too: an MCU that crashes on an unknown method
+# also crashes on some of SEC-002's garbled downlinks.
+FAULT_ALSO_FAILS: dict[str, set[str]] = {"crash-on-unknown-method": {"SEC-002"}}
+
+
+def _run_interrupted(out: Path, after_s: float, *args: str,
+                     sig: int = signal.SIGINT) -> Run:
+    """A run that gets `sig` after `after_s` seconds, as an operator's Ctrl-C."""
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "certkit", "run", str(KETTLE),
+                             "--out", str(out), *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    timer = threading.Timer(after_s, proc.send_signal, (sig,))
+    timer.start()
+    try:
+        _, stderr = proc.communicate(timeout=RUN_BOUND_S * 2)
+    finally:
+        timer.cancel()
+    return Run(proc.returncode, read_verdict(out), out, time.monotonic() - started, stderr)
+
+
+def _run_broker_dies(out: Path, after_s: float) -> Run:
+    broker = Mosquitto(out.parent / "mosquitto").start()
+    timer = threading.Timer(after_s, broker.stop)
+    timer.start()
+    try:
+        return run_cli(KETTLE, out, "--emulate", "--mqtt-broker", broker.url,
+                       "--rules", "MQT-*", *INTEROP_RULES)
+    finally:
+        timer.cancel()
+        broker.stop()
+
+
+def _run_dut_killed(out: Path, after_s: float) -> Run:
+    """The DUT's BLE face is a process of its own (HCI over TCP); it is killed mid-run."""
+    emulator = EmulatorProcess(KETTLE)
+    timer = threading.Timer(after_s, emulator.proc.kill)
+    timer.start()
+    try:
+        return run_cli(KETTLE, out, "--emulate", "serial,mqtt", "--ble-adapter",
+                       emulator.adapter, "--rules", "BLE-*", "--rules", "INT-00[245]",
+                       "--rules", "SEC-002")
+    finally:
+        timer.cancel()
+        emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Run]:
+    out = tmp_path_factory.mktemp("interop")
+    jobs: dict[str, tuple] = {
+        "conformant": (run_cli, KETTLE, out / "conformant", "--emulate"),
+        "serial-silent": (run_cli, KETTLE, out / "serial-silent", "--emulate",
+                          "--fault", "serial:goes-silent", *INTEROP_RULES),
+        "sigint": (_run_interrupted, out / "sigint", 6.0, "--emulate"),
+        "dut-killed": (_run_dut_killed, out / "dut-killed", 4.0),
+    }
+    if MOSQUITTO is not None:
+        jobs["broker-dies"] = (_run_broker_dies, out / "broker-dies", 5.0)
+    for name in FAULTS:
+        jobs[name] = (run_cli, KETTLE, out / name, "--emulate", "--fault", f"interop:{name}",
+                      *INTEROP_RULES)
+    return run_many(jobs)
+
+
+def _bounded_with_verdict(run: Run) -> None:
+    assert run.seconds < RUN_BOUND_S, f"the run took {run.seconds:.0f} s"
+    assert run.verdict["verdict"] in ("CERTIFIED", "NOT CERTIFIED", "INCOMPLETE")
+    for result in run.verdict["rules"]:
+        if result["outcome"] in ("pass", "fail", "error") and result.get("evidence"):
+            assert (run.out / result["evidence"]).exists(), result
+
+
+# ------------------------------------------------------------------ conformant
+
+
+def test_the_multi_transport_kettle_is_certified(runs):
+    run = runs["conformant"]
+    assert run.code == 0 and run.verdict["verdict"] == "CERTIFIED", run.stderr[-3000:]
+    assert set(run.outcomes.values()) <= {"pass", "not-applicable"}, run.failed()
+    interop = {k: v for k, v in run.outcomes.items() if k.startswith(("INT-", "SEC-002"))}
+    assert len(interop) == 15 and interop["INT-004[ble]"] == "not-applicable", interop
+    assert run.seconds < RUN_BOUND_S
+
+
+def test_figures_identity_and_seed_are_in_the_evidence(runs):
+    run = runs["conformant"]
+    quality = (run.out / "evidence" / "INT-005[mqtt].log").read_text("utf-8")
+    assert "mqtt p95 latency" in quality and "limit: at most 500 ms" in quality
+    assert "mqtt max latency" in quality and "limit: at most 1000 ms" in quality
+    robustness = (run.out / "evidence" / "SEC-002[serial].log").read_text("utf-8")
+    assert "malformed inputs from seed" in robustness and "CERTKIT_SEC002_SEED" in robustness
+    observed = run.verdict["dut"]["observed"]
+    assert set(observed["model"]) == {"serial", "mqtt", "ble"}
+    assert set(observed["model"].values()) == {"acme.kettle.k1"}
+
+
+def test_a_set_through_one_face_shows_on_the_others(runs):
+    log = (runs["conformant"].out / "evidence" / "INT-001[2.1].log").read_text("utf-8")
+    for pair in ("serial -> mqtt", "serial -> ble", "mqtt -> serial", "ble -> mqtt"):
+        assert f"{pair} propagation" in log, log
+
+
+# ------------------------------------------------------------------ faults
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_an_interop_fault_fails_its_own_rule_and_no_other(runs, fault):
+    run = runs[fault]
+    rule = FAULTS[fault].rule
+    failed = run.failed()
+    mine = {k: m for k, m in failed.items() if k.split("[")[0] == rule}
+    assert mine, (run.outcomes, run.stderr[-2000:])
+    assert all(m.startswith("expected ") and ", observed " in m for m in mine.values()), mine
+    others = {k for k in failed if k.split("[")[0] not in {rule, *FAULT_ALSO_FAILS.get(fault, ())}}
+    assert not [k for k in others if run.result(k)["level"] == "M"], failed
+    assert "error" not in run.outcomes.values(), run.outcomes
+    assert run.code == (1 if run.result(next(iter(mine)))["level"] == "M" else 0)
+
+
+# ------------------------------------------------------------------ never hang
+
+
+def test_serial_goes_silent(runs):
+    run = runs["serial-silent"]
+    _bounded_with_verdict(run)
+    assert run.verdict["verdict"] != "CERTIFIED"
+    outcomes = run.outcomes
+    assert outcomes["INT-005[serial]"] in ("fail", "error")
+    assert outcomes["INT-005[mqtt]"] == outcomes["INT-005[ble]"] == "pass"
+
+
+@pytest.mark.skipif(MOSQUITTO is None, reason="mosquitto is not installed")
+def test_the_broker_dies(runs):
+    run = runs["broker-dies"]
+    _bounded_with_verdict(run)
+    assert run.verdict["verdict"] == "INCOMPLETE" and run.code == 3
+    outcomes = run.outcomes
+    assert outcomes["MQT-001"] == "pass"  # gathered before the broker died: kept
+    assert "error" in {outcomes[k] for k in outcomes if k.endswith("[mqtt]")}
+    assert not [k for k, v in outcomes.items() if v == "fail"], outcomes
+
+
+def test_the_dut_process_is_killed_and_its_ble_peer_vanishes(runs):
+    run = runs["dut-killed"]
+    _bounded_with_verdict(run)
+    assert run.verdict["verdict"] == "INCOMPLETE" and run.code == 3
+    outcomes = run.outcomes
+    assert outcomes["BLE-001"] == "pass"
+    assert "error" in outcomes.values()
+    assert not [k for k, v in outcomes.items() if v == "fail"], outcomes
+
+
+def test_ctrl_c_ends_the_run_with_a_verdict(runs):
+    run = runs["sigint"]
+    _bounded_with_verdict(run)
+    assert run.verdict["verdict"] == "INCOMPLETE"
+    assert run.verdict.get("stop_reason") == "the run was interrupted" or "interrupted" in \
+        json.dumps(run.verdict)
+    assert "pass" in run.outcomes.values()  # what ran before Ctrl-C is kept
+    assert os.path.isdir(run.out / "evidence")
