@@ -14,54 +14,33 @@ the whole process instead (the bench radio goes too).
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import signal
 import sys
 import threading
-from pathlib import Path
 
-from certkit.design import ProfileReadError, lint_file
-from emulators import UnknownFault
-from emulators.ble import FAULTS, BleEmulator
+from emulators.ble import BleEmulator
+from emulators.cli import emulator_parser, start_from_args
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 3.0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m emulators.ble",
-                                     description="A BLE peripheral emulated from a profile.")
-    parser.add_argument("profile", nargs="?", type=Path)
+    parser = emulator_parser("ble", "A BLE peripheral emulated from a profile.")
     parser.add_argument("--hci", metavar="TRANSPORT", default="tcp-server:127.0.0.1:0",
                         help="bumble transport to serve HCI on (default tcp-server:127.0.0.1:0, "
                              "a free port)")
-    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
-                        help="break one rule on purpose (repeatable; see --list-faults)")
     parser.add_argument("--seconds", type=float, help="stop after this long")
     parser.add_argument("--vanish-after-reads", type=int, metavar="N",
                         help="disappear after answering N reads (the HCI endpoint stays up)")
     parser.add_argument("--die-after-reads", type=int, metavar="N",
                         help="end the whole process abruptly after answering N reads")
-    parser.add_argument("--list-faults", action="store_true")
     args = parser.parse_args(argv)
-    if args.list_faults:
-        for fault in FAULTS.values():
-            print(f"{fault.name:30} {fault.rule}  {fault.description}")
+    emulator = start_from_args(parser, args, BleEmulator, BleEmulator)
+    if emulator is None:
         return 0
-    if args.profile is None:
-        parser.error("give a PROFILE")
-    try:
-        lint = lint_file(args.profile)
-    except ProfileReadError as exc:
-        parser.error(str(exc))
-    if not lint.ok or lint.profile is None or lint.profile.transports.ble is None:
-        parser.error(f"{args.profile}: not a lint-clean profile with a ble transport")
-    try:
-        emulator = BleEmulator(lint.profile, frozenset(args.fault))
-    except UnknownFault as exc:
-        parser.error(str(exc))
 
     logging.getLogger("bumble").setLevel(logging.ERROR)  # peers leaving mid-exchange are normal
     stop = threading.Event()

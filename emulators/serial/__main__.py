@@ -7,50 +7,24 @@ Ctrl-C or SIGTERM.
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
 import threading
-from pathlib import Path
 
-from certkit.design import ProfileReadError, lint_file
-from emulators import UnknownFault
-from emulators.serial import FAULTS, SerialEmulator
+from emulators.cli import emulator_parser, start_from_args
+from emulators.serial import SerialEmulator
 
 START_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 5.0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m emulators.serial",
-        description="Emulate a partner MCU speaking ECS-1 section 5 on a pty.")
-    parser.add_argument("profile", metavar="PROFILE", type=Path, nargs="?")
-    parser.add_argument("--fault", metavar="NAME", action="append", default=[],
-                        help="break a rule on purpose (repeatable; --list-faults)")
-    parser.add_argument("--list-faults", action="store_true", help="list the faults and exit")
+    parser = emulator_parser("serial", "Emulate a partner MCU speaking ECS-1 section 5 on a pty.")
     args = parser.parse_args(argv)
-    if args.list_faults:
-        for fault in FAULTS.values():
-            print(f"{fault.name:<26} {fault.rule}  {fault.description}")
+    emulator = start_from_args(parser, args, SerialEmulator, SerialEmulator)
+    if emulator is None:
         return 0
-    if args.profile is None:
-        parser.error("PROFILE is required")
-    try:
-        lint = lint_file(args.profile)
-    except ProfileReadError as exc:
-        print(f"emulators.serial: {exc}", file=sys.stderr)
-        return 2
-    if lint.profile is None:
-        print(f"emulators.serial: {args.profile} fails its design checks "
-              "(run certkit lint)", file=sys.stderr)
-        return 2
-    try:
-        emulator = SerialEmulator(lint.profile, frozenset(args.fault))
-    except UnknownFault as exc:
-        print(f"emulators.serial: {exc}", file=sys.stderr)
-        return 2
 
     done = threading.Event()
     reset_wanted = threading.Event()
