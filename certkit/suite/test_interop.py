@@ -37,6 +37,7 @@ SEC002_SEED = int(os.environ.get("CERTKIT_SEC002_SEED", "20260601"))
 CONFIRM_S = 1.5       # patience for a confirmation whose timing is not the point
 SETTLE_S = 0.3        # after malformed input, before the health check
 NEIGHBOUR_S = 0.6     # how long INT-006 watches the DUT after the neighbour's commands
+QUIET_S = 0.3         # silence INT-006 waits for before it starts
 MALFORMED = 100
 
 
@@ -404,18 +405,41 @@ def _mqtt_neighbour(profile: Profile, mqtt: Any, neighbours: list[Any],
     evidence.note(f"INT-006: reference neighbour {homie.base_topic(other)} on the same broker")
     face = face_for(mqtt)
     settable = [p for p in profile.properties_on("mqtt") if p.writable and p.readable]
+    _quiet(mqtt, QUIET_S, deadline=time.monotonic() + 2.0)
     before = {p: face.read(p, CONFIRM_S) for p in settable}
     mark = mqtt.mark()
     base = homie.base_topic(other)
+    # The DUT's own topic for each property, and the value the neighbour was told to take.
+    commanded: dict[str, tuple[Property, Any]] = {}
     for prop in settable:
         value = other_valid_value(prop, before[prop])
-        topic = f"{base}/{homie.homie_property(prop).path}/set"
-        mqtt.publish(topic, homie.encode(prop, value))
+        path = homie.homie_property(prop).path
+        mqtt.publish(f"{base}/{path}/set", homie.encode(prop, value))
+        commanded[f"{mqtt.base}/{path}"] = (prop, value)
     time.sleep(NEIGHBOUR_S)
-    moved = [m.topic for m in mqtt.messages.since(mark)
-             if m.topic.startswith(mqtt.base + "/") and not m.topic.endswith("/$state")]
-    if moved:
-        fail(f"the DUT to ignore commands to {base}/", f"it published {', '.join(moved)}")
+    # The DUT may publish its own values meanwhile (sensors, late reports); it breaks the
+    # rule only by taking a value that was commanded to the neighbour.
+    obeyed = [f"{m.topic} = {homie.render(m.payload)}" for m in mqtt.messages.since(mark)
+              if m.topic in commanded and _payload_is(m.payload, *commanded[m.topic])]
+    if obeyed:
+        fail(f"the DUT to ignore commands to {base}/", f"it took them: {', '.join(obeyed)}")
+
+
+def _quiet(mqtt: Any, quiet_s: float, deadline: float) -> None:
+    """Wait until the DUT has published nothing for `quiet_s` (or the deadline), so that
+    reports still in flight from earlier rules are not taken for answers to the neighbour."""
+    while time.monotonic() < deadline:
+        mark = mqtt.mark()
+        time.sleep(quiet_s)
+        if not [m for m in mqtt.messages.since(mark) if m.topic.startswith(mqtt.base + "/")]:
+            return
+
+
+def _payload_is(payload: bytes, prop: Property, value: Any) -> bool:
+    try:
+        return _same(prop, homie.decode(prop, payload), value)
+    except homie.PayloadError:
+        return False
 
 
 def _ble_neighbour(profile: Profile, ble: Any, neighbours: list[Any],
