@@ -14,6 +14,8 @@ as the link records it.
 
 from __future__ import annotations
 
+import abc
+
 import time
 from typing import Any
 
@@ -29,7 +31,7 @@ from certkit.profile.values import same_value
 POLL_S = 0.02  # between reads while waiting for a value to show
 
 
-class Face:
+class Face(abc.ABC):
     """What an interop rule does on one transport."""
 
     transport: str
@@ -37,13 +39,13 @@ class Face:
     def __init__(self, link: Any) -> None:
         self.link = link
 
+    @abc.abstractmethod
     def set(self, prop: Property, value: Any, timeout: float) -> tuple[bool, float]:
         """Set and wait for the confirmation: (confirmed, ms until it came)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def read(self, prop: Property, timeout: float) -> Any:
         """What the transport shows now (None when it shows nothing valid)."""
-        raise NotImplementedError
 
     def wait_value(self, prop: Property, value: Any, deadline: float) -> Any:
         """Wait until the transport shows `value`; the value last shown (equal or not)."""

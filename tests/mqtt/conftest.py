@@ -84,7 +84,7 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...
     """`mosquitto(extra=[...], folder=...)` starts a broker of its own; all are killed at
     the end."""
     if MOSQUITTO is None:
-        pytest.skip("mosquitto is not installed (dev/test installs it)")
+        pytest.fail("mosquitto is not installed: run ./dev/test, which installs it")
     started: list[Mosquitto] = []
 
     def start(extra: list[str] | None = None, folder: Path | None = None) -> Mosquitto:

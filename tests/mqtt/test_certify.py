@@ -160,7 +160,7 @@ class RunPool:
 
     def result(self, name: str) -> Run:
         if CASES[name].backend == "mosquitto" and MOSQUITTO is None:
-            pytest.skip("mosquitto is not installed (dev/test installs it)")
+            pytest.fail("mosquitto is not installed: run ./dev/test, which installs it")
         if self.pool is None:
             self.pool = concurrent.futures.ThreadPoolExecutor(PARALLEL_RUNS)
             for each in self.wanted:
