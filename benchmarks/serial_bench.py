@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import multiprocessing
 import os
@@ -116,8 +117,10 @@ def _with_mcu(count: int, mode: str, serve: Callable[[str, threading.Event], Non
 # ------------------------------------------------------- module-side loops
 
 
-def _bare_poll_server(port: str, stop: threading.Event, ready: threading.Event) -> None:
-    """What one would write with pyserial alone: read, split on CR, answer."""
+def _bare_server(downlink: bytes, port: str, stop: threading.Event,
+                 ready: threading.Event) -> None:
+    """What one would write with pyserial alone: read, split on CR, answer each
+    `get_down` with `downlink` and everything else with `ok`."""
     with serial.Serial(port, 115200, timeout=0.05) as ser:
         ready.set()
         buffer = bytearray()
@@ -127,7 +130,12 @@ def _bare_poll_server(port: str, stop: threading.Event, ready: threading.Event) 
             while (end := buffer.find(b"\r")) >= 0:
                 line = bytes(buffer[:end])
                 del buffer[:end + 1]
-                ser.write(b"down none\r" if line == b"get_down" else b"ok\r")
+                ser.write(downlink if line == b"get_down" else b"ok\r")
+
+
+# The bare loops: polls answered with nothing to do, and one downlink per poll.
+_bare_poll_server = functools.partial(_bare_server, b"down none\r")
+_bare_request_server = functools.partial(_bare_server, b"down get_properties 2 1\r")
 
 
 def _raw_poll_server(port: str, stop: threading.Event, ready: threading.Event) -> None:
@@ -144,20 +152,6 @@ def _raw_poll_server(port: str, stop: threading.Event, ready: threading.Event) -
                 line = bytes(buffer[:end])
                 del buffer[:end + 1]
                 os.write(fd, b"down none\r" if line == b"get_down" else b"ok\r")
-
-
-def _bare_request_server(port: str, stop: threading.Event, ready: threading.Event) -> None:
-    """A bare loop that hands out one downlink per poll and waits for its result."""
-    with serial.Serial(port, 115200, timeout=0.05) as ser:
-        ready.set()
-        buffer = bytearray()
-        while not stop.is_set():
-            data = ser.read(ser.in_waiting or 1)
-            buffer.extend(data)
-            while (end := buffer.find(b"\r")) >= 0:
-                line = bytes(buffer[:end])
-                del buffer[:end + 1]
-                ser.write(b"down get_properties 2 1\r" if line == b"get_down" else b"ok\r")
 
 
 def _link_poll_server(port: str, stop: threading.Event, ready: threading.Event) -> None:
