@@ -38,12 +38,14 @@ class Bench:
     ble: str | None = None
     ble_adapter: str | None = None
     faults: dict[str, frozenset[str]] = field(default_factory=dict)  # transport -> fault names
+    variants: dict[str, frozenset[str]] = field(default_factory=dict)  # transport -> variants
 
     @classmethod
     def from_options(cls, *, emulate: str | None = None, serial: str | None = None,
                      reset: str | None = None, mqtt_listen: str | None = None,
                      mqtt_broker: str | None = None, ble: str | None = None,
-                     ble_adapter: str | None = None, faults: list[str] | None = None) -> Bench:
+                     ble_adapter: str | None = None, faults: list[str] | None = None,
+                     variants: list[str] | None = None) -> Bench:
         return cls(
             emulate=parse_emulate(emulate),
             serial=serial,
@@ -53,6 +55,7 @@ class Bench:
             ble=ble,
             ble_adapter=ble_adapter,
             faults=parse_faults(faults or []),
+            variants=parse_variants(variants or []),
         )
 
     def describe(self) -> dict[str, str]:
@@ -65,7 +68,8 @@ class Bench:
             "mqtt-broker": self.mqtt_broker,
             "ble": self.ble,
             "ble-adapter": self.ble_adapter,
-            "faults": ";".join(f"{t}:{','.join(sorted(f))}" for t, f in sorted(self.faults.items())),
+            "faults": _switches(self.faults),
+            "variants": _switches(self.variants),
         }
         return {key: value for key, value in shown.items() if value}
 
@@ -116,11 +120,25 @@ INTEROP = "interop"  # faults of the multi-transport device as a whole (--fault 
 
 def parse_faults(values: list[str]) -> dict[str, frozenset[str]]:
     """`--fault serial:slow-polls` (repeatable): faults to inject into emulators."""
-    faults: dict[str, set[str]] = {}
+    return _parse_switches("--fault", "FAULT", values, (*TRANSPORTS, INTEROP))
+
+
+def parse_variants(values: list[str]) -> dict[str, frozenset[str]]:
+    """`--variant mqtt:qos2` (repeatable): conformant behaviours the emulators choose."""
+    return _parse_switches("--variant", "VARIANT", values, TRANSPORTS)
+
+
+def _parse_switches(option: str, what: str, values: list[str],
+                    transports: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    switches: dict[str, set[str]] = {}
     for value in values:
         transport, sep, name = value.partition(":")
-        if not sep or transport not in (*TRANSPORTS, INTEROP) or not name:
-            raise BenchError(f"--fault: {value!r} is not TRANSPORT:FAULT "
-                             f"(TRANSPORT one of {', '.join(TRANSPORTS)}, or {INTEROP})")
-        faults.setdefault(transport, set()).add(name)
-    return {t: frozenset(f) for t, f in faults.items()}
+        if not sep or transport not in transports or not name:
+            raise BenchError(f"{option}: {value!r} is not TRANSPORT:{what} "
+                             f"(TRANSPORT one of {', '.join(transports)})")
+        switches.setdefault(transport, set()).add(name)
+    return {t: frozenset(names) for t, names in switches.items()}
+
+
+def _switches(by_transport: dict[str, frozenset[str]]) -> str:
+    return ";".join(f"{t}:{','.join(sorted(names))}" for t, names in sorted(by_transport.items()))

@@ -67,6 +67,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="stand emulators in for these transports (default all)")
     group.addoption("--certkit-fault", metavar="TRANSPORT:FAULT", action="append", default=[],
                     help="inject a fault into an emulator (repeatable)")
+    group.addoption("--certkit-variant", metavar="TRANSPORT:VARIANT", action="append", default=[],
+                    help="make an emulator use a conformant variant (repeatable)")
     group.addoption("--certkit-serial", metavar="PORT")
     group.addoption("--certkit-reset", metavar="METHOD")
     group.addoption("--certkit-mqtt-listen", metavar="HOST:PORT")
@@ -97,6 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
             ble=config.getoption("--certkit-ble"),
             ble_adapter=config.getoption("--certkit-ble-adapter"),
             faults=config.getoption("--certkit-fault"),
+            variants=config.getoption("--certkit-variant"),
         )
         lint = lint_file(Path(path))
         waivers_file = config.getoption("--certkit-waivers")

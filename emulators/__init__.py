@@ -4,6 +4,11 @@ Each transport has one emulator class, registered here by transport name.
 An emulator is conformant by default; `faults` switches on deliberate
 breaches, each named after what it breaks and listing the rule it makes
 fail, so every rule can be shown to fail (`certkit emulate --list-faults`).
+`variants` switch on the opposite: legitimate choices the standard leaves
+to a firmware (a wildcard subscription, a 23-byte MTU, polls at the slowest
+allowed rate), each naming the sentence of ECS-1 it exercises. Every
+variant must be CERTIFIED; a variant the suite misjudges is a harness bug
+(`certkit emulate --list-variants`, docs/variants.md).
 
 Each transport's emulator lives in `emulators.<transport>` and registers
 itself on import; `emulator_class("serial")` imports it on first use.
@@ -26,25 +31,40 @@ class Fault:
     description: str
 
 
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    exercises: str  # the section and sentence of ECS-1 (or Homie 5) that leaves the choice
+    description: str
+
+
 class UnknownFault(ValueError):
-    pass
+    """A fault or variant name no emulator knows, or one for a transport not emulated."""
 
 
 class Emulator(abc.ABC):
     transport: ClassVar[str]
     FAULTS: ClassVar[dict[str, Fault]] = {}
+    VARIANTS: ClassVar[dict[str, Variant]] = {}
 
-    def __init__(self, profile: Profile, faults: frozenset[str] = frozenset()) -> None:
-        unknown = set(faults) - set(self.FAULTS)
-        if unknown:
-            known = ", ".join(sorted(self.FAULTS)) or "none"
-            raise UnknownFault(f"{self.transport} emulator: unknown fault "
-                               f"{', '.join(sorted(unknown))} (known: {known})")
+    def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(),
+                 variants: frozenset[str] = frozenset()) -> None:
+        for kind, names, known in (("fault", faults, self.FAULTS),
+                                   ("variant", variants, self.VARIANTS)):
+            unknown = set(names) - set(known)
+            if unknown:
+                raise UnknownFault(f"{self.transport} emulator: unknown {kind} "
+                                   f"{', '.join(sorted(unknown))} "
+                                   f"(known: {', '.join(sorted(known)) or 'none'})")
         self.profile = profile
         self.faults = frozenset(faults)
+        self.variants = frozenset(variants)
 
     def has(self, fault: str) -> bool:
         return fault in self.faults
+
+    def uses(self, variant: str) -> bool:
+        return variant in self.variants
 
     @abc.abstractmethod
     def start(self, timeout: float) -> None: ...
@@ -78,6 +98,23 @@ def faults_of(transport: str) -> dict[str, Fault]:
     if transport == "interop":
         return importlib.import_module("emulators.interop").FAULTS
     return emulator_class(transport).FAULTS
+
+
+def variants_of(transport: str) -> dict[str, Variant]:
+    """The variants `--variant TRANSPORT:NAME` can name."""
+    return emulator_class(transport).VARIANTS
+
+
+def check_variants(variants: dict[str, frozenset[str]], emulated: frozenset[str]) -> None:
+    """Refuse variant names no emulator knows, and variants for a transport not emulated."""
+    for transport, names in sorted(variants.items()):
+        if transport not in emulated:
+            raise UnknownFault(f"--variant {transport}:{','.join(sorted(names))} needs "
+                               f"--emulate {transport}: variants are emulator behaviours")
+        unknown = sorted(set(names) - set(variants_of(transport)))
+        if unknown:
+            raise UnknownFault(f"--variant: the {transport} emulator has no variant "
+                               f"{', '.join(unknown)} (see certkit emulate --list-variants)")
 
 
 def check_faults(faults: dict[str, frozenset[str]], emulated: frozenset[str]) -> None:

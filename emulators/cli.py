@@ -1,4 +1,4 @@
-"""What the emulators' command lines share: a profile, faults, --list-faults.
+"""What the emulators' command lines share: a profile, faults, variants, --list-faults.
 
 Each `python -m emulators.<transport>` builds its parser with
 `emulator_parser`, adds its own options, and calls `start_from_args`,
@@ -23,12 +23,16 @@ def emulator_parser(transport: str, description: str) -> argparse.ArgumentParser
     parser.add_argument("profile", metavar="PROFILE", type=Path, nargs="?")
     parser.add_argument("--fault", metavar="NAME", action="append", default=[],
                         help="break one rule on purpose (repeatable; see --list-faults)")
+    parser.add_argument("--variant", metavar="NAME", action="append", default=[],
+                        help="a conformant variant of the standard (repeatable; see "
+                             "certkit emulate --list-variants)")
     parser.add_argument("--list-faults", action="store_true", help="list the faults and exit")
     return parser
 
 
 def start_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace,
-                    cls: type[Emulator], build: Callable[[Profile, frozenset[str]], Any]
+                    cls: type[Emulator],
+                    build: Callable[[Profile, frozenset[str], frozenset[str]], Any]
                     ) -> Any | None:
     """The emulator `build` makes for args.profile, or None after --list-faults."""
     if args.list_faults:
@@ -46,6 +50,6 @@ def start_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace,
         parser.error(f"{args.profile}: not a lint-clean profile with a {transport} transport "
                      "(run certkit lint)")
     try:
-        return build(lint.profile, frozenset(args.fault))
+        return build(lint.profile, frozenset(args.fault), frozenset(args.variant))
     except UnknownFault as exc:
         parser.error(str(exc))

@@ -20,7 +20,7 @@ from certkit.bench import Bench, BenchError
 from certkit.design import ProfileReadError, lint_file
 from certkit.verdict import Verdict
 from certkit.waivers import WaiverError, load_waivers
-from emulators import UnknownFault, check_faults
+from emulators import UnknownFault, check_faults, check_variants
 
 # `certkit run` option -> the plugin's pytest option.
 BENCH_OPTIONS = {
@@ -44,6 +44,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                           "(serial, mqtt, ble; all when given alone)")
     cmd.add_argument("--fault", metavar="TRANSPORT:FAULT", action="append", default=[],
                      help="inject a fault into an emulator (repeatable; see certkit emulate)")
+    cmd.add_argument("--variant", metavar="TRANSPORT:VARIANT", action="append", default=[],
+                     help="make an emulator use a conformant variant of the standard "
+                          "(repeatable; see certkit emulate --list-variants)")
     cmd.add_argument("--serial", metavar="PORT",
                      help="the MCU's serial port: a device path or a pyserial URL")
     cmd.add_argument("--reset", metavar="METHOD",
@@ -92,6 +95,7 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
         argv.append(f"--certkit-key={args.key}")
     argv += [f"--certkit-rules={pattern}" for pattern in args.rules]
     argv += [f"--certkit-fault={fault}" for fault in args.fault]
+    argv += [f"--certkit-variant={variant}" for variant in args.variant]
     argv += ["-v", "--tb=short"] if args.verbose else ["-q", "--tb=no", "--no-header", "-rN"]
     return argv
 
@@ -99,8 +103,9 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     try:
         bench = Bench.from_options(**{name: getattr(args, name) for name in BENCH_OPTIONS},
-                                   faults=args.fault)
+                                   faults=args.fault, variants=args.variant)
         check_faults(bench.faults, bench.emulate)
+        check_variants(bench.variants, bench.emulate)
         lint = lint_file(args.profile)
         if args.waivers:
             load_waivers(args.waivers)

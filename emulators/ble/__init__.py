@@ -69,13 +69,14 @@ class BleEmulator(Emulator):
     transport = "ble"
     FAULTS = FAULTS
 
-    def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(), *,
+    def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(),
+                 variants: frozenset[str] = frozenset(), *,
                  loop: LoopThread | None = None, state: DeviceState | None = None,
                  address: str | None = None) -> None:
         """`loop`: run on this loop (the BLE link's); without, the emulator starts its own.
         `state`: the device state shared with its other faces (else its own); `address`:
         a random static address (else one derived from the model)."""
-        super().__init__(profile, faults)
+        super().__init__(profile, faults, variants)
         self.state, self._address = state, address
         if profile.transports.ble is None:
             raise ValueError("the profile declares no BLE transport")

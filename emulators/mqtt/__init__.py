@@ -65,11 +65,12 @@ class MqttEmulator(Emulator):
     transport = "mqtt"
     FAULTS = FAULTS
 
-    def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(), *,
-                 host: str = "127.0.0.1", port: int = 1883, ca_file: Path | None = None,
+    def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(),
+                 variants: frozenset[str] = frozenset(), *, host: str = "127.0.0.1",
+                 port: int = 1883, ca_file: Path | None = None,
                  state: DeviceState | None = None) -> None:
         """`state`: the device state shared with the device's other faces (else its own)."""
-        super().__init__(profile, faults)
+        super().__init__(profile, faults, variants)
         self.host, self.port, self.ca_file = host, port, ca_file
         self.device = HomieDevice(profile, self.faults, state)
         self._unsubscribe = self.device.state.subscribe(self._changed_elsewhere)

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from certkit.bench import BenchError, parse_endpoint
+from certkit.profile.model import Profile
 from emulators.cli import emulator_parser, start_from_args
 from emulators.mqtt import MqttEmulator
 
@@ -35,8 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         endpoint = parse_endpoint("--connect", args.connect) if args.connect else None
     except BenchError as exc:
         parser.error(str(exc))
-    emulator = start_from_args(parser, args, MqttEmulator, lambda profile, faults: MqttEmulator(
-        profile, faults, host=endpoint.host, port=endpoint.port, ca_file=args.tls_ca))
+    def build(profile: Profile, faults: frozenset[str], variants: frozenset[str]) -> MqttEmulator:
+        return MqttEmulator(profile, faults, variants, host=endpoint.host, port=endpoint.port,
+                            ca_file=args.tls_ca)
+
+    emulator = start_from_args(parser, args, MqttEmulator, build)
     if emulator is None:
         return 0
 

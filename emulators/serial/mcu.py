@@ -62,10 +62,11 @@ class SerialEmulator(Emulator):
     transport = "serial"
     FAULTS = FAULTS
 
-    def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(), *,
+    def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(),
+                 variants: frozenset[str] = frozenset(), *,
                  state: DeviceState | None = None) -> None:
         """`state`: the device state shared with the device's other faces (else its own)."""
-        super().__init__(profile, faults)
+        super().__init__(profile, faults, variants)
         self.state = state or DeviceState(profile)
         self.device = DeviceModel(profile, self.faults, self.state)
         self._unsubscribe = self.state.subscribe(self._changed_elsewhere)

@@ -127,13 +127,15 @@ class BleLink(Link):
                              self.bench.faults.get("interop", frozenset()))
         try:
             self.emulator = BleEmulator(self.profile, self.bench.faults.get("ble", frozenset()),
+                                        self.bench.variants.get("ble", frozenset()),
                                         loop=self.loop, state=state)
         except UnknownFault as exc:
             raise LabError(str(exc)) from None
         self.emulator.start(min(EMULATOR_TIMEOUT_S, self._left(deadline)))
         faults = ", ".join(sorted(self.emulator.faults)) or "none"
+        variants = ", ".join(sorted(self.emulator.variants)) or "none"
         self.record("", f"reference emulator started: {self.emulator.name} at "
-                        f"{self.emulator.address} (faults: {faults})")
+                        f"{self.emulator.address} (faults: {faults}; variants: {variants})")
         return BumbleAdapter("virtual", link=self.emulator.link)
 
     def _close(self, timeout: float) -> None:

@@ -258,6 +258,7 @@ class MqttLink(Link):
             host = "127.0.0.1"
         try:
             emulator = EMULATORS["mqtt"](self.profile, self.bench.faults.get("mqtt", frozenset()),
+                                         self.bench.variants.get("mqtt", frozenset()),
                                          host=host, port=self.endpoint.port,
                                          ca_file=self.offer.dut_ca if self.offer else None,
                                          state=shared_state(self.evidence, self.profile,
@@ -269,7 +270,9 @@ class MqttLink(Link):
         self.emulator = emulator
         self._stops.append(("emulator", emulator.stop))
         faults = ", ".join(sorted(emulator.faults)) or "none"
-        self.evidence.note(f"bench: reference emulator started (faults: {faults})")
+        variants = ", ".join(sorted(emulator.variants)) or "none"
+        self.evidence.note(f"bench: reference emulator started (faults: {faults}; "
+                           f"variants: {variants})")
 
     @staticmethod
     def _stop_client(client: paho.Client, timeout: float) -> None:

@@ -36,7 +36,7 @@ def open_serial(profile: Profile, bench: Bench, evidence: EvidenceLog) -> Serial
         state = shared_state(evidence, profile, bench.faults.get("interop", frozenset()))
         try:
             emulator = SerialEmulator(profile, bench.faults.get("serial", frozenset()),
-                                      state=state)
+                                      bench.variants.get("serial", frozenset()), state=state)
         except UnknownFault as exc:
             raise LabError(str(exc)) from None
         return SerialLink(evidence, "(emulator pty)", baudrate=baudrate,
