@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import struct
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from certkit.profile.model import Property
 from certkit.standard.ecs1 import INTEGER_BOUNDS
@@ -46,13 +46,37 @@ def valid_values(prop: Property) -> list[Any]:
     return [1, 0] if prop.format in INTEGER_BOUNDS else [1.0, 0.0]
 
 
-def same_value(fmt: str, a: Any, b: Any) -> bool:
-    """Equal as a device can carry them: floats after binary32 rounding."""
-    if fmt == "float" and isinstance(a, (int, float)) and isinstance(b, (int, float)):
+Encoding = Literal["binary32", "decimal"]
+# How each transport carries a float (ECS-1 sections 5, 6 and 7).
+WIRE_ENCODING: dict[str, Encoding] = {"serial": "decimal", "mqtt": "decimal", "ble": "binary32"}
+# Six significant digits: what C's %g keeps of a float, the usual firmware print.
+DECIMAL_REL_TOL = 1e-6
+DECIMAL_ABS_TOL = 1e-9
+
+
+def same_value(fmt: str, a: Any, b: Any, encoding: Encoding = "decimal") -> bool:
+    """Whether `a` and `b` are the same value of a property of format `fmt`, as a wire
+    of this encoding carries it. Every rule compares values through this one function.
+
+    - `binary32` (BLE): a float travels as its IEEE 754 binary32 bits, so two floats are
+      the same when their binary32 roundings are.
+    - `decimal` (serial and MQTT text): a firmware prints its float with as many digits
+      as it likes, so two floats are the same to six significant digits. A comparison
+      across transports uses `decimal`, the coarser of the two.
+
+    Other formats compare exactly, type included (True is not 1).
+    """
+    if fmt == "float" and _number(a) and _number(b):
         if math.isnan(a) or math.isnan(b):
             return False
-        return struct.pack("<f", a) == struct.pack("<f", b)
+        if encoding == "binary32":
+            return struct.pack("<f", a) == struct.pack("<f", b)
+        return math.isclose(a, b, rel_tol=DECIMAL_REL_TOL, abs_tol=DECIMAL_ABS_TOL)
     return type(a) is type(b) and a == b
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def other_valid_value(prop: Property, current: Any) -> Any:

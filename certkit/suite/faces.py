@@ -26,7 +26,7 @@ from certkit.links.mqtt.homie import PayloadError
 from certkit.links.serial.protocol import (LineError, decode_value, encode_value,
                                            get_properties, read_result, set_properties)
 from certkit.profile.model import Property
-from certkit.profile.values import same_value
+from certkit.profile.values import WIRE_ENCODING, same_value
 
 POLL_S = 0.02  # between reads while waiting for a value to show
 
@@ -47,12 +47,16 @@ class Face(abc.ABC):
     def read(self, prop: Property, timeout: float) -> Any:
         """What the transport shows now (None when it shows nothing valid)."""
 
+    def same(self, prop: Property, shown: Any, value: Any) -> bool:
+        """Whether what this transport shows is `value`, as its wire carries floats."""
+        return same_value(prop.format, shown, value, WIRE_ENCODING[self.transport])
+
     def wait_value(self, prop: Property, value: Any, deadline: float) -> Any:
         """Wait until the transport shows `value`; the value last shown (equal or not)."""
         shown = None
         while True:
             shown = self.read(prop, max(deadline - time.monotonic(), 0.3))
-            if shown is not None and same_value(prop.format, shown, value):
+            if shown is not None and self.same(prop, shown, value):
                 return shown
             if time.monotonic() >= deadline:
                 return shown
@@ -107,8 +111,8 @@ class MqttFace(Face):
         topic, mark, sent = self.topic(prop), self.link.mark(), time.monotonic()
         self.link.set(homie.homie_property(prop), homie.encode(prop, value))
         echo = self.link.wait_message(
-            lambda m: m.topic == topic and same_value(prop.format,
-                                                      self._decoded(prop, m.payload), value),
+            lambda m: m.topic == topic and self.same(prop, self._decoded(prop, m.payload),
+                                                     value),
             sent + timeout, mark)
         return (echo is not None, (echo.t - sent) * 1000 if echo else float("inf"))
 
@@ -121,11 +125,11 @@ class MqttFace(Face):
     def wait_value(self, prop: Property, value: Any, deadline: float) -> Any:
         topic = self.topic(prop)
         shown = self.read(prop, 0.0)
-        if shown is not None and same_value(prop.format, shown, value):
+        if shown is not None and self.same(prop, shown, value):
             return shown
         echo = self.link.wait_message(
-            lambda m: m.topic == topic and same_value(prop.format,
-                                                      self._decoded(prop, m.payload), value),
+            lambda m: m.topic == topic and self.same(prop, self._decoded(prop, m.payload),
+                                                     value),
             deadline)
         return value if echo is not None else self.read(prop, 0.0)
 

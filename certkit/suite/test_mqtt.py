@@ -30,7 +30,7 @@ from certkit.links.mqtt.dutlog import Session
 from certkit.links.mqtt.homie import PayloadError, render
 from certkit.plan import Instance
 from certkit.profile.model import Profile, Property
-from certkit.profile.values import other_valid_value
+from certkit.profile.values import other_valid_value, same_value
 
 WILL_WAIT_S = 3.0     # a broker publishes a will at once; this only bounds the wait
 LATE_MS = 1500        # MQT-006 waits this long past the limit to report a late answer's delay
@@ -226,7 +226,7 @@ def test_set_is_applied(rule_instance: Instance, mqtt: MqttLink,
     mqtt.set(hp, payload)
     # Wait past the limit so that a late answer is reported with its delay.
     echo = mqtt.wait_message(
-        lambda m: m.topic == topic and homie.same_value(prop, _value(prop, m), target),
+        lambda m: m.topic == topic and same_value(prop.format, _value(prop, m), target),
         sent + (limit + LATE_MS) / 1000, mark)
     if echo is None:
         others = [m for m in mqtt.messages.since(mark) if m.topic == topic]
@@ -260,8 +260,8 @@ def test_invalid_set_changes_nothing(rule_instance: Instance, mqtt: MqttLink,
     def changed(m: Message) -> bool:
         if m.topic == state_topic:
             return m.payload.decode("utf-8", "replace") != state
-        return m.topic == topic and (before is None or not homie.same_value(
-            prop, _value(prop, m), before))
+        return m.topic == topic and (before is None or not same_value(
+            prop.format, _value(prop, m), before))
 
     # Nothing may change within reply-ms: a conformant DUT makes certkit wait it out.
     hit = mqtt.wait_message(changed, sent + window / 1000, mark)

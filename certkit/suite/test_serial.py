@@ -39,12 +39,11 @@ from certkit.links.serial.protocol import (
     get_properties,
     net_change,
     read_result,
-    same_value,
     set_properties,
     tokenize,
 )
 from certkit.links.serial.samples import invalid_samples, valid_value
-from certkit.profile.values import other_valid_value
+from certkit.profile.values import other_valid_value, same_value
 from certkit.plan import Instance
 from certkit.profile.model import Profile, Property
 from certkit.standard.catalogue import catalogue
@@ -242,11 +241,11 @@ def test_ser_005_set_writable_property(rule_instance: Instance, serial: SerialLi
             now = _read(serial, prop, limit_ms)
             # Code 1 means accepted, applied later: give it the notify limit to show.
             settle_until = exchange.sent_at + notify_ms / 1000
-            while (entry.code == 1 and not same_value(now, new, prop.format)
+            while (entry.code == 1 and not same_value(prop.format, now, new)
                    and serial.now() < settle_until):
                 serial.pause(0.05)
                 now = _read(serial, prop, limit_ms)
-            if not same_value(now, new, prop.format):
+            if not same_value(prop.format, now, new):
                 fail(f"a get after the set of {prop.label} to return {wire}",
                      f"{encode_value(now, prop.format)}")
         if prop.notifies:  # looked for from the set on, so the get above costs no time
@@ -284,7 +283,7 @@ def _expect_report(serial: SerialLink, evidence: EvidenceLog, prop: Property, ne
 
 def _decodes_to(token: Token, prop: Property, value: Any) -> bool:
     try:
-        return same_value(decode_value(token, prop), value, prop.format)
+        return same_value(prop.format, decode_value(token, prop), value)
     except LineError:
         return False
 
@@ -367,7 +366,7 @@ def test_ser_007_invalid_values_refused(rule_instance: Instance, serial: SerialL
             problems.append(f"{sample.text} ({sample.why}) got `{exchange.reply.text}`")
     if before is not None:
         after = _read(serial, prop, limit_ms)
-        if not same_value(after, before, prop.format):
+        if not same_value(prop.format, after, before):
             reported = serial.uplinks(since=start, command="properties_changed")
             problems.append(f"the value changed from {encode_value(before, prop.format)} to "
                             f"{encode_value(after, prop.format)}"

@@ -9,7 +9,7 @@ import pytest
 
 from certkit.links.ble import bthome, codec, values
 from certkit.links.ble.errors import AttError
-from certkit.profile.values import other_valid_value
+from certkit.profile.values import other_valid_value, same_value
 from emulators.ble import FAULTS
 from emulators.ble.advertising import advertising_data, bthome_object, bthome_payload
 from emulators.ble.state import (
@@ -48,9 +48,10 @@ def test_decode_errors_say_expected_and_read(fmt, wire, says):
 
 
 def test_floats_compare_as_binary32():
-    assert codec.same_value("float", 21.3, codec.decode("float", codec.encode("float", 21.3)))
-    assert not codec.same_value("float", 21.3, 21.4)
-    assert not codec.same_value("float", math.nan, math.nan)
+    assert same_value("float", 21.3, codec.decode("float", codec.encode("float", 21.3)),
+                      "binary32")
+    assert not same_value("float", 21.3, 21.4, "binary32")
+    assert not same_value("float", math.nan, math.nan, "binary32")
 
 
 # ------------------------------------------------------------------ UUIDs

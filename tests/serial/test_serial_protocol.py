@@ -11,7 +11,7 @@ from certkit.links.serial.framing import CUT_BYTES, Framer, describe
 from certkit.links.serial.module import judge
 from certkit.links.serial.protocol import LineError, Token, parse_line
 from certkit.links.serial.samples import invalid_samples, valid_value
-from certkit.profile.values import other_valid_value
+from certkit.profile.values import other_valid_value, same_value
 
 # ------------------------------------------------------------------ grammar
 
@@ -105,7 +105,7 @@ def test_values_survive_the_wire(value) -> None:
     wire = protocol.encode_value(value, fmt)
     token = parse_line(f"properties_changed 2 1 {wire}".encode()).params[2]
     prop = type("P", (), {"format": fmt, "label": "x"})()
-    assert protocol.same_value(protocol.decode_value(token, prop), value, fmt)
+    assert same_value(fmt, protocol.decode_value(token, prop), value)
 
 
 # ------------------------------------------------------------------ results

@@ -27,7 +27,6 @@ Advertising data is a sequence of AD structures, each `length, type, data`:
 
 from __future__ import annotations
 
-import math
 import re
 import struct
 from collections.abc import Iterable
@@ -90,15 +89,6 @@ def decode(fmt: str, data: bytes) -> Any:
 def as_binary32(value: float) -> float:
     """The value a float property holds after travelling as binary32."""
     return struct.unpack("<f", struct.pack("<f", value))[0]
-
-
-def same_value(fmt: str, a: Any, b: Any) -> bool:
-    """Equality as the wire sees it (floats compared after binary32 rounding)."""
-    if fmt == "float" and isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        if math.isnan(a) or math.isnan(b):
-            return False
-        return as_binary32(a) == as_binary32(b)
-    return a == b
 
 
 def show_value(value: Any) -> str:

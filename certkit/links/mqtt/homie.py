@@ -217,14 +217,6 @@ def decode(prop: Property, payload: bytes) -> Any:
     return value
 
 
-def same_value(prop: Property, a: Any, b: Any) -> bool:
-    """Equal as values of this property (floats within a thousandth of a step)."""
-    if prop.format == "float" and isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        step = prop.value_range[2] if prop.value_range else 1e-6
-        return abs(float(a) - float(b)) <= abs(step) / 1000
-    return a == b
-
-
 def invalid_payloads(prop: Property) -> list[tuple[str, bytes]]:
     """`/set` payloads the DUT must refuse (MQT-007), each with what makes it invalid.
 

@@ -262,13 +262,6 @@ def encode_value(value: Any, fmt: str | None = None) -> str:
     raise TypeError(f"cannot encode {value!r}")
 
 
-def same_value(a: Any, b: Any, fmt: str) -> bool:
-    """Equality as the link can carry it: floats to binary32 precision."""
-    if fmt == "float" and isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-6)
-    return type(a) is type(b) and a == b
-
-
 # --------------------------------------------------------------- downlinks
 
 
