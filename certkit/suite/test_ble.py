@@ -392,7 +392,7 @@ def test_write(ble: BleLink, rule_instance: Instance, evidence: EvidenceLog) -> 
                            f"({codec.hexdump(data)}) to succeed", str(exc),
                            detail=pairing or "") from None
         _, after = read_value(ble, prop, uuid)
-        if after is None or not codec.same_value(prop.format, after, new):
+        if after is None or not profile_values.same_value(prop.format, after, new, "binary32"):
             raise Mismatch(label, f"{codec.show_value(new)} after the write",
                            codec.show_value(after) if after is not None else "undecodable bytes",
                            "read")
@@ -479,7 +479,8 @@ def notified_after_write(ble: BleLink, prop: Property, uuid: str, subscription: 
 
     def carries_new(payload: bytes) -> bool:
         try:
-            return codec.same_value(prop.format, codec.decode(prop.format, payload), new)
+            return profile_values.same_value(prop.format, codec.decode(prop.format, payload),
+                                             new, "binary32")
         except codec.DecodeError:
             return False
 

@@ -2,7 +2,7 @@
 
 `MqttLink.open` brings up, in order and within the open deadline:
 
-1. the broker: the embedded one (`broker.EmbeddedBroker`) or the external
+1. the broker: an embedded one (`broker.embedded`: mosquitto or amqtt) or the external
    `--mqtt-broker`;
 2. the controller, a paho client subscribed to `homie/5/<device-id>/#`, and a
    second client that takes snapshots of what the broker retains;
@@ -47,7 +47,8 @@ from certkit.evidence import EvidenceLog
 from certkit.links.base import Link, LinkStateError
 from certkit.links.mqtt import homie, tls
 from certkit.links.mqtt.aio import LoopThread, bounded
-from certkit.links.mqtt.broker import Credentials, EmbeddedBroker, accepts, external
+from certkit.links.mqtt.broker import (Credentials, EmbeddedBroker, accepts, embedded, external,
+                                       is_embedded)
 from certkit.links.mqtt.dutlog import BENCH_INCIDENTS, DutLog, Session
 from certkit.links.mqtt.endpoint import Endpoint, Upstream
 from certkit.links.mqtt.homie import HomieProperty, render
@@ -94,6 +95,7 @@ class MqttLink(Link):
         self.dut = DutLog(evidence)
         self.broker: EmbeddedBroker | None = None
         self.upstream: Upstream | None = None
+        self.bench_facts: dict[str, str] = {}  # which broker served the run, for the record
         self.endpoint: Endpoint | None = None
         self.offer: tls.Offer | None = None
         self.emulator: Any = None
@@ -152,7 +154,8 @@ class MqttLink(Link):
         return min(left, cap) if cap else left
 
     def _start_broker(self, deadline: float) -> None:
-        if self.bench.mqtt_broker:
+        if not is_embedded(self.bench.mqtt_broker):
+            assert self.bench.mqtt_broker is not None
             try:
                 self.upstream = external(self.bench.mqtt_broker)
             except (OSError, ValueError) as exc:
@@ -162,12 +165,15 @@ class MqttLink(Link):
                 raise LabError(f"the MQTT broker at {self.upstream} does not accept connections")
             self.evidence.note(f"bench: external broker {self.upstream}; controller credentials: "
                                f"username {'set' if self.credentials.username else 'unset'}")
+            self.bench_facts = {"mqtt-broker-served": f"external {self.upstream}"}
             return
-        self.broker = EmbeddedBroker()
+        self.broker = embedded(self.bench.mqtt_broker)
         self._stops.append(("embedded broker", self.broker.stop))
         self.broker.start(self._remaining(deadline, 15.0))
         self.upstream = self.broker.upstream
-        self.evidence.note(f"bench: embedded amqtt broker on {self.upstream}")
+        self.bench_facts = {"mqtt-broker-served": self.broker.name}
+        self.evidence.note(f"bench: {self.broker.name} broker on {self.upstream}, started in "
+                           f"{(self.broker.start_s or 0) * 1000:.0f} ms")
 
     def _paho(self, role: str) -> paho.Client:
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"{self._client_id}-{role}",
