@@ -47,7 +47,8 @@ from certkit.bench import Bench
 from certkit.design import lint_file
 from certkit.evidence import EvidenceLog
 from certkit.links.mqtt import MqttLink, homie
-from certkit.links.mqtt.broker import EmbeddedBroker, accepts, free_port
+from certkit.links.mqtt.amqtt_broker import AmqttBroker
+from certkit.links.mqtt.broker import accepts, free_port
 
 KETTLE = ROOT / "profiles" / "acme.kettle.k1.yaml"
 GOAL_RATIO = 0.8
@@ -80,7 +81,7 @@ def mosquitto() -> Iterator[str | None]:
 
 @contextmanager
 def amqtt() -> Iterator[str]:
-    broker = EmbeddedBroker()
+    broker = AmqttBroker()
     broker.start(15)
     try:
         yield f"mqtt://127.0.0.1:{broker.port}"

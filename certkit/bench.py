@@ -8,7 +8,9 @@ value and raises `BenchError` naming the option when one is malformed.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from certkit.standard.ecs1 import TRANSPORTS
 
@@ -105,10 +107,31 @@ def parse_endpoint(option: str, value: str) -> Endpoint:
     return Endpoint(host.strip("[]"), int(port))
 
 
+EMBEDDED_BROKERS = ("mosquitto", "amqtt")
+
+
+def mosquitto_path() -> str | None:
+    """Debian's mosquitto, on the PATH or where Debian puts it (/usr/sbin is not on every
+    user's PATH)."""
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto") if Path(p).exists()), None)
+
+
 def parse_broker_url(value: str) -> str:
+    """`mqtt://HOST:PORT`, `mqtts://HOST:PORT`, or `embedded:mosquitto` / `embedded:amqtt`."""
+    kind, colon, name = value.partition(":")
+    if kind == "embedded" and colon:
+        if name not in EMBEDDED_BROKERS:
+            raise BenchError(f"--mqtt-broker: {value!r}: no such embedded broker (choose "
+                             f"{' or '.join('embedded:' + b for b in EMBEDDED_BROKERS)})")
+        if name == "mosquitto" and mosquitto_path() is None:
+            raise BenchError("--mqtt-broker embedded:mosquitto: mosquitto is not installed "
+                             "(on Debian: apt-get install mosquitto), or choose embedded:amqtt")
+        return value
     scheme, sep, rest = value.partition("://")
     if not sep or scheme not in ("mqtt", "mqtts") or not rest:
-        raise BenchError(f"--mqtt-broker: {value!r} is not mqtt://HOST:PORT or mqtts://HOST:PORT")
+        raise BenchError(f"--mqtt-broker: {value!r} is not mqtt://HOST:PORT, mqtts://HOST:PORT, "
+                         "embedded:mosquitto or embedded:amqtt")
     if "@" in rest:
         raise BenchError("--mqtt-broker: put credentials in CERTKIT_MQTT_USERNAME and "
                          "CERTKIT_MQTT_PASSWORD, not in the URL (reports would show them)")

@@ -113,3 +113,12 @@ def kettle_variant(folder: Path, *, tls: bool = False, timing: str | None = None
     path = folder / name
     path.write_text(text, "utf-8")
     return path
+
+
+EMBEDDED_BROKERS = ("embedded:amqtt", "embedded:mosquitto")
+
+
+@pytest.fixture(params=EMBEDDED_BROKERS)
+def embedded_broker(request: pytest.FixtureRequest) -> str:
+    """Each broker certkit can embed, as `--mqtt-broker` names it."""
+    return request.param

@@ -1,17 +1,22 @@
 """The broker behind the endpoint: embedded (certkit starts and stops it) or external.
 
-The embedded broker is amqtt (pure Python, pinned in pyproject.toml), run in
-a child process of its own (`amqtt_child.py`).
+Two brokers can be embedded, each run by certkit in a child process of its own
+on a free loopback port:
 
-- amqtt rather than "mosquitto when present": the same command gives the same
-  bench on every machine, with nothing installed by hand, so evidence never
-  depends on what happened to be on the PATH. Its speed (a few hundred QoS 1
-  round trips a second here) is far above what the rules need; a lab that
-  wants mosquitto points `--mqtt-broker` at one.
-- a child process rather than a task on certkit's loop: the broker gets an
-  interpreter lock of its own (2 cores here), its logs and any hang stay out
-  of the run, stopping it is always bounded (SIGTERM, then SIGKILL), and its
-  death is what a broker's death is: a dropped TCP peer.
+- mosquitto (`mosquitto_broker.py`), the default where Debian's `mosquitto` is
+  on the PATH: MQTT 3.1, 3.1.1 and 5, so the default bench serves every DUT;
+- amqtt (`amqtt_broker.py`, `amqtt_child.py`; pure Python, pinned in
+  pyproject.toml), the default elsewhere: MQTT 3.1.1 only, with certkit's
+  corrections of where amqtt departs from the standard (see `amqtt_child.py`).
+
+`--mqtt-broker embedded:mosquitto` or `embedded:amqtt` chooses one; the run's
+evidence and bench description name the broker and its version, so a verdict
+always says which broker served it.
+
+A child process rather than a task on certkit's loop: the broker gets an
+interpreter lock (or a process) of its own, its logs and any hang stay out of
+the run, stopping it is always bounded (SIGTERM, then SIGKILL), and its death
+is what a broker's death is: a dropped TCP peer.
 
 An external broker is `--mqtt-broker mqtt://HOST:PORT` or `mqtts://HOST:PORT`;
 its TLS material and credentials come from environment variables (see
@@ -20,24 +25,29 @@ its TLS material and credentials come from environment variables (see
 
 from __future__ import annotations
 
+import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
+import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
+from certkit.bench import EMBEDDED_BROKERS, mosquitto_path
 from certkit.checks import LabError
 from certkit.links.mqtt.endpoint import Upstream
 from certkit.links.mqtt.tls import upstream_context
 
 START_ATTEMPTS = 3
-# Run by path, not with -m: importing certkit's packages would double the start time.
-CHILD = Path(__file__).with_name("amqtt_child.py")
+PR_SET_PDEATHSIG = 1
+EMBEDDED = "embedded:"
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,29 @@ def external(url: str) -> Upstream:
     return Upstream(parts.hostname or "127.0.0.1", port, upstream_context() if secure else None)
 
 
+def is_embedded(choice: str | None) -> bool:
+    """True when `--mqtt-broker` (None when not given) asks for an embedded broker."""
+    return choice is None or choice.startswith(EMBEDDED)
+
+
+def embedded(choice: str | None = None) -> EmbeddedBroker:
+    """The embedded broker `--mqtt-broker` chose (`embedded:NAME`), or the default one."""
+    from certkit.links.mqtt.amqtt_broker import AmqttBroker
+    from certkit.links.mqtt.mosquitto_broker import MosquittoBroker
+
+    name = choice[len(EMBEDDED):] if choice else ("mosquitto" if mosquitto_path() else "amqtt")
+    if name == "amqtt":
+        return AmqttBroker()
+    if name == "mosquitto":
+        path = mosquitto_path()
+        if path is None:
+            raise LabError("--mqtt-broker embedded:mosquitto: mosquitto is not installed "
+                           "(on Debian: apt-get install mosquitto)")
+        return MosquittoBroker(path)
+    raise LabError(f"--mqtt-broker {choice}: no such embedded broker "
+                   f"(choose from {', '.join(EMBEDDED_BROKERS)})")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
@@ -79,43 +112,81 @@ def accepts(host: str, port: int, timeout: float) -> bool:
         return False
 
 
-class EmbeddedBroker:
-    """amqtt in a child process on a free loopback port."""
+def _die_with_parent() -> Callable[[], None] | None:
+    """In the child: SIGTERM when certkit dies, so a certkit killed outright leaves no broker.
 
-    name = "embedded amqtt"
+    Linux sends it when the *thread* that started the child ends, so only a child started
+    from the main thread gets it (amqtt's child also watches its parent itself)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    prctl = getattr(libc, "prctl", None)
+    if prctl is None:
+        return None
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class EmbeddedBroker(ABC):
+    """A broker in a child process on a free loopback port, with its files in a temp dir."""
+
+    kind = "broker"         # its name: amqtt, mosquitto
+    protocols = (4,)        # the MQTT protocol levels it serves (4 = 3.1.1, 5 = MQTT 5)
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
         self.port = 0
         self.process: subprocess.Popen | None = None
-        # Kept open for the child's output; removed in stop().
-        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115
-            prefix="certkit-amqtt-", suffix=".log", delete=False)
+        self.folder = Path(tempfile.mkdtemp(prefix=f"certkit-{self.kind}-"))
+        self.log = self.folder / "broker.log"
+        self.start_s: float | None = None  # how long the last start took
+
+    @property
+    def name(self) -> str:
+        return f"embedded {self.kind} {self.version}"
+
+    @property
+    @abstractmethod
+    def version(self) -> str: ...
+
+    @abstractmethod
+    def command(self) -> list[str]:
+        """The child's command line, serving on self.host:self.port (its files in folder)."""
 
     @property
     def upstream(self) -> Upstream:
         return Upstream(self.host, self.port)
 
+    def serves(self, protocol_level: int) -> bool:
+        return protocol_level in self.protocols
+
     def start(self, timeout: float) -> None:
         """Starts it and waits until it accepts connections; LabError otherwise."""
-        deadline = time.monotonic() + timeout
+        began = time.monotonic()
+        deadline = began + timeout
+        self.folder.mkdir(parents=True, exist_ok=True)
         for _ in range(START_ATTEMPTS):  # a free port can be taken between probe and bind
             self.port = free_port(self.host)
-            self.process = subprocess.Popen(
-                [sys.executable, str(CHILD), self.host, str(self.port), str(os.getpid())],
-                stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+            with self.log.open("ab") as log:
+                self.process = subprocess.Popen(
+                    self.command(), stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                    preexec_fn=_die_with_parent())
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     break
                 if accepts(self.host, self.port, 0.2):
+                    self.start_s = time.monotonic() - began
                     return
                 time.sleep(0.02)
             else:
+                tail = self._tail()
                 self.stop(1.0)
-                raise LabError(f"the embedded MQTT broker did not start within {timeout:.0f} s"
-                               f"{self._tail()}")
-        raise LabError(f"the embedded MQTT broker exited at start (code "
+                raise LabError(f"the {self.name} broker did not start within {timeout:.0f} s"
+                               f"{tail}")
+        raise LabError(f"the {self.name} broker exited at start (code "
                        f"{self.process.returncode if self.process else '?'}){self._tail()}")
 
     def alive(self) -> bool:
@@ -128,9 +199,7 @@ class EmbeddedBroker:
 
     def stop(self, timeout: float) -> None:
         process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
+        if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
                 process.wait(max(timeout - 0.3, 0.1))
@@ -140,12 +209,11 @@ class EmbeddedBroker:
                     process.wait(0.3)
                 except subprocess.TimeoutExpired:
                     pass
-        self._log.close()
-        Path(self._log.name).unlink(missing_ok=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def _tail(self) -> str:
         try:
-            text = Path(self._log.name).read_text("utf-8", errors="replace").strip()
+            text = self.log.read_text("utf-8", errors="replace").strip()
         except OSError:
             return ""
         return f": {text.splitlines()[-1]}" if text else ""
