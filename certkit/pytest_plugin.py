@@ -407,6 +407,10 @@ def link(request: pytest.FixtureRequest, profile: Profile, bench: Bench,
             try:
                 opened[transport] = open_link(transport, profile, bench, evidence,
                                               LINK_OPEN_TIMEOUT_S)
+                # What the link chose itself (which embedded broker served, say) is bench too.
+                served = getattr(opened[transport], "bench_facts", None)
+                if served:
+                    _required_run(request).record.bench.update(served)
             except LabError as exc:
                 failed[transport] = exc
                 raise
