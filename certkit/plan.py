@@ -97,6 +97,21 @@ def _exposing(prop: Property, profile: Profile) -> list[str]:
     return [t for t in profile.transports.declared if prop in profile.properties_on(t)]
 
 
+def cannot_change(prop: Property, profile: Profile) -> str | None:
+    """Why certkit can cause no change of `prop` (ECS-1 C-1), or None when it can.
+
+    certkit changes a value only by writing it: over a declared transport
+    that exposes the property and on which it is writable. It never waits
+    for the device to change a value by itself.
+    """
+    exposing = _exposing(prop, profile)
+    if prop.writable and exposing:
+        return None
+    where = ", ".join(exposing) or "no declared transport"
+    return (f"read-only everywhere; certkit cannot cause a change ({prop.label} is exposed on "
+            f"{where} and writable on none)")
+
+
 def _targets(rule: Rule, profile: Profile) -> tuple[list[tuple[str, str, Target]], str]:
     """The (key, label, target) triples a rule is checked for, and what they are."""
     transport = rule.transport
@@ -109,6 +124,11 @@ def _targets(rule: Rule, profile: Profile) -> tuple[list[tuple[str, str, Target]
         flag = {"readable": "readable", "writable": "writable", "notify": "notifies"}[access]
         props = [p for p in profile.properties_on(transport) if getattr(p, flag)]
         return [(p.key, p.label, p) for p in props], f"{access} property on {transport}"
+    if rule.per == "changeable-notify-property":  # C-1: those without a way get n/a instances
+        props = [p for p in profile.properties_on(transport) if p.notifies]
+        return ([(p.key, p.label, p) for p in props],
+                f"notify property on {transport} that certkit can change (a write over "
+                f"{transport} or a set through another declared transport)")
     if rule.per == "shared-writable-property":
         props = [p for p in profile.properties() if p.writable and len(_exposing(p, profile)) >= 2]
         return ([(p.key, p.label, p) for p in props],
@@ -131,11 +151,18 @@ def instances_of(rule: Rule, profile: Profile) -> list[Instance]:
     if not targets:
         return [Instance(rule, applies=False, reason=f"the profile declares no {kind}")]
     reason = "; ".join(held) or ("applies to every profile" if rule.per == "once" else "")
-    return [
-        Instance(rule, key, label, target, True,
-                 "; ".join(filter(None, [reason, f"one instance per {kind}" if kind else ""])))
-        for key, label, target in targets
-    ]
+    reason = "; ".join(filter(None, [reason, f"one instance per {kind}" if kind else ""]))
+    return [_instance(rule, key, label, target, reason, profile)
+            for key, label, target in targets]
+
+
+def _instance(rule: Rule, key: str, label: str, target: Target, reason: str,
+              profile: Profile) -> Instance:
+    if rule.per == "changeable-notify-property" and isinstance(target, Property):
+        why_not = cannot_change(target, profile)
+        if why_not:
+            return Instance(rule, key, label, target, False, why_not)
+    return Instance(rule, key, label, target, True, reason)
 
 
 def selected(rule_id: str, patterns: Sequence[str]) -> bool:

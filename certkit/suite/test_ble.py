@@ -19,7 +19,7 @@ from certkit.checks import LabError, RuleFailure, not_applicable
 from certkit.evidence import EvidenceLog
 from certkit.links.ble import codec, values
 from certkit.links.ble.errors import AttError, ConnectFailed, NoResponse, PeerLost
-from certkit.plan import Instance
+from certkit.plan import Instance, cannot_change
 from certkit.profile import values as profile_values
 from certkit.profile.model import Profile, Property
 from certkit.standard.ecs1 import INTEGER_BOUNDS
@@ -30,8 +30,6 @@ if TYPE_CHECKING:  # bleak, bumble and bthome-ble load only when a BLE rule runs
 
 ADVERT_WINDOW_S = 1.0     # listen this long for the DUT's advertising (BLE-001, BLE-002)...
 ADVERT_COUNT = 3          # ...or until this many advertisements
-CHANGE_WINDOW_S = 5.0     # BLE-007: how long a read-only property may take to change by itself
-POLL_S = 0.05             # BLE-007: how often it is read meanwhile
 ATT_VALUE_NOT_ALLOWED = 0x13
 ATT_INVALID_LENGTH = 0x0D
 ATT_ENCRYPTION_ERRORS = (0x05, 0x0F)  # Insufficient Authentication, Insufficient Encryption
@@ -436,9 +434,14 @@ def expect_refusal(ble: BleLink, uuid: str, data: bytes, code: int, what: str,
 
 
 @pytest.mark.certkit_rule("BLE-007")
-def test_notify(ble: BleLink, rule_instance: Instance, limit_ms: Any,
+def test_notify(ble: BleLink, rule_instance: Instance, limit_ms: Any, profile: Profile,
                 evidence: EvidenceLog) -> None:
+    """C-1: only a change certkit causes (its own write) is timed; nothing waits for the
+    device to change a value by itself."""
     prop: Property = rule_instance.target
+    why_not = cannot_change(prop, profile)
+    if why_not:  # the plan makes no such instance; a hand-made one ends the same way
+        not_applicable(why_not)
     uuid = require_char(ble, prop, "notify")
     label = ble.label(uuid)
     limit = limit_ms("notify-ms")
@@ -446,16 +449,13 @@ def test_notify(ble: BleLink, rule_instance: Instance, limit_ms: Any,
     if "notify" not in char.properties:
         raise Mismatch(label, "a characteristic that notifies",
                        f"properties {property_list(char.properties)}")
-    if prop.writable and (pairing := ble.secure()):
+    if pairing := ble.secure():
         evidence.note(f"{pairing}; writing on an unencrypted link")
     subscription = ble.subscribe(uuid)
     written: bytes | None = None
     try:
-        if prop.writable:
-            written = read(ble, uuid)
-            notified_after_write(ble, prop, uuid, subscription, limit, evidence)
-        else:
-            notified_after_own_change(ble, prop, uuid, subscription, limit, evidence)
+        written = read(ble, uuid)
+        notified_after_write(ble, prop, uuid, subscription, limit, evidence)
     finally:
         try:
             ble.unsubscribe(subscription)
@@ -496,41 +496,6 @@ def notified_after_write(ble: BleLink, prop: Property, uuid: str, subscription: 
                      limit=f"at most {limit} ms", ok=latency <= limit)
     if latency > limit:
         raise Mismatch(label, f"a notification within {limit} ms", f"{latency:.0f} ms")
-
-
-def notified_after_own_change(ble: BleLink, prop: Property, uuid: str, subscription: Any,
-                              limit: int, evidence: EvidenceLog) -> None:
-    """A read-only property: watch it change by itself, then expect its notification.
-
-    The change happened at the latest when a read first saw it, so the
-    notification must come by that read plus the limit (earlier is fine).
-    """
-    label = ble.label(uuid)
-    baseline = read(ble, uuid)
-    started = time.monotonic()
-    seen: tuple[float, bytes] | None = None
-    while time.monotonic() - started < CHANGE_WINDOW_S:
-        time.sleep(POLL_S)
-        data = read(ble, uuid)
-        if data != baseline:
-            seen = (time.monotonic(), data)
-            break
-    ble.waited(time.monotonic() - started, f"watching {prop.label} change by itself")
-    if seen is None:
-        raise LabError(f"{prop.label} did not change within {CHANGE_WINDOW_S:g} s; certkit cannot "
-                       "change a read-only property, so this check needs the device to change "
-                       "it meanwhile (operate it, or let its sensor move)")
-    t_seen, data = seen
-    got = subscription.wait(max(t_seen + limit / 1000 - time.monotonic(), 0.0),
-                            lambda payload: payload == data, since=subscription.started)
-    if got is None:
-        others = subscription.received()
-        raise Mismatch(label, f"a notification carrying the new value {codec.hexdump(data)} "
-                       f"within {limit} ms of the change", f"none within {limit} ms of a read "
-                       "showing it" + (f" ({len(others)} other notification(s))" if others else ""))
-    latency = max(got[0] - t_seen, 0.0) * 1000
-    evidence.measure("notification after a read saw the change", round(latency, 1), "ms",
-                     limit=f"at most {limit} ms", ok=latency <= limit)
 
 
 # ------------------------------------------------------------------ connections

@@ -86,7 +86,8 @@ def assert_conformant(run: Run, not_applicable: set[str]) -> None:
 @pytest.mark.parametrize("where", ["in-process", "over-tcp"])
 def test_kettle_passes_every_ble_rule(where, in_process, over_tcp):
     run = (in_process if where == "in-process" else over_tcp)["kettle"]
-    assert_conformant(run, {"BLE-009"})
+    # C-1: temperature and status are read-only everywhere, so BLE-007 has no instance for them
+    assert_conformant(run, {"BLE-009", "BLE-007[2.2]", "BLE-007[2.4]"})
     assert len(run.outcomes) == 20  # 5 readable, 3 writable, 5 notify properties
     assert run.verdict["dut"]["observed"]["model"] == {"ble": "acme.kettle.k1"}
     assert run.verdict["dut"]["observed"]["firmware"] == {"ble": "1.4.2"}
@@ -96,7 +97,11 @@ def test_kettle_passes_every_ble_rule(where, in_process, over_tcp):
 @pytest.mark.parametrize("where", ["in-process", "over-tcp"])
 def test_sensor_passes_every_ble_rule(where, in_process, over_tcp):
     run = (in_process if where == "in-process" else over_tcp)["sensor"]
-    assert_conformant(run, {"BLE-006", "SEC-004"})  # nothing writable over BLE
+    # Nothing writable: no write to check, and (C-1) no change certkit can cause to time.
+    assert_conformant(run, {"BLE-006", "SEC-004", "BLE-007[2.1]", "BLE-007[2.2]",
+                            "BLE-007[3.1]"})
+    assert run.result("BLE-007[3.1]")["message"].startswith(
+        "read-only everywhere; certkit cannot cause a change")
     assert run.result("BLE-009")["outcome"] == "pass"
     assert run.result("BLE-002")["outcome"] == "pass"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from certkit.design import lint_file, lint_text
-from certkit.plan import make_plan, selected
+from certkit.plan import cannot_change, make_plan, selected
 from certkit.standard.catalogue import catalogue
-from tests.conftest import KETTLE, PROFILES
+from tests.conftest import KETTLE, PROFILES, certkit
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_instances_follow_the_declared_access(kettle_plan):
     assert keys(kettle_plan, "SER-004") == ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3",
                                             "2.4", "2.5"]
     assert keys(kettle_plan, "SER-005") == ["2.1", "2.3", "2.5"]  # on, target, keep-warm
-    assert keys(kettle_plan, "BLE-007") == ["2.1", "2.2", "2.3", "2.4", "2.5"]
+    assert keys(kettle_plan, "BLE-007") == ["2.1", "2.3", "2.5"]  # those certkit can change
     assert keys(kettle_plan, "SER-008") == ["2.1"]
     assert keys(kettle_plan, "INT-005") == ["serial", "mqtt", "ble"]
 
@@ -62,6 +62,46 @@ def test_a_ble_only_sensor_skips_serial_and_mqtt():
     (ser1,) = plan.of("SER-001")
     assert ser1.reason == "the profile declares no serial transport"
     assert "INT-003" not in applies  # one controller only: no MQTT, one transport
+
+
+READ_ONLY = "read-only everywhere; certkit cannot cause a change"
+
+
+def test_ble_007_times_only_changes_certkit_can_cause(kettle_plan):
+    # C-1: temperature and status are read-only on serial, MQTT and BLE alike.
+    by_key = {i.key: i for i in kettle_plan.of("BLE-007")}
+    assert sorted(by_key) == ["2.1", "2.2", "2.3", "2.4", "2.5"]
+    for key in ("2.2", "2.4"):
+        assert not by_key[key].applies
+        assert by_key[key].reason.startswith(READ_ONLY)
+        assert "exposed on serial, mqtt, ble and writable on none" in by_key[key].reason
+    assert "that certkit can change" in by_key["2.1"].reason
+
+
+def test_a_ble_only_sensor_has_no_automatic_ble_007_instance():
+    plan = make_plan(lint_file(PROFILES / "acme.sensor.th1.yaml").profile)
+    instances = plan.of("BLE-007")
+    assert [i.label for i in instances] == [
+        "temperature-humidity-sensor.temperature",
+        "temperature-humidity-sensor.relative-humidity", "battery.battery-level"]
+    assert not any(i.applies for i in instances)
+    assert all(i.reason.startswith(READ_ONLY) and "exposed on ble and writable on none"
+               in i.reason for i in instances)
+
+
+def test_a_writable_property_is_changeable_on_every_transport_that_exposes_it(kettle_plan):
+    profile = kettle_plan.profile
+    assert cannot_change(profile.property(2, 1), profile) is None        # on: read, write, notify
+    assert cannot_change(profile.property(2, 2), profile).startswith(READ_ONLY)
+
+
+def test_plan_explain_says_why_ble_007_does_not_apply():
+    result = certkit("plan", PROFILES / "acme.sensor.th1.yaml", "--explain", "--rules", "BLE-007")
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("n/a  BLE-007[2.1]")
+    assert lines[1].strip().startswith(f"because {READ_ONLY}")
+    assert lines[-1] == "0 instances to check, 3 not applicable"
 
 
 def test_a_profile_without_actions_has_no_action_instances():
