@@ -182,6 +182,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                                 "instances: take the `rule_instance` argument")
 
 
+# Last, so that a plugin that reorders tests (pytest-randomly) cannot change the run order.
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run = _run(config)
     if run is None:
@@ -208,9 +210,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-    items[:] = keep
+    items[:] = run_order(run, keep)
     run.record.write()
     _start_watchdog(run, [item.stash[INSTANCE] for item in keep if INSTANCE in item.stash])
+
+
+def run_order(run: CertkitRun, items: list[pytest.Item]) -> list[pytest.Item]:
+    """The items in the catalogue's run order, each rule's instances in the plan's order;
+    rules of one's own and plain tests after the standard's, as collected."""
+    planned = {i.id: n for n, i in enumerate(run.plan.instances)} if run.plan else {}
+    rules = catalogue()
+
+    def key(numbered: tuple[int, pytest.Item]) -> tuple[int, int, int]:
+        n, item = numbered
+        instance = item.stash.get(INSTANCE, None)
+        if instance is None:
+            return (len(rules.run_order) + 1, 0, n)
+        return (rules.run_position(instance.rule.id), planned.get(instance.id, 0), n)
+
+    return [item for _, item in sorted(enumerate(items), key=key)]
 
 
 def _start_watchdog(run: CertkitRun, instances: list[Instance]) -> None:

@@ -9,18 +9,26 @@ turns the verdict into the exit code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import signal
 import sys
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import Iterator
 
 from certkit.bench import Bench, BenchError
 from certkit.design import ProfileReadError, lint_file
 from certkit.verdict import Verdict
 from certkit.waivers import WaiverError, load_waivers
 from emulators import UnknownFault, check_faults, check_variants
+
+# The environment pytest runs in: no plugin loaded from entry points or PYTEST_PLUGINS,
+# no options from PYTEST_ADDOPTS.
+HERMETIC_ENV: dict[str, str | None] = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+                                       "PYTEST_PLUGINS": None, "PYTEST_ADDOPTS": None}
 
 # `certkit run` option -> the plugin's pytest option.
 BENCH_OPTIONS = {
@@ -80,7 +88,9 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
     suite = resources.files("certkit.suite")
     argv = [str(suite), *map(str, args.add_rules),
             "-c", str(suite / "pytest.ini"), "--rootdir", str(suite),
-            "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+            # Only the plugins a run needs (see HERMETIC_ENV): certkit's and Allure's.
+            "-p", "certkit.pytest_plugin", "-p", "allure_pytest.plugin",
+            "-p", "no:cacheprovider",
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
             "--certkit-profile", str(args.profile), "--certkit-out", str(out),
             "--junitxml", str(out / "junit.xml"),
@@ -131,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        pytest.main(pytest_args(args, out))
+        with hermetic_environment():
+            pytest.main(pytest_args(args, out))
     finally:
         signal.signal(signal.SIGTERM, previous)
     try:
@@ -144,6 +155,26 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     return verdict.exit_code
+
+
+@contextlib.contextmanager
+def hermetic_environment() -> Iterator[None]:
+    """A run loads no pytest plugin or option from the user's environment: an installed
+    plugin that reorders, reruns or times out tests would change what the run checks."""
+    saved = {name: os.environ.get(name) for name in HERMETIC_ENV}
+    try:
+        for name, value in HERMETIC_ENV.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -69,6 +69,14 @@ class Catalogue:
     standard: str
     families: Mapping[str, Family]
     rules: tuple[Rule, ...]
+    run_order: tuple[str, ...] = ()  # every rule ID, in the order a run checks them
+
+    def run_position(self, rule_id: str) -> int:
+        """Where a rule runs; rules of one's own come after the standard's."""
+        try:
+            return self.run_order.index(rule_id)
+        except ValueError:
+            return len(self.run_order)
 
     def get(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -111,4 +119,8 @@ def catalogue() -> Catalogue:
         fid: Family(fid, spec["title"], str(spec["section"]))
         for fid, spec in data["families"].items()
     }
-    return Catalogue(data["standard"], families, tuple(_rule(r) for r in data["rules"]))
+    rules = tuple(_rule(r) for r in data["rules"])
+    run_order = tuple(rule_id for group in data["run-order"] for rule_id in group)
+    if sorted(run_order) != sorted(rule.id for rule in rules):
+        raise ValueError("rules.yaml: run-order must name every rule exactly once")
+    return Catalogue(data["standard"], families, rules, run_order)
