@@ -133,6 +133,14 @@ def run(args: argparse.Namespace) -> int:
     for path in args.add_rules:
         if not path.exists():
             return _fail_usage(f"--add-rules: {path}: no such file or folder")
+    if not args.add_rules:  # rules of one's own are known only once collected
+        from certkit.plan import selected
+        from certkit.standard.catalogue import catalogue
+
+        for pattern in args.rules:
+            if not any(selected(rule.id, [pattern]) for rule in catalogue().rules):
+                return _fail_usage(f"--rules: {pattern!r} matches no rule of "
+                                   f"{catalogue().standard} (see certkit rules)")
     model = lint.profile.device.model if lint.profile else args.profile.stem
     out = args.out or Path("reports") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}"
 

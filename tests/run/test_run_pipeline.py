@@ -139,6 +139,7 @@ def test_rules_without_a_check_make_the_run_incomplete(tmp_path):
     (["--mqtt-broker", "http://x"], "--mqtt-broker: 'http://x' is not mqtt://"),
     (["--fault", "serial"], "--fault: 'serial' is not TRANSPORT:FAULT"),
     (["--waivers", "/nonexistent.yaml"], "--waivers: /nonexistent.yaml: no such file"),
+    (["--rules", "SER-*", "--rules", "SRE-*"], "--rules: 'SRE-*' matches no rule of ECS-1.0"),
 ])
 def test_bad_options_are_usage_errors(tmp_path, args, message):
     result = certkit("run", KETTLE, "--out", tmp_path, *args)
