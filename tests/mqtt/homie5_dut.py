@@ -41,6 +41,7 @@ class Homie5Dut:
     port: int
     values: dict[str, bytes] = field(default_factory=lambda: {"kettle/on": b"false"})
     reconnect_s: float = 0.5
+    protocol: int = paho.MQTTv311  # paho.MQTTv5: the same device on MQTT 5 (clean start)
     received: list[Received] = field(default_factory=list)
     unexpected: list[Received] = field(default_factory=list)
     connections: int = 0
@@ -52,8 +53,9 @@ class Homie5Dut:
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
         self._subscribe_mid: int | None = None
+        clean = {} if self.protocol == paho.MQTTv5 else {"clean_session": True}
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.device_id,
-                                  protocol=paho.MQTTv311, clean_session=True)
+                                  protocol=self.protocol, **clean)
         self.client.will_set(f"{self.base}/$state", "lost", qos=1, retain=True)
         self.client.reconnect_delay_set(self.reconnect_s, self.reconnect_s)
         self.client.on_connect = self._on_connect
@@ -63,7 +65,8 @@ class Homie5Dut:
     # ------------------------------------------------------------ control
 
     def start(self) -> Homie5Dut:
-        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.connect_async(self.host, self.port, keepalive=30,
+                                  **({"clean_start": True} if self.protocol == paho.MQTTv5 else {}))
         self.client.loop_start()
         return self
 

@@ -157,10 +157,7 @@ class EmbeddedBroker(ABC):
 
     @property
     def upstream(self) -> Upstream:
-        return Upstream(self.host, self.port)
-
-    def serves(self, protocol_level: int) -> bool:
-        return protocol_level in self.protocols
+        return Upstream(self.host, self.port, name=self.name, protocols=self.protocols)
 
     def start(self, timeout: float) -> None:
         """Starts it and waits until it accepts connections; LabError otherwise."""

@@ -464,9 +464,9 @@ class MqttLink(Link):
             level = session.connect.protocol_level if session.connect else None
             hint = (f"; the broker refused the DUT's CONNECT (return code "
                     f"{session.connack_code})")
-            if level == 5 and self.broker is not None:
-                hint += (": the embedded amqtt broker speaks MQTT 3.1.1 only; give an MQTT 5 "
-                         "broker with --mqtt-broker")
+            unserved = self.upstream.refuses(level) if self.upstream and level else None
+            if unserved:
+                hint += f": {unserved}"
             return hint
         incidents = self.dut.incidents_since(since)
         return f"; last endpoint event: {incidents[-1].text}" if incidents else ""

@@ -28,7 +28,7 @@ from certkit.links.mqtt.wire import Connect, Packet, Publish
 
 T = TypeVar("T")
 # Incidents that mean the bench, not the DUT, is in trouble.
-BENCH_INCIDENTS = frozenset({"upstream", "loop"})
+BENCH_INCIDENTS = frozenset({"upstream", "loop", "unserved-protocol"})
 
 
 @dataclass

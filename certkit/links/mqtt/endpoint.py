@@ -9,7 +9,10 @@ ECS-1 section 10 asks the harness to provide the endpoint, so that it can
   endpoint terminates TLS itself and `present("untrusted")` switches the
   certificate new connections get;
 - see exactly what the DUT sends: every chunk goes through an `MqttReader`
-  and the decoded packets go to the observer (the link's wire log).
+  and the decoded packets go to the observer (the link's wire log);
+- tell a DUT protocol the broker cannot serve (an MQTT 5 CONNECT in front of
+  amqtt) from a DUT fault: it is reported as a bench incident (`UNSERVED`)
+  before the broker's refusal reaches the DUT.
 
 Behind it is any broker (`Upstream`): the embedded one or an external one,
 plain or over TLS. Bytes are forwarded untouched, in both directions, with
@@ -38,6 +41,8 @@ HANDSHAKE_TIMEOUT_S = 5.0
 UPSTREAM_TIMEOUT_S = 5.0
 TLS_RECORD = 0x16              # first byte of a TLS ClientHello
 MQTT_CONNECT = 0x10
+PROTOCOL_NAMES = {3: "3.1", 4: "3.1.1", 5: "5"}
+UNSERVED = "unserved-protocol"  # the incident kind: a bench fault, see dutlog.BENCH_INCIDENTS
 
 
 @dataclass(frozen=True)
@@ -47,9 +52,21 @@ class Upstream:
     host: str
     port: int
     ssl: ssl.SSLContext | None = None
+    name: str = ""                          # e.g. "embedded amqtt 0.12.1"
+    protocols: tuple[int, ...] | None = None  # MQTT protocol levels it serves; None: unknown
 
     def __str__(self) -> str:
         return f"{'mqtts' if self.ssl else 'mqtt'}://{self.host}:{self.port}"
+
+    def refuses(self, level: int) -> str | None:
+        """Why this broker cannot serve a CONNECT of that protocol level; None if it can."""
+        if self.protocols is None or level in self.protocols:
+            return None
+        served = " and ".join(PROTOCOL_NAMES.get(p, str(p)) for p in self.protocols)
+        return (f"the DUT's CONNECT asks for MQTT {PROTOCOL_NAMES.get(level, level)} (protocol "
+                f"level {level}), which the {self.name or 'broker'} behind the endpoint cannot "
+                f"serve (MQTT {served} only): a limit of the bench, not a fault of the DUT; "
+                f"run with --mqtt-broker embedded:mosquitto or a broker that serves it")
 
 
 class Observer(Protocol):
@@ -132,6 +149,10 @@ class DutConnection:
         observer = self.endpoint.observer
         if name == "dut":
             for packet in self.from_dut.feed(data):
+                if packet.connect is not None:
+                    why = self.endpoint.upstream.refuses(packet.connect.protocol_level)
+                    if why:
+                        observer.incident(UNSERVED, f"connection {self}: {why}")
                 observer.packet(self, packet, True)
             if self.from_dut.broken:
                 observer.incident("malformed", f"DUT connection {self}: not MQTT any more "
