@@ -129,6 +129,12 @@ def _targets(rule: Rule, profile: Profile) -> tuple[list[tuple[str, str, Target]
         return ([(p.key, p.label, p) for p in props],
                 f"notify property on {transport} that certkit can change (a write over "
                 f"{transport} or a set through another declared transport)")
+    if rule.per == "writable-property-or-action":  # C-6: an action is a settable property
+        props = [p for p in profile.properties_on(transport) if p.writable]
+        actions = [a for s in profile.services_on(transport) for a in s.actions]
+        return ([(p.key, p.label, p) for p in props]
+                + [(f"action-{a.key}", a.label, a) for a in actions],
+                f"writable property or action on {transport}")
     if rule.per == "shared-writable-property":
         props = [p for p in profile.properties() if p.writable and len(_exposing(p, profile)) >= 2]
         return ([(p.key, p.label, p) for p in props],

@@ -29,7 +29,7 @@ from certkit.links.mqtt.description import (DescriptionError, Problem, conforman
 from certkit.links.mqtt.dutlog import Session
 from certkit.links.mqtt.homie import PayloadError, render
 from certkit.plan import Instance
-from certkit.profile.model import Profile, Property
+from certkit.profile.model import Action, Profile, Property
 from certkit.profile.values import other_valid_value, same_value
 
 WILL_WAIT_S = 3.0     # a broker publishes a will at once; this only bounds the wait
@@ -122,6 +122,27 @@ def _current(mqtt: MqttLink, prop: Property) -> Any:
     return value if value is not None else _value(prop, mqtt.retained().get(topic))
 
 
+def _announced(mqtt: MqttLink, session: Session, topics: set[str],
+               limit_ms: Callable[[str], int]) -> dict[str, Message]:
+    """What the broker retains under the DUT's tree, once `topics` are there or ready-ms
+    after the session began has passed: ECS-1 orders neither `ready` before the values
+    nor the values before `ready`, so a value missing at `ready` may still be on its way."""
+    retained = mqtt.retained()
+    missing = topics - set(retained)
+    if not missing:
+        return retained
+    start = session.connack_t or session.opened
+    deadline = start + limit_ms("ready-ms") / 1000
+
+    def arrived(topic: str) -> bool:
+        latest = mqtt.latest(topic)
+        return latest is not None and latest.t >= start
+
+    while not all(arrived(t) for t in missing) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return mqtt.retained()
+
+
 def _retained_problems(mqtt: MqttLink, profile: Profile,
                        retained: dict[str, Message]) -> list[Problem]:
     problems = []
@@ -197,10 +218,11 @@ def test_retained_value_is_valid(rule_instance: Instance, mqtt: MqttLink,
     prop: Property = rule_instance.target  # type: ignore[assignment]
     hp = homie.homie_property(prop)
     topic = mqtt.topic(hp)
-    _settled(mqtt, limit_ms)
-    message = mqtt.retained().get(topic)
+    session = _settled(mqtt, limit_ms)
+    message = _announced(mqtt, session, {topic}, limit_ms).get(topic)
     if message is None:
-        fail(f"a retained value on {topic} ({_expectation(hp)})", "none")
+        fail(f"a retained value on {topic} ({_expectation(hp)})",
+             f"none by {limit_ms('ready-ms')} ms after the DUT connected")
     try:
         value = homie.decode(prop, message.payload)
     except PayloadError as exc:
@@ -211,8 +233,11 @@ def test_retained_value_is_valid(rule_instance: Instance, mqtt: MqttLink,
 
 @pytest.mark.certkit_rule("MQT-006")
 @checked
-def test_set_is_applied(rule_instance: Instance, mqtt: MqttLink,
+def test_set_is_applied(rule_instance: Instance, mqtt: MqttLink, profile: Profile,
                         limit_ms: Callable[[str], int], evidence: Any) -> None:
+    if isinstance(rule_instance.target, Action):
+        _trigger_is_applied(rule_instance.target, mqtt, profile, limit_ms, evidence)
+        return
     prop: Property = rule_instance.target  # type: ignore[assignment]
     hp = homie.homie_property(prop)
     topic = mqtt.topic(hp)
@@ -239,10 +264,67 @@ def test_set_is_applied(rule_instance: Instance, mqtt: MqttLink,
         fail(expected, f"it after {latency:.0f} ms")
 
 
+def _trigger_is_applied(action: Action, mqtt: MqttLink, profile: Profile,
+                        limit_ms: Callable[[str], int], evidence: Any) -> None:
+    """C-6: the trigger is published on the action's topic within reply-ms; argument
+    properties the DUT writes are reported with the argument's value."""
+    hp = homie.homie_action(action)
+    topic = mqtt.topic(hp)
+    limit = limit_ms("reply-ms")
+    _settled(mqtt, limit_ms)
+    inputs = homie.action_inputs(profile, action)
+    # Values other than the current ones, so the arguments a DUT writes show as changes.
+    arguments = {p.name: other_valid_value(p, _current(mqtt, p) if p.readable else None)
+                 for p in inputs}
+    payload = homie.trigger_payload(profile, action, arguments)
+    expected = f"the trigger {render(payload)} on {topic} within {limit} ms of the /set"
+    mark = mqtt.mark()
+    sent = time.monotonic()
+    mqtt.set(hp, payload)
+
+    def is_trigger(m: Message) -> bool:
+        if m.topic != topic:
+            return False
+        try:
+            seen = homie.decode_trigger(profile, action, m.payload)
+        except PayloadError:
+            return False
+        return homie.same_arguments(profile, action, seen, arguments)
+
+    echo = mqtt.wait_message(is_trigger, sent + (limit + LATE_MS) / 1000, mark)
+    if echo is None:
+        others = [m for m in mqtt.messages.since(mark) if m.topic == topic]
+        fail(expected, f"{render(others[-1].payload)} instead" if others
+             else f"nothing on {topic} after {limit + LATE_MS} ms")
+    latency = (echo.t - sent) * 1000
+    evidence.measure("/set to published trigger", round(latency, 1), "ms",
+                     limit=f"at most {limit} ms", ok=latency <= limit)
+    if latency > limit:
+        fail(expected, f"it after {latency:.0f} ms")
+    for prop in inputs:
+        if not prop.readable:
+            continue
+        wanted = arguments[prop.name]
+        where = mqtt.topic(homie.homie_property(prop))
+        reports = [m for m in mqtt.messages.since(mark) if m.topic == where]
+        wrong = [m for m in reports
+                 if not same_value(prop.format, _value(prop, m), wanted)]
+        if wrong:
+            fail(f"{where} reported as the argument {render(homie.encode(prop, wanted))} "
+                 f"of {action.label}, or not at all", render(wrong[-1].payload))
+        evidence.note(f"argument {prop.name}: " + (
+            f"reported as {render(reports[-1].payload)}" if reports
+            else "not reported by the trigger (the DUT did not write it)"))
+
+
 @pytest.mark.certkit_rule("MQT-007")
 @checked
-def test_invalid_set_changes_nothing(rule_instance: Instance, mqtt: MqttLink,
+def test_invalid_set_changes_nothing(rule_instance: Instance, mqtt: MqttLink, profile: Profile,
                                      limit_ms: Callable[[str], int], evidence: Any) -> None:
+    if isinstance(rule_instance.target, Action):
+        _invalid_triggers_change_nothing(rule_instance.target, mqtt, profile, limit_ms,
+                                         evidence)
+        return
     prop: Property = rule_instance.target  # type: ignore[assignment]
     hp = homie.homie_property(prop)
     topic, state_topic = mqtt.topic(hp), f"{mqtt.base}/$state"
@@ -278,6 +360,53 @@ def test_invalid_set_changes_nothing(rule_instance: Instance, mqtt: MqttLink,
         fail("the DUT to stay connected after invalid /set payloads",
              f"its connection {session.close_reason}")
     evidence.note(f"{len(payloads)} invalid payloads: {topic} kept {kept}, $state stayed {state}")
+
+
+def _invalid_triggers_change_nothing(action: Action, mqtt: MqttLink, profile: Profile,
+                                     limit_ms: Callable[[str], int], evidence: Any) -> None:
+    """C-6: invalid triggers publish no trigger, change no argument property, and leave
+    the DUT `ready` and connected."""
+    hp = homie.homie_action(action)
+    topic, state_topic = mqtt.topic(hp), f"{mqtt.base}/$state"
+    window = limit_ms("reply-ms")
+    session = _settled(mqtt, limit_ms)
+    before = {mqtt.topic(homie.homie_property(p)): (p, _current(mqtt, p))
+              for p in homie.action_inputs(profile, action) if p.readable}
+    state = mqtt.dut_state() or "(none)"
+    mark = mqtt.mark()
+    payloads = homie.invalid_triggers(profile, action)
+    for why, payload in payloads:
+        evidence.note(f"invalid trigger, {why}: {render(payload)}")
+        mqtt.set(hp, payload)
+    sent = time.monotonic()
+
+    def changed(m: Message) -> bool:
+        if m.topic == state_topic:
+            return m.payload.decode("utf-8", "replace") != state
+        if m.topic in before:
+            prop, value = before[m.topic]
+            return value is None or not same_value(prop.format, _value(prop, m), value)
+        return m.topic == topic
+
+    hit = mqtt.wait_message(changed, sent + window / 1000, mark)
+    if hit is None:
+        evidence.note(f"imposed wait: {window} ms (reply-ms after the invalid triggers)")
+    culprit = next((why for why, p in payloads if hit is not None and p == hit.payload), None)
+    applied = f" (the {culprit} trigger ran)" if culprit else ""
+    if hit is not None and hit.topic == topic:
+        fail(f"no trigger on {topic} after invalid triggers", render(hit.payload) + applied)
+    if hit is not None and hit.topic in before:
+        prop, value = before[hit.topic]
+        kept = render(homie.encode(prop, value)) if value is not None else "its value"
+        fail(f"{hit.topic} to keep {kept} after invalid triggers of {action.label}",
+             render(hit.payload))
+    if hit is not None:
+        fail(f"$state to stay {state} after invalid triggers", render(hit.payload))
+    if not session.live:
+        fail("the DUT to stay connected after invalid triggers",
+             f"its connection {session.close_reason}")
+    evidence.note(f"{len(payloads)} invalid triggers: nothing on {topic}, arguments kept, "
+                  f"$state stayed {state}")
 
 
 # ---------------------------------------------------------------- the rules that cut
@@ -352,7 +481,11 @@ def test_reconnects_after_cut(mqtt: MqttLink, profile: Profile,
     if mqtt.await_ready(session, ready_limit) is None:
         fail(f"$state ready within {ready_limit} ms of reconnecting",
              render((mqtt.dut_state(after=session.opened) or "nothing").encode()))
-    _fail_first(_retained_problems(mqtt, profile, mqtt.retained()), evidence)
+    retained_topics = {mqtt.topic(homie.homie_property(p)) for p in profile.properties_on("mqtt")
+                       if p.readable}
+    _fail_first(_retained_problems(mqtt, profile,
+                                   _announced(mqtt, session, retained_topics, limit_ms)),
+                evidence)
 
 
 # ---------------------------------------------------------------- the rules that judge the traffic
@@ -367,20 +500,28 @@ def _observed_traffic(mqtt: MqttLink, limit_ms: Callable[[str], int]) -> None:
 
 @pytest.mark.certkit_rule("MQT-009")
 @checked
-def test_qos_1_or_2(mqtt: MqttLink, limit_ms: Callable[[str], int], evidence: Any) -> None:
+def test_qos_1_or_2(mqtt: MqttLink, profile: Profile, limit_ms: Callable[[str], int],
+                    evidence: Any) -> None:
     _observed_traffic(mqtt, limit_ms)
-    own = [p.publish for p in mqtt.dut.publishes_since(mqtt.opened_t)
-           if p.publish.topic.startswith(f"{mqtt.base}/") and not p.publish.topic.endswith("/set")]
+    judged = homie.qos_judged_topics(profile)
+    sent = [p.publish for p in mqtt.dut.publishes_since(mqtt.opened_t)]
+    own = [p for p in sent if p.topic in judged]
     if not own:
-        fail(f"attributes and values published under {mqtt.base}/ with QoS 1 or 2",
-             "no publish at all")
+        fail(f"$state, $description and retained values published under {mqtt.base}/ with "
+             "QoS 1 or 2", "no such publish at all")
+    others = len(sent) - len(own)
+    if others:
+        evidence.note(f"{others} other publish(es) not judged (C-5: non-retained values and "
+                      "other topics)")
     low = [p.topic for p in own if p.qos == 0]
     low += [f"the will {s.connect.will.topic}" for s in mqtt.dut.sessions_after(mqtt.opened_t)
             if s.connect and s.connect.will and s.connect.will.qos == 0]
     if low:
         more = f"{len(low) - 1} more with QoS 0" if len(low) > 1 else ""
-        fail("attributes and property values with QoS 1 or 2", f"QoS 0 on {low[0]}", more)
-    evidence.note(f"{len(own)} publishes under {mqtt.base}/, all with QoS 1 or 2")
+        fail("$state, $description and retained values with QoS 1 or 2", f"QoS 0 on {low[0]}",
+             more)
+    evidence.note(f"{len(own)} publishes of $state, $description and retained values, all "
+                  "with QoS 1 or 2")
 
 
 @pytest.mark.certkit_rule("MQT-010")

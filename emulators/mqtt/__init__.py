@@ -8,13 +8,16 @@ applies valid `/set` commands. With `ca_file` it connects over TLS and
 trusts only that CA.
 
 Each fault breaks one rule, named in `FAULTS`; `certkit run --emulate mqtt
---fault mqtt:NAME` shows the rule failing. It also runs on its own:
+--fault mqtt:NAME` shows the rule failing. Each variant, named in
+`VARIANTS`, is a conformant choice a real firmware may make instead
+(`--variant mqtt:NAME`); all of them must be CERTIFIED. It also runs on its own:
 
     python -m emulators.mqtt profiles/acme.kettle.k1.yaml --connect 127.0.0.1:1883
 """
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import ssl
 import threading
@@ -23,15 +26,20 @@ from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from certkit.links.mqtt.aio import bounded
 from certkit.profile.model import Profile
-from emulators import Emulator, Fault, register
-from emulators.mqtt.device import SOURCE, Crash, HomieDevice, Out
+from emulators import Emulator, Fault, Variant, register
+from emulators.mqtt.device import SLOW_READY_S, SOURCE, Crash, HomieDevice, Out
 from emulators.state import DeviceState
 
 RECONNECT_S = 1  # prompt, so a conformant run does not wait on MQT-008's 30 s
+RECONNECT_FAST_S = 0.2
+RECONNECT_SLOW_S = 20  # within MQT-008's 30 s
 KEEPALIVE_S = 30
+SESSION_EXPIRY_S = 300  # MQTT 5 persistent session: how long the broker keeps it
 
 FAULTS: dict[str, Fault] = {f.name: f for f in (
     Fault("no-description", "MQT-001", "never publishes $description"),
@@ -53,6 +61,98 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
     Fault("stray-topic", "MQT-010", "also publishes to debug/<device-id>/boot"),
     Fault("publishes-to-set", "MQT-010", "publishes to its own first settable property's /set"),
     Fault("accepts-untrusted-certificate", "SEC-003", "accepts any broker certificate"),
+    Fault("action-ignored", "MQT-006",
+          "does nothing on an action's trigger (publishes no trigger, writes no argument)"),
+    Fault("action-invalid-accepted", "MQT-007",
+          "runs an action on any trigger payload, publishing it on the action's topic"),
+)}
+
+# Conformant choices (ECS-1 section 6 and 12, Homie 5): every one must be CERTIFIED.
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("subscribe-per-property",
+            "§6: a controller publishes to `.../<property>/set`; nothing prescribes the "
+            "subscription (Homie 5: the device subscribes to the /set topics it handles)",
+            "one SUBSCRIBE per settable property and action instead of one wildcard filter"),
+    Variant("broadcast-subscription",
+            "§8 INT-004: a message on `homie/5/$broadcast/...` is ignored or refused "
+            "(Homie 5: devices may subscribe to broadcasts)",
+            "one SUBSCRIBE with two filters, its /set wildcard and homie/5/$broadcast/#, "
+            "as the independent device of issue 10 does; broadcasts are ignored"),
+    Variant("subscribe-first",
+            "§6 names no order between subscribing and announcing",
+            "subscribes before publishing $state init, $description and its values"),
+    Variant("ready-before-values",
+            "§6 MQT-004 and MQT-005: `ready` within 5000 ms of connecting, every retained "
+            "property has a retained value (no order between them)",
+            "publishes $state ready right after $description, then its values one by one, "
+            "50 ms apart"),
+    Variant("ready-on-suback",
+            "§6 MQT-004: `$state` reaches `ready` within 5000 ms of connecting",
+            "publishes $state ready only when the broker's SUBACK arrives"),
+    Variant("slow-ready",
+            "§6 MQT-004: `$state` reaches `ready` within 5000 ms of connecting",
+            f"stays in init for {SLOW_READY_S} s after every connect before `ready`"),
+    Variant("no-init-state",
+            "§6: `$state` is one of init, ready, disconnected, sleeping, lost; only `ready` "
+            "is required (MQT-004); Homie 5 makes init optional",
+            "never publishes $state init: its first $state is ready"),
+    Variant("persistent-session",
+            "§6 and §10 leave the MQTT session to the DUT; C-3: the broker keeps a session "
+            "as a conformant broker of the DUT's protocol does",
+            "connects with clean session 0 and subscribes only when the broker has no "
+            "session for it (session present 0)"),
+    Variant("mqtt5",
+            "§6 names MQTT, not a protocol version; C-3: a harness broker that cannot serve "
+            "the DUT's protocol version is a bench error",
+            "an MQTT 5 client (paho MQTTv5), will and all"),
+    Variant("qos2",
+            "§6 MQT-009: attributes and property values are published with QoS 1 or 2",
+            "publishes everything (and its will) with QoS 2 and subscribes with QoS 2"),
+    Variant("reconnect-fast",
+            "§6 MQT-008: the DUT reconnects within 30 s of its connection being cut",
+            f"reconnects {RECONNECT_FAST_S} s after losing its connection"),
+    Variant("reconnect-slow",
+            "§6 MQT-008: the DUT reconnects within 30 s of its connection being cut",
+            f"reconnects {RECONNECT_SLOW_S} s after losing its connection"),
+    Variant("qos0-non-retained",
+            "C-5: Homie 5 requires values of non-retained properties (actions, events) to "
+            "be published with QoS 0; MQT-009 does not judge them",
+            "publishes action triggers and event values non-retained with QoS 0"),
+    Variant("description-defaults-omitted",
+            "§6 `$description` per Homie 5, whose defaults are `settable: false` and "
+            "`retained: true`",
+            "leaves out every settable: false and retained: true"),
+    Variant("description-extra-keys",
+            "§6 `$description` per Homie 5 (MQT-002: well-formed; MQT-003: matches the "
+            "profile), which allows keys of a device's own and `extensions`",
+            "adds keys of its own to the device, its nodes and properties, node types and "
+            "an extensions list"),
+    Variant("description-spelling",
+            "§6 value-range -> format `min:max:step` and value-list -> enum listing the "
+            "descriptions: the same numbers and the same set, however written",
+            "writes float formats as 0.00:110.00:0.50, enum values in reverse order, and "
+            "the JSON indented with sorted keys"),
+    Variant("float-trailing-zeros",
+            "§6 values per Homie 5, whose float payloads may carry any decimal spelling",
+            "publishes floats with a trailing zero (55.50, 40.0)"),
+    Variant("no-republish-unchanged",
+            "§6 MQT-006: a valid value is applied and published; a /set of the value the "
+            "property already has changes nothing (real Homie SDKs publish only changes)",
+            "publishes nothing for a /set of the current value"),
+    Variant("rounds-to-step",
+            "Homie 5: a device rounds a numeric /set value to the format's step before the "
+            "range check",
+            "rounds numeric /set values to the step, counted from the minimum, then checks "
+            "the range"),
+    Variant("publishes-target",
+            "§6 MQT-010: the DUT publishes only under its own tree (Homie 5's `$target` "
+            "property attribute is there)",
+            "publishes each commanded value on <property>/$target before the value"),
+    Variant("log-messages",
+            "§6 MQT-010 (own tree only) and C-5 (MQT-009 judges only $state, $description "
+            "and retained values): Homie 5's `$log` attribute",
+            "publishes non-retained QoS 0 $log/info on connecting and $log/warn for every "
+            "refused /set"),
 )}
 
 
@@ -64,6 +164,7 @@ def _nodelay(client: paho.Client, userdata: Any, sock: Any) -> None:
 class MqttEmulator(Emulator):
     transport = "mqtt"
     FAULTS = FAULTS
+    VARIANTS = VARIANTS
 
     def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(),
                  variants: frozenset[str] = frozenset(), *, host: str = "127.0.0.1",
@@ -72,22 +173,36 @@ class MqttEmulator(Emulator):
         """`state`: the device state shared with the device's other faces (else its own)."""
         super().__init__(profile, faults, variants)
         self.host, self.port, self.ca_file = host, port, ca_file
-        self.device = HomieDevice(profile, self.faults, state)
+        self.device = HomieDevice(profile, self.faults, state, self.variants)
         self._unsubscribe = self.device.state.subscribe(self._changed_elsewhere)
-        self.qos = 0 if self.has("qos0") else 1
+        self.qos = 0 if self.has("qos0") else 2 if self.uses("qos2") else 1
         self.client: paho.Client | None = None
         self.connections = 0
         self._timers: set[threading.Timer] = set()
+        self._awaiting_suback: set[int] = set()
+
+    @property
+    def reconnect_s(self) -> float:
+        if self.uses("reconnect-fast"):
+            return RECONNECT_FAST_S
+        return RECONNECT_SLOW_S if self.uses("reconnect-slow") else RECONNECT_S
 
     def _make_client(self) -> paho.Client:
-        client = paho.Client(CallbackAPIVersion.VERSION2,
-                             client_id=self.profile.transports.mqtt.device_id,
-                             protocol=paho.MQTTv311, clean_session=True,
-                             reconnect_on_failure=not self.has("no-reconnect"))
+        device_id = self.profile.transports.mqtt.device_id
+        persistent = self.uses("persistent-session")
+        if self.uses("mqtt5"):
+            client = paho.Client(CallbackAPIVersion.VERSION2, client_id=device_id,
+                                 protocol=paho.MQTTv5,
+                                 reconnect_on_failure=not self.has("no-reconnect"))
+        else:
+            client = paho.Client(CallbackAPIVersion.VERSION2, client_id=device_id,
+                                 protocol=paho.MQTTv311, clean_session=not persistent,
+                                 reconnect_on_failure=not self.has("no-reconnect"))
         client.on_socket_open = _nodelay
-        client.reconnect_delay_set(RECONNECT_S, RECONNECT_S)
+        client.reconnect_delay_set(self.reconnect_s, self.reconnect_s)  # type: ignore[arg-type]
         if not self.has("no-will"):
-            client.will_set(f"{self.device.base}/$state", "lost", qos=1, retain=True)
+            client.will_set(f"{self.device.base}/$state", "lost", qos=max(self.qos, 1),
+                            retain=True)
         if self.ca_file is not None:
             context = ssl.create_default_context(cafile=str(self.ca_file))
             if self.has("accepts-untrusted-certificate"):
@@ -95,8 +210,18 @@ class MqttEmulator(Emulator):
                 context.verify_mode = ssl.CERT_NONE
             client.tls_set_context(context)
         client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         return client
+
+    def _connect_options(self) -> dict[str, Any]:
+        if not self.uses("mqtt5"):
+            return {}
+        persistent = self.uses("persistent-session")
+        properties = Properties(PacketTypes.CONNECT)
+        if persistent:
+            properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        return {"clean_start": not persistent, "properties": properties}
 
     # ------------------------------------------------------------ lifecycle
 
@@ -105,7 +230,8 @@ class MqttEmulator(Emulator):
         if self.client is not None:
             return
         self.client = self._make_client()
-        self.client.connect_async(self.host, self.port, keepalive=KEEPALIVE_S)
+        self.client.connect_async(self.host, self.port, keepalive=KEEPALIVE_S,
+                                  **self._connect_options())
         self.client.loop_start()
 
     def stop(self, timeout: float) -> None:
@@ -153,13 +279,14 @@ class MqttEmulator(Emulator):
 
     def _send(self, client: paho.Client, out: Out) -> None:
         if out.delay_s:
-            timer = threading.Timer(out.delay_s, self._send, (client, Out(out.topic, out.payload,
-                                                                          out.retain)))
+            timer = threading.Timer(out.delay_s, self._send,
+                                    (client, dataclasses.replace(out, delay_s=0.0)))
             timer.daemon = True
             self._timers.add(timer)
             timer.start()
             return
-        client.publish(out.topic, out.payload, qos=self.qos, retain=out.retain)
+        qos = self.qos if out.qos is None else out.qos
+        client.publish(out.topic, out.payload, qos=qos, retain=out.retain)
 
     def _changed_elsewhere(self, prop: Any, value: Any, source: str) -> None:
         """Publish a change made through another face (called on that face's thread)."""
@@ -175,12 +302,29 @@ class MqttEmulator(Emulator):
         if reason.is_failure:
             return
         self.connections += 1
-        before, after = self.device.announcements()
+        # A persistent session the broker kept still holds the subscriptions.
+        resumed = self.uses("persistent-session") and bool(flags.session_present)
+        on_suback = self.uses("ready-on-suback") and not resumed
+        before, after = self.device.announcements(with_ready=not on_suback)
         for out in before:
             self._send(client, out)
-        client.subscribe(self.device.set_filter, qos=1)
+        if not resumed:
+            self._awaiting_suback = set()
+            for filters in self.device.subscriptions():
+                result, mid = client.subscribe([(f, self.qos if self.qos else 1) for f in filters])
+                if result == paho.MQTT_ERR_SUCCESS and mid is not None:
+                    self._awaiting_suback.add(mid)
         for out in after:
             self._send(client, out)
+
+    def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: Any,
+                      properties: Any) -> None:
+        """Variant ready-on-suback: `ready` once every SUBSCRIBE is acknowledged."""
+        self._awaiting_suback.discard(mid)
+        if self.uses("ready-on-suback") and not self._awaiting_suback:
+            ready = self.device.ready_message()
+            if ready is not None:
+                self._send(client, ready)
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         try:
@@ -194,4 +338,4 @@ class MqttEmulator(Emulator):
             self._send(client, out)
 
 
-__all__ = ["FAULTS", "MqttEmulator"]
+__all__ = ["FAULTS", "VARIANTS", "MqttEmulator"]

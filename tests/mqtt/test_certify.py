@@ -1,4 +1,4 @@
-"""`certkit run` over MQTT as users call it, against the embedded broker and mosquitto.
+"""`certkit run` over MQTT as users call it, against the embedded amqtt broker and mosquitto.
 
 - the reference emulator is CERTIFIED (every MQT rule passes; SEC-003 with TLS);
 - under each fault exactly the rule instances the fault targets fail, each
@@ -33,7 +33,9 @@ from emulators.mqtt import FAULTS
 from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
 from tests.mqtt.conftest import MOSQUITTO, kettle_variant
 
-BACKENDS = ["embedded", "mosquitto"]
+# amqtt: the embedded amqtt broker; mosquitto: an external mosquitto behind --mqtt-broker
+# (the embedded mosquitto, the default, runs in tests/variants).
+BACKENDS = ["amqtt", "mosquitto"]
 PARALLEL_RUNS = 3
 RUN_TIMEOUT_S = 120
 DEATH_BOUND_S = 30.0   # from the broker's death to the verdict
@@ -47,10 +49,15 @@ TARGETS: dict[str, tuple[str, list[str], dict]] = {
     "never-ready": ("MQT-004", ["MQT-004"], {}),
     "no-will": ("MQT-004", ["MQT-004"], {}),
     "invalid-retained-value": ("MQT-005", ["MQT-005[2.2]"], {}),
-    "set-ignored": ("MQT-006", ["MQT-006[2.1]", "MQT-006[2.3]", "MQT-006[2.5]"], {}),
-    "slow-set": ("MQT-006", ["MQT-006[2.1]", "MQT-006[2.3]", "MQT-006[2.5]"], {}),
+    "set-ignored": ("MQT-006", ["MQT-006[2.1]", "MQT-006[2.3]", "MQT-006[2.5]",
+                                "MQT-006[action-2.1]"], {}),
+    "slow-set": ("MQT-006", ["MQT-006[2.1]", "MQT-006[2.3]", "MQT-006[2.5]",
+                             "MQT-006[action-2.1]"], {}),
+    "action-ignored": ("MQT-006", ["MQT-006[action-2.1]"], {}),
     "out-of-range-accepted": ("MQT-007", ["MQT-007[2.3]"], {}),
-    "crash-on-garbage": ("MQT-007", ["MQT-007[2.1]", "MQT-007[2.3]", "MQT-007[2.5]"], {}),
+    "crash-on-garbage": ("MQT-007", ["MQT-007[2.1]", "MQT-007[2.3]", "MQT-007[2.5]",
+                                     "MQT-007[action-2.1]"], {}),
+    "action-invalid-accepted": ("MQT-007", ["MQT-007[action-2.1]"], {}),
     # A tighter reconnect-ms (allowed: only stricter) so the failing run takes 3 s, not 30.
     "no-reconnect": ("MQT-008", ["MQT-008"], {"timing": "reply-ms: 500, reconnect-ms: 3000"}),
     "qos0": ("MQT-009", ["MQT-009"], {}),
@@ -128,10 +135,10 @@ def _cases_of(item: pytest.Item) -> list[str]:
     return {
         "test_reference_emulator_is_certified": lambda: [f"conformant-{params['backend']}"],
         "test_run_prints_the_endpoint_and_keeps_evidence_per_instance":
-            lambda: ["conformant-embedded"],
+            lambda: ["conformant-amqtt"],
         "test_tls_profile_is_certified_in_front_of_mosquitto": lambda: ["tls-mosquitto"],
         "test_fault_fails_its_rule": lambda: [f"{params['backend']}/{params['fault']}"],
-        "test_the_issues_example_message": lambda: ["embedded/wrong-datatype"],
+        "test_the_issues_example_message": lambda: ["amqtt/wrong-datatype"],
     }.get(item.originalname, lambda: [])()
 
 
@@ -164,7 +171,7 @@ class RunPool:
         if self.pool is None:
             self.pool = concurrent.futures.ThreadPoolExecutor(PARALLEL_RUNS)
             for each in self.wanted:
-                if CASES[each].backend == "embedded" or MOSQUITTO is not None:
+                if CASES[each].backend == "amqtt" or MOSQUITTO is not None:
                     # Folders are made here: pytest's mktemp is not safe from threads.
                     folder = self.folder(each.replace("/", "-"))
                     self.futures[each] = self.pool.submit(self._run, each, folder)
@@ -179,7 +186,9 @@ class RunPool:
 def backend_args(mosquitto) -> Callable[[str, Path], list[str]]:
     """The options that put a run on a backend (a fresh mosquitto in `folder` each time)."""
     def args(backend: str, folder: Path) -> list[str]:
-        return [] if backend == "embedded" else ["--mqtt-broker", mosquitto(folder=folder).url]
+        if backend == "amqtt":
+            return ["--mqtt-broker", "embedded:amqtt"]
+        return ["--mqtt-broker", mosquitto(folder=folder).url]
     return args
 
 
@@ -200,12 +209,12 @@ def test_reference_emulator_is_certified(runs, backend):
     found = mqtt_outcomes(result)
     assert result.code == 0 and result.verdict["verdict"] == "CERTIFIED", result.trouble()
     assert found.pop("SEC-003") == "not-applicable"  # the kettle does not require TLS
-    assert len(found) == 22 and set(found.values()) == {"pass"}, found
+    assert len(found) == 24 and set(found.values()) == {"pass"}, found
     assert result.seconds < 20, "the conformant kettle run should stay well under 20 s"
 
 
 def test_run_prints_the_endpoint_and_keeps_evidence_per_instance(runs):
-    result = runs.result("conformant-embedded")
+    result = runs.result("conformant-amqtt")
     assert "certkit: MQTT endpoint for the DUT: mqtt://127.0.0.1:" in result.stderr
     ran = [r for r in result.verdict["rules"] if r["rule"].startswith("MQT-")]
     assert ran and all(r["evidence"] for r in ran)
@@ -215,7 +224,7 @@ def test_tls_profile_is_certified_in_front_of_mosquitto(runs):
     result = runs.result("tls-mosquitto")
     found = mqtt_outcomes(result)
     assert result.code == 0 and set(found.values()) == {"pass"}, result.trouble()
-    assert len(found) == 23, found
+    assert len(found) == 25, found
     assert "certkit: MQTT endpoint for the DUT: mqtts://127.0.0.1:" in result.stderr
     evidence = (result.out / "evidence" / "SEC-003.log").read_text("utf-8")
     assert "TLS handshake with the untrusted certificate failed" in evidence
@@ -259,7 +268,7 @@ def test_fault_fails_its_rule(runs, backend, fault):
 
 
 def test_the_issues_example_message(runs):
-    message = runs.result("embedded/wrong-datatype").messages()["MQT-003"]
+    message = runs.result("amqtt/wrong-datatype").messages()["MQT-003"]
     assert message == ('expected "float" at $description.nodes.kettle.properties.temperature'
                        '.datatype, observed "string"')
 

@@ -172,3 +172,83 @@ def test_render_quotes_text_and_shows_bytes_as_hex():
     assert homie.render(b"ready") == '"ready"'
     assert homie.render(b"\xff\x00") == "0xff00"
     assert json.loads(homie.render("°C".encode())) == "°C"
+
+
+# ---------------------------------------------------------------- C-5: what MQT-009 judges
+
+
+def test_mqt_009_judges_state_description_and_retained_values_only(kettle):
+    judged = homie.qos_judged_topics(kettle)
+    base = "homie/5/acme-k1-0001"
+    assert {f"{base}/$state", f"{base}/$description", f"{base}/kettle/temperature",
+            f"{base}/device-information/model"} <= judged
+    # Actions and events are non-retained: Homie 5 sends them with QoS 0 (C-5).
+    assert f"{base}/kettle/start-boil" not in judged
+    assert f"{base}/kettle/boil-finished" not in judged
+    assert not any(t.endswith(("/set", "/$target")) or "/$log" in t for t in judged)
+
+
+# ---------------------------------------------------------------- C-6: action triggers
+
+
+def test_a_trigger_is_true_or_an_object_of_argument_values(kettle):
+    boil = kettle.actions()[0]
+    payload = homie.trigger_payload(kettle, boil, {"target-temperature": 85})
+    assert json.loads(payload) == {"target-temperature": 85}
+    assert homie.decode_trigger(kettle, boil, payload) == {"target-temperature": 85}
+    # Any JSON spelling of the same object is the same trigger.
+    spelled = homie.decode_trigger(kettle, boil, b'{ "target-temperature" : 85.0 }')
+    assert homie.same_arguments(kettle, boil, spelled, {"target-temperature": 85})
+    toggle = dataclasses.replace(boil, inputs=())
+    assert homie.trigger_payload(kettle, toggle, {}) == b"true"
+    assert homie.decode_trigger(kettle, toggle, b"true") == {}
+
+
+@pytest.mark.parametrize("payload, why", [
+    (b"true", "not a JSON object"),
+    (b'{"target-temperature": 101}', "outside the value-range"),
+    (b'{"target-temperature": "warm"}', "not a JSON number"),
+    (b'{"target-temperature": 70.5}', "not an integer"),
+    (b"{}", "target-temperature missing"),
+    (b'{"target-temperature": 70, "colour": 1}', "no argument named colour"),
+    (b'{"target-temperature": 70', "not JSON"),
+    (b"\xff\xfe", "not UTF-8"),
+])
+def test_invalid_triggers_say_why(kettle, payload, why):
+    with pytest.raises(PayloadError, match=why):
+        homie.decode_trigger(kettle, kettle.actions()[0], payload)
+
+
+def test_every_invalid_trigger_is_refused_and_covers_c6(kettle):
+    boil = kettle.actions()[0]
+    triggers = homie.invalid_triggers(kettle, boil)
+    kinds = " | ".join(why for why, _ in triggers)
+    for word in ("wrong datatype", "out of range", "missing", "not JSON", "not UTF-8"):
+        assert word in kinds
+    for _, payload in triggers:
+        with pytest.raises(PayloadError):
+            homie.decode_trigger(kettle, boil, payload)
+    toggle = dataclasses.replace(boil, inputs=())
+    for _, payload in homie.invalid_triggers(kettle, toggle):
+        with pytest.raises(PayloadError):
+            homie.decode_trigger(kettle, toggle, payload)
+
+
+def test_enum_arguments_travel_as_their_labels(kettle):
+    status = kettle.property(2, 4)
+    assert homie.json_value(status, 2) == "keep-warm"
+    assert homie.from_json(status, "heating") == 1
+    with pytest.raises(PayloadError):
+        homie.from_json(status, 1)
+
+
+def test_mqt_006_and_007_have_an_instance_per_action(kettle):
+    from certkit.plan import make_plan
+
+    plan = make_plan(kettle, ["MQT-006", "MQT-007"])
+    for rule in ("MQT-006", "MQT-007"):
+        keys = [i.key for i in plan.of(rule)]
+        assert keys == ["2.1", "2.3", "2.5", "action-2.1"]
+        action = plan.of(rule)[-1]
+        assert action.target == kettle.actions()[0] and action.label == "kettle.start-boil"
+        assert "writable property or action on mqtt" in action.reason

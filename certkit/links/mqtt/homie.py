@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from certkit.profile.model import Action, Event, Profile, Property, Service
+from certkit.profile.values import same_value, valid_values
 from certkit.standard.ecs1 import INTEGER_BOUNDS
 
 HOMIE_VERSION = "5.0"
@@ -134,6 +135,14 @@ def homie_properties(profile: Profile) -> list[HomieProperty]:
     return [hp for service in profile.services_on("mqtt") for hp in node_properties(service)]
 
 
+def qos_judged_topics(profile: Profile) -> set[str]:
+    """The topics MQT-009 judges (ECS-1 C-5): `$state`, `$description` and the values of
+    retained properties. Homie 5 sends non-retained values (actions', events') with QoS 0."""
+    base = base_topic(profile)
+    values = {f"{base}/{hp.path}" for hp in homie_properties(profile) if hp.retained}
+    return {f"{base}/$state", f"{base}/$description"} | values
+
+
 def description(profile: Profile) -> dict[str, Any]:
     """The `$description` a conformant DUT publishes for this profile.
 
@@ -179,41 +188,46 @@ def encode(prop: Property, value: Any) -> bytes:
 def decode(prop: Property, payload: bytes) -> Any:
     """The profile value a payload carries; `PayloadError` says why it is not valid.
 
-    Checks the Homie 5 syntax of the datatype, then the profile's range,
-    step and list (`Property.check_value`).
+    Checks the Homie 5 syntax of the datatype (`parse`), then the profile's
+    range, step and list (`Property.check_value`).
     """
+    value = parse(prop, payload)
+    problem = prop.check_value(value)
+    if problem:
+        raise PayloadError(problem)
+    return value
+
+
+def parse(prop: Property, payload: bytes) -> Any:
+    """The value a payload spells in the property's Homie datatype, before any range,
+    step or list check (a device that rounds to the step does so in between)."""
     try:
         text = bytes(payload).decode("utf-8")
     except UnicodeDecodeError:
         raise PayloadError("the payload is not UTF-8") from None
     hp = homie_property(prop)
-    value: Any
     if hp.datatype == "string":
-        value = text
-    elif text == "":
+        return text
+    if text == "":
         raise PayloadError(f"an empty payload is not a valid {hp.datatype}")
-    elif hp.datatype == "boolean":
+    if hp.datatype == "boolean":
         if text not in ("true", "false"):
             raise PayloadError(f"{text!r} is not a boolean (true or false)")
-        value = text == "true"
-    elif hp.datatype == "enum":
+        return text == "true"
+    if hp.datatype == "enum":
         labels = {entry.description: entry.value for entry in prop.value_list or ()}
         if text not in labels:
             raise PayloadError(f"{text!r} is not one of the enum values {hp.format}")
-        value = labels[text]
-    elif hp.datatype == "integer":
+        return labels[text]
+    if hp.datatype == "integer":
         if not _INTEGER_RE.match(text):
             raise PayloadError(f"{text!r} is not an integer")
-        value = int(text)
-    else:
-        if not _FLOAT_RE.match(text):
-            raise PayloadError(f"{text!r} is not a float")
-        value = float(text)
-        if not math.isfinite(value):
-            raise PayloadError(f"{text!r} is not a finite float")
-    problem = prop.check_value(value)
-    if problem:
-        raise PayloadError(problem)
+        return int(text)
+    if not _FLOAT_RE.match(text):
+        raise PayloadError(f"{text!r} is not a float")
+    value = float(text)
+    if not math.isfinite(value):
+        raise PayloadError(f"{text!r} is not a finite float")
     return value
 
 
@@ -238,6 +252,146 @@ def invalid_payloads(prop: Property) -> list[tuple[str, bytes]]:
         payloads.append(("empty", b""))
     payloads.append(("not UTF-8", b"\xff\xfe\xfd"))
     return payloads
+
+
+# ---------------------------------------------------------------- actions (ECS-1 C-6)
+
+
+def action_inputs(profile: Profile, action: Action) -> list[Property]:
+    """The properties an action's `in` names, in order (section 1: of the same service)."""
+    found = [profile.property(action.siid, piid) for piid in action.inputs]
+    return [p for p in found if p is not None]
+
+
+def json_value(prop: Property, value: Any) -> Any:
+    """A profile value as an action's JSON argument carries it: a JSON bool, number or
+    string, and an enum by its label, as on the property's own topic."""
+    if prop.value_list is not None:
+        return encode(prop, value).decode("utf-8")
+    if prop.format == "bool":
+        return bool(value)
+    if prop.format == "string":
+        return str(value)
+    return float(value) if prop.format == "float" else int(value)
+
+
+def from_json(prop: Property, raw: Any) -> Any:
+    """The profile value of a JSON argument; `PayloadError` says why it is not valid."""
+    if prop.value_list is not None:
+        if not isinstance(raw, str):
+            raise PayloadError(f"{json.dumps(raw)} is not one of the enum values "
+                               f"{homie_property(prop).format}")
+        return decode(prop, raw.encode("utf-8"))
+    wanted = {"bool": bool, "string": str}.get(prop.format)
+    if wanted is not None:
+        if not isinstance(raw, wanted):
+            kind = "boolean" if wanted is bool else "string"
+            raise PayloadError(f"{json.dumps(raw)} is not a JSON {kind}")
+        return raw
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise PayloadError(f"{json.dumps(raw)} is not a JSON number")
+    if prop.format == "float":
+        raw = float(raw)
+    elif isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # JSON has one number type: 85.0 is 85
+    problem = prop.check_value(raw)
+    if problem:
+        raise PayloadError(problem)
+    return raw
+
+
+def trigger_payload(profile: Profile, action: Action, arguments: dict[str, Any]) -> bytes:
+    """The `/set` payload that triggers an action (section 6): `true`, or a JSON object of
+    argument (property) names to values."""
+    if not action.inputs:
+        return b"true"
+    document = {p.name: json_value(p, arguments[p.name]) for p in action_inputs(profile, action)}
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
+def decode_trigger(profile: Profile, action: Action, payload: bytes) -> dict[str, Any]:
+    """The arguments a trigger carries, by name ({} for an action without `in`);
+    `PayloadError` says why the payload is not a valid trigger."""
+    try:
+        text = bytes(payload).decode("utf-8")
+    except UnicodeDecodeError:
+        raise PayloadError("the payload is not UTF-8") from None
+    if not action.inputs:
+        if text != "true":
+            raise PayloadError(f"{text!r} is not the trigger true")
+        return {}
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"not JSON ({exc.msg})") from None
+    if not isinstance(document, dict):
+        raise PayloadError(f"{shown_json(document)} is not a JSON object of arguments")
+    inputs = action_inputs(profile, action)
+    names = [p.name for p in inputs]
+    missing = [name for name in names if name not in document]
+    if missing:
+        raise PayloadError(f"argument {', '.join(missing)} missing")
+    unknown = sorted(set(document) - set(names))
+    if unknown:
+        raise PayloadError(f"no argument named {', '.join(unknown)}")
+    arguments = {}
+    for prop in inputs:
+        try:
+            arguments[prop.name] = from_json(prop, document[prop.name])
+        except PayloadError as exc:
+            raise PayloadError(f"argument {prop.name}: {exc}") from None
+    return arguments
+
+
+def same_arguments(profile: Profile, action: Action, a: dict[str, Any],
+                   b: dict[str, Any]) -> bool:
+    """The same arguments, each compared as a value of its property (as MQTT text carries it)."""
+    return set(a) == set(b) and all(
+        same_value(p.format, a[p.name], b[p.name], "decimal")
+        for p in action_inputs(profile, action) if p.name in a)
+
+
+def shown_json(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def invalid_triggers(profile: Profile, action: Action) -> list[tuple[str, bytes]]:
+    """Triggers the DUT must refuse (MQT-007 under C-6), each with what makes it invalid:
+    a wrong datatype, an argument out of range, of the wrong type or missing, not JSON,
+    empty, not UTF-8."""
+    broken: list[tuple[str, bytes]] = []
+    inputs = action_inputs(profile, action)
+    if not inputs:
+        broken.append(("wrong datatype", b"yes"))
+    else:
+        valid = {p.name: json_value(p, valid_values(p)[0]) for p in inputs}
+
+        def with_argument(name: str, raw: Any) -> bytes:
+            return json.dumps({**valid, name: raw}, ensure_ascii=False).encode("utf-8")
+
+        broken.append(("wrong datatype (a boolean, not an object)", b"true"))
+        ranged = next((p for p in inputs if p.value_range and p.value_list is None), None)
+        if ranged is not None:
+            _, high, step = ranged.value_range  # type: ignore[misc]
+            outside = high + step if ranged.format == "float" else int(high + step)
+            broken.append((f"argument {ranged.name} out of range ({outside})",
+                           with_argument(ranged.name, outside)))
+        listed = next((p for p in inputs if p.value_list is not None), None)
+        if listed is not None:
+            broken.append((f"argument {listed.name} not in the enum",
+                           with_argument(listed.name, "certkit-no-such-value")))
+        first = inputs[0]
+        wrong = {"bool": "yes", "string": 5}.get(first.format, "warm")
+        broken.append((f"argument {first.name} of the wrong type", with_argument(first.name, wrong)))
+        rest = {name: raw for name, raw in valid.items() if name != first.name}
+        broken.append((f"argument {first.name} missing",
+                       json.dumps(rest, ensure_ascii=False).encode("utf-8")))
+        text = json.dumps(valid, ensure_ascii=False)
+        broken.append(("not JSON", text[:-1].encode("utf-8")))
+    broken.append(("empty", b""))
+    broken.append(("not UTF-8", b"\xff\xfe\xfd"))
+    return broken
 
 
 def render(payload: bytes, limit: int = 300) -> str:
