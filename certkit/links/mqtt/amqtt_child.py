@@ -7,69 +7,33 @@ of certkit, so it is up in the time amqtt itself takes. It also stops when its
 parent is gone (a certkit killed outright cannot stop it), so no broker is
 ever left behind.
 
-`ConformantBroker` corrects where amqtt 0.12.1 delivers what MQTT 3.1.1 does
-not (ECS-1 C-3: a DUT must never get a message a conformant broker would not
-send it):
-
-- Retained messages only for a new subscription (MQTT-3.3.1-6). On every
-  CONNECT, `Broker._handle_client_session` walks `self._subscriptions`, the
-  filters of *every* client, and sends the newcomer each retained message that
-  matches any of them. certkit's controller holds `homie/5/<id>/#`, so a DUT
-  reconnecting after a cut got its own will (`$state` = `lost`), description
-  and values, retained, on no subscription of its own.
+`amqtt_fixes.ConformantBroker` corrects where amqtt 0.12.1 delivers what MQTT
+3.1.1 does not (ECS-1 C-3); its module doc lists each point.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import os
 import signal
 import sys
 
-from amqtt.broker import Broker
+# Run by path: this folder is sys.path[0], so the corrections import without certkit.
+from amqtt_fixes import OPEN_ACCESS, ConformantBroker, check
 
 SHUTDOWN_TIMEOUT_S = 2.0
 PARENT_CHECK_S = 1.0
 
 
-# Set while the broker handles one SUBSCRIBE packet of the current connection.
-_SUBSCRIBING: contextvars.ContextVar[bool] = contextvars.ContextVar("subscribing", default=False)
-
-
-class ConformantBroker(Broker):
-    """amqtt's broker with its departures from MQTT 3.1.1 corrected (see the module doc)."""
-
-    async def _handle_subscription(self, *args: object, **kwargs: object) -> None:
-        token = _SUBSCRIBING.set(True)
-        try:
-            await super()._handle_subscription(*args, **kwargs)  # type: ignore[arg-type]
-        finally:
-            _SUBSCRIBING.reset(token)
-
-    async def _publish_retained_messages_for_subscription(self, *args: object,
-                                                          **kwargs: object) -> None:
-        # amqtt also calls this on CONNECT, for every client's filters; only a SUBSCRIBE
-        # of this client may bring retained messages.
-        if _SUBSCRIBING.get():
-            await super()._publish_retained_messages_for_subscription(  # type: ignore[arg-type]
-                *args, **kwargs)
-
-
-def _check_amqtt() -> None:
-    """The corrections hook amqtt's private methods: refuse to run if they moved."""
-    for method in ("_handle_subscription", "_publish_retained_messages_for_subscription",
-                   "_handle_client_session"):
-        if not callable(getattr(Broker, method, None)):
-            raise SystemExit(f"amqtt_child: this amqtt has no Broker.{method}; certkit's "
-                             "corrections cannot apply (amqtt 0.12.1 is pinned)")
-
-
 def config(host: str, port: int) -> dict:
     return {
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
-        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        "plugins": {
+            OPEN_ACCESS: {},
+            # $SYS/broker/version, retained, as mosquitto has it; no periodic statistics
+            "amqtt.plugins.sys.broker.BrokerSysPlugin": {"sys_interval": 0},
+        },
     }
 
 
@@ -80,7 +44,7 @@ async def _orphaned(parent: int, stopping: asyncio.Event) -> None:
 
 
 async def serve(host: str, port: int, parent: int | None) -> None:
-    _check_amqtt()
+    check()
     broker = ConformantBroker(config(host, port))
     await broker.start()
     stopping = asyncio.Event()
