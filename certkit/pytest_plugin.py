@@ -31,6 +31,7 @@ from typing import Callable, Iterator
 import pytest
 
 from certkit.bench import Bench, BenchError
+from certkit.benchfault import BenchFault, under_bench_faults
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from certkit.certificate import KeyFileError, load_private_key, make_record, sign
@@ -136,6 +137,8 @@ class CertkitRun:
                                     "device-id": mqtt.device_id if mqtt else None}
         self.signing_key = signing_key
         self.watchdog: RunWatchdog | None = None
+        self.links: dict[str, Link] = {}    # the run's open links, by transport (`link` fixture)
+        self.links_used: set[str] = set()   # the transports the running instance asked for
 
     @property
     def profile(self) -> Profile | None:
@@ -245,7 +248,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     run = _run(item.config)
     if run is None or INSTANCE not in item.stash:
         return (yield)
-    item.stash[PHASES] = {"mark": run.evidence.mark(), "start": time.monotonic(), "reports": []}
+    run.links_used = set()
+    item.stash[PHASES] = {"mark": run.evidence.mark(), "start": time.monotonic(), "reports": [],
+                          "links": run.links_used}
     return (yield)
 
 
@@ -298,6 +303,7 @@ def _finish(item: pytest.Item, phases: dict) -> None:
     run = _run(item.config)
     instance = item.stash[INSTANCE]
     outcome, message = _outcome(phases)
+    outcome, message = under_bench_faults(outcome, message, _bench_faults(run, phases, outcome))
     evidence_file = Path("evidence") / f"{_safe(instance.id)}.log"
     lines = [f"{instance.id} {instance.rule.title}", f"instance: {instance.label or 'once'}",
              f"outcome: {outcome}", f"message: {message}", ""]
@@ -310,6 +316,22 @@ def _finish(item: pytest.Item, phases: dict) -> None:
     run.record.add(instance.id, RuleResult(
         rule.id, instance.key, rule.level, outcome, message,
         time.monotonic() - phases["start"], rule.title, str(evidence_file)))
+
+
+def _bench_faults(run: CertkitRun, phases: dict, outcome: Outcome) -> list[BenchFault]:
+    """What the links this instance used logged of the bench failing while it ran; with
+    none, whether one of them is unsound now (a fault that began earlier and holds; for a
+    fail also a probe round the bench), so a pass or fail rests on a sound bench and an
+    error names the bench fault behind it (C-2)."""
+    if outcome not in (Outcome.PASS, Outcome.FAIL, Outcome.ERROR):
+        return []
+    used = [run.links[t] for t in sorted(phases["links"]) if t in run.links]
+    start, end = phases["start"], time.monotonic()
+    faults = [fault for each in used for fault in each.bench_faults_between(start, end)]
+    if not faults:
+        faults = [fault for each in used
+                  if (fault := each.check_bench(thorough=outcome is Outcome.FAIL))]
+    return faults
 
 
 def _safe(name: str) -> str:
@@ -412,12 +434,14 @@ def limit_ms(profile: Profile) -> Callable[[str], int]:
 def link(request: pytest.FixtureRequest, profile: Profile, bench: Bench,
          evidence: EvidenceLog) -> Iterator[Callable[[str], Link]]:
     """Opens (once per run) and returns the link for a transport: link('serial')."""
-    opened: dict[str, Link] = {}
+    run = _required_run(request)
+    opened = run.links  # the plugin asks the links an instance used about bench faults
     failed: dict[str, LabError] = {}  # a link that could not open is not retried per rule
 
     def get(transport: str) -> Link:
         if transport not in profile.transports.declared:
             raise NotApplicable(f"the profile declares no {transport} transport")
+        run.links_used.add(transport)
         if transport in failed:
             raise LabError(f"the {transport} link could not be opened earlier in this run: "
                            f"{failed[transport]}")

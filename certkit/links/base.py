@@ -5,13 +5,28 @@ directly, so a real port, a remote port and an emulator are interchangeable.
 A link has an explicit lifecycle (new -> open -> closed), records everything
 it sends and receives in the run's evidence log, and every wait it offers
 takes a deadline.
+
+A link also says when the *bench* failed under it (ECS-1 C-2): the broker
+exited, the endpoint lost its upstream, certkit's own client was
+disconnected, the serial port vanished, the HCI transport closed. Drivers
+call `bench_fault(kind, text)` where they notice it (on any thread), and may
+override `bench_problem()` with a live check; the plugin turns a pass or a
+fail observed during a bench fault into an `error` (`certkit.benchfault`).
+What the DUT does (drops a connection, stops answering, crashes) is never a
+bench fault: only what is on certkit's side of the wire. Under `--emulate`
+the reference emulator *is* the DUT, so an emulator that dies is the DUT's
+behaviour too (a crash certification must catch, as `interop:crash-on-unknown-
+method` does), not a bench fault; only what it stands on counts: the pty it
+shares with certkit, the HCI transport to its controller, the broker.
 """
 
 from __future__ import annotations
 
 import abc
+import time
 from typing import ClassVar
 
+from certkit.benchfault import BenchFault, BenchFaultLog
 from certkit.evidence import EvidenceLog
 
 
@@ -25,6 +40,7 @@ class Link(abc.ABC):
     def __init__(self, evidence: EvidenceLog) -> None:
         self.evidence = evidence
         self.state = "new"
+        self.bench_faults = BenchFaultLog()
 
     def open(self, timeout: float) -> None:
         if self.state != "new":
@@ -45,6 +61,36 @@ class Link(abc.ABC):
 
     def record(self, direction: str, text: str, at: float | None = None) -> None:
         self.evidence.record(self.transport, direction, text, at)
+
+    def bench_fault(self, kind: str, text: str, at: float | None = None) -> BenchFault | None:
+        """Log that the bench failed (thread-safe); also a line in the evidence.
+
+        Ignored once the link is closing: what certkit tears down itself is no fault.
+        """
+        if self.state == "closed":
+            return None
+        fault = BenchFault(time.monotonic() if at is None else at, self.transport, kind, text)
+        self.bench_faults.add(fault)
+        self.evidence.record("bench", "", f"BENCH FAULT ({self.transport} {kind}): {text}",
+                             fault.t)
+        return fault
+
+    def bench_faults_between(self, start: float, end: float) -> list[BenchFault]:
+        """The bench faults noticed from `start` to `end` (time.monotonic())."""
+        return self.bench_faults.between(start, end)
+
+    def bench_problem(self, thorough: bool = False) -> str | None:
+        """What is wrong with the bench now, or None (asked while open; `thorough` may
+        take a second or two, e.g. a message round the broker). Faults are sticky, so
+        this also catches one that began before a check and still holds."""
+        return None
+
+    def check_bench(self, thorough: bool = False) -> BenchFault | None:
+        """Log `bench_problem()`, if any, as a bench fault now."""
+        if self.state != "open":
+            return None
+        problem = self.bench_problem(thorough)
+        return self.bench_fault("unsound", problem) if problem else None
 
     @abc.abstractmethod
     def _open(self, timeout: float) -> None: ...

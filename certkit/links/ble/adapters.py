@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from bumble.link import LocalLink
@@ -51,6 +52,10 @@ class Adapter(abc.ABC):
         """Why the adapter can no longer be used, or None."""
         return None
 
+    def on_lost(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (on the link's loop) when the adapter goes away; adapters that
+        cannot tell are only asked through `lost()`."""
+
     def describe(self) -> str:
         return self.spec
 
@@ -84,6 +89,10 @@ class BumbleAdapter(Adapter):
     async def close(self, timeout: float) -> None:
         if self.central is not None:
             await self.central.close(timeout)
+
+    def on_lost(self, callback: Callable[[], None]) -> None:
+        if self.central is not None:
+            self.central.on_lost(callback)
 
     def lost(self) -> str | None:
         if self.central is None or self.central.lost is None:

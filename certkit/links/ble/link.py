@@ -101,6 +101,7 @@ class BleLink(Link):
             self.record("->", f"open adapter {self.adapter.describe()}")
             self.loop.run(self.adapter.open(min(ADAPTER_TIMEOUT_S, self._left(deadline))),
                           self._left(deadline))
+            self.adapter.on_lost(self._on_adapter_lost)
             self.dut = self._discover(min(DISCOVER_TIMEOUT_S, self._left(deadline) - 1.0))
         except BaseException as exc:
             self._close(min(5.0, max(self._left(deadline), 1.0)))
@@ -180,6 +181,17 @@ class BleLink(Link):
             self._lose(f"the BLE adapter is gone: {lost}")
         if self.lost:
             raise PeerLost(self.lost)
+
+    def _on_adapter_lost(self) -> None:
+        # The controller's transport closed under certkit (HCI socket, USB dongle): the
+        # bench's radio is gone, whatever the DUT is doing. A DUT that disconnects or stops
+        # advertising is its own behaviour and never logged here (see _on_disconnected).
+        self.bench_fault("adapter-lost", f"the BLE adapter is gone: "
+                                         f"{self.adapter.lost() or 'its transport closed'}")
+
+    def bench_problem(self, thorough: bool = False) -> str | None:
+        lost = self.adapter.lost() if self.adapter else None
+        return f"the BLE adapter is gone: {lost}" if lost else None
 
     def _lose(self, why: str) -> None:
         self.lost = why

@@ -60,6 +60,7 @@ SNAPSHOT_TIMEOUT_S = 3.0
 RECONNECT_GRACE_S = 3.0     # the controller's own reconnect, when the broker is up
 PROBE_TIMEOUT_S = 2.0
 AT_LEAST_S = 0.3            # a wait whose deadline has passed still looks once more
+BROKER_WATCH_S = 0.1        # how often the embedded broker's process is looked at
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class MqttLink(Link):
             self._loop.start()
             self._stops.append(("endpoint loop", self._loop.stop))
             self._start_broker(deadline)
+            self._watch_bench()
             self._start_controller(deadline)
             self._start_endpoint(deadline)
             if self.emulate:
@@ -295,6 +297,8 @@ class MqttLink(Link):
         if reason.is_failure:
             self._connect_problem = f"the broker refused the connection ({reason})"
             self._refused.set()
+            self.bench_fault("broker-refused", f"the broker refused certkit's controller "
+                                               f"({reason})")
             return
         self._connected.set()
         client.subscribe([(f"{self.base}/#", 1), (self._probe_topic, 1)])
@@ -308,6 +312,9 @@ class MqttLink(Link):
             self._connected.clear()
             self.drops += 1
             self.evidence.record("bench", "", f"controller: lost its broker connection ({reason})")
+            # certkit disconnects its controller only when the link closes (no fault then).
+            self.bench_fault("controller-disconnected", f"certkit's MQTT controller lost its "
+                                                        f"broker connection ({reason})")
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         message = Message(time.monotonic(), msg.topic, msg.payload, msg.qos, bool(msg.retain))
@@ -326,6 +333,39 @@ class MqttLink(Link):
 
     # ------------------------------------------------------------ the bench
 
+    def _watch_bench(self) -> None:
+        """Endpoint incidents that are the bench's, and the embedded broker's exit, become
+        bench faults as they happen (the exit is polled: the broker is a child process)."""
+        self.dut.on_bench_incident = lambda incident: self.bench_fault(
+            f"endpoint-{incident.kind}", f"endpoint: {incident.text}", incident.t)
+        broker = self.broker
+        if broker is None:
+            return
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(BROKER_WATCH_S):
+                if not broker.alive():
+                    self.bench_fault("broker-exited", f"the {broker.name} broker "
+                                                      f"{broker.exit_status()}")
+                    return
+
+        watcher = threading.Thread(target=watch, name="certkit-mqtt-broker-watch", daemon=True)
+        watcher.start()
+        self._stops.append(("broker watch", lambda t: (stop.set(), watcher.join(t))))
+
+    def bench_problem(self, thorough: bool = False) -> str | None:
+        if self.broker is not None and not self.broker.alive():
+            return f"the {self.broker.name} broker {self.broker.exit_status()}"
+        if self.controller is not None and not self._connected.is_set():
+            return "certkit's MQTT controller is not connected to the broker"
+        if thorough:
+            try:
+                self.require_bench(probe=True)
+            except LabError as exc:
+                return str(exc)
+        return None
+
     def mark_bench(self) -> BenchMark:
         return BenchMark(self.drops, time.monotonic())
 
@@ -333,8 +373,8 @@ class MqttLink(Link):
         """LabError unless the broker is up, certkit is connected to it and (with `since`) it
         stayed so throughout a check; `probe` also sends a message round the broker."""
         if self.broker is not None and not self.broker.alive():
-            raise LabError(f"the embedded MQTT broker {self.broker.exit_status()}, so the check "
-                           "could not be carried out")
+            raise LabError(f"the {self.broker.name} broker {self.broker.exit_status()}, so the "
+                           "check could not be carried out")
         if not self._connected.is_set():
             up = self.upstream
             if up is not None and not accepts(up.host, up.port, 0.5):

@@ -93,6 +93,8 @@ class DutLog:
         self.publishes: list[DutPublish] = []
         self.incidents: list[Incident] = []
         self._changed = threading.Condition()
+        # Told of every incident of a BENCH_INCIDENTS kind (the link logs a bench fault).
+        self.on_bench_incident: Callable[[Incident], None] | None = None
 
     # ------------------------------------------------------------ observer (loop thread)
 
@@ -135,10 +137,13 @@ class DutLog:
         self.evidence.record("bench", "", f"endpoint: DUT connection #{conn.number} {reason}")
 
     def incident(self, kind: str, text: str) -> None:
+        incident = Incident(time.monotonic(), kind, text)
         with self._changed:
-            self.incidents.append(Incident(time.monotonic(), kind, text))
+            self.incidents.append(incident)
             self._changed.notify_all()
         self.evidence.record("bench", "", f"endpoint: {text}")
+        if kind in BENCH_INCIDENTS and self.on_bench_incident is not None:
+            self.on_bench_incident(incident)
 
     # ------------------------------------------------------------ queries (any thread)
 

@@ -242,6 +242,10 @@ class SerialLink(Link):
             if not self._stop.is_set():
                 self._failure = f"{type(exc).__name__}: {exc}"
                 self.evidence.note(f"serial: port failed: {self._failure}")
+                # The port (adapter, pty, remote port) went away or broke: the bench's side.
+                # A DUT that stops talking leaves the port readable and is never this.
+                self.bench_fault("port-failed", f"serial port {self.port} failed: "
+                                                f"{self._failure}")
         finally:
             self._settle_all()
 
@@ -439,6 +443,13 @@ class SerialLink(Link):
             raise LabError(f"serial port {self.port} failed: {self._failure}")
         if self.state == "open" and not self._reader_alive() and not self._stop.is_set():
             raise LabError(f"serial port {self.port}: the module's reader stopped")
+
+    def bench_problem(self, thorough: bool = False) -> str | None:
+        if self._failure is not None:
+            return f"serial port {self.port} failed: {self._failure}"
+        if not self._reader_alive() and not self._stop.is_set():
+            return f"serial port {self.port}: the module's reader stopped"
+        return None
 
     def wait_for(self, match: Callable[[Uplink], bool], since: float,
                  until: float) -> Uplink | None:
