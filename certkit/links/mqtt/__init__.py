@@ -16,7 +16,9 @@ Modules, each readable alone:
 | `endpoint.py` | the pass-through endpoint: cut, TLS, tap |
 | `dutlog.py` | what the endpoint saw of the DUT |
 | `messages.py` | what the broker delivered to certkit, with waits |
-| `broker.py`, `amqtt_child.py` | the embedded broker, an external broker |
+| `broker.py` | which broker: embedded (child process, bounded stop) or external |
+| `mosquitto_broker.py` | embedded mosquitto (MQTT 3.1.1 and 5; the default where installed) |
+| `amqtt_broker.py`, `amqtt_child.py`, `amqtt_fixes.py` | embedded amqtt (3.1.1), corrected where it departs from MQTT |
 | `controller.py` | `MqttLink`: the controller on paho-mqtt 2, and the bench it owns |
 """
 
