@@ -53,17 +53,24 @@ class DeviceModel:
 
     def set(self, siid: int, piid: int, token: Token) -> tuple[int, bool]:
         """(code, whether the stored value changed)."""
+        code, value = self.judge_set(siid, piid, token)
+        if code != OK or value is None:
+            return code, False
+        return OK, self.state.write(self.props[(siid, piid)], value, self.SOURCE)
+
+    def judge_set(self, siid: int, piid: int, token: Token) -> tuple[int, Any]:
+        """(code, the value to store or None): a set's answer, before anything is stored."""
         prop = self._known(siid, piid)
         if prop is None:
-            return NO_SUCH, False
+            return NO_SUCH, None
         if not prop.writable and "access-not-enforced" not in self.faults:
-            return NOT_WRITABLE, False
+            return NOT_WRITABLE, None
         value = _valid(prop, token)
         if value is None:
-            return (OK if "invalid-values-accepted" in self.faults else BAD_VALUE), False
+            return (OK if "invalid-values-accepted" in self.faults else BAD_VALUE), None
         if "sets-not-applied" in self.faults:
-            return OK, False
-        return OK, self.state.write(prop, value, self.SOURCE)
+            return OK, None
+        return OK, value
 
     def act(self, siid: int, aiid: int, args: list[Token]
             ) -> tuple[int, list[tuple[int, Any]], list[int]]:

@@ -9,7 +9,9 @@ plays the MCU the way firmware does, one line at a time:
    poll `get_down` every ~120 ms and act on the downlink it returns; after
    a downlink it polls again 20 ms later, as firmware that expects bursts.
 
-It is conformant by default; faults (see `faults.py`) break one rule each.
+It is conformant by default; faults (see `faults.py`) break one rule each,
+and variants (see `variants.py`) make the conformant choices real firmware
+makes (slow polls, late replies, batched reports, ...).
 Sensor-like properties (read-only, notify, with a value-range) drift one
 step every 1.5 s and are reported; an action fires its service's first
 event one second later. Writes never block: like a UART with nobody
@@ -30,12 +32,15 @@ import time
 import tty
 from collections import deque
 from collections.abc import Callable
+from decimal import Decimal
 
 from certkit.links.serial.protocol import LineError, Token, chunk_reports, encode_value, tokenize
 from certkit.profile.model import Event, Profile, Property
 from emulators import Emulator, register
+from emulators.serial import variants as var
 from emulators.serial.device import Crash, DeviceModel
 from emulators.serial.faults import FAULTS
+from emulators.serial.variants import VARIANTS
 from emulators.state import DeviceState
 
 POLL_S = 0.12
@@ -61,6 +66,7 @@ GARBAGE = (b"get_d\x00own", "temp\u00e9rature".encode(), b"properties_changed 2 
 class SerialEmulator(Emulator):
     transport = "serial"
     FAULTS = FAULTS
+    VARIANTS = VARIANTS
 
     def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(),
                  variants: frozenset[str] = frozenset(), *,
@@ -85,6 +91,10 @@ class SerialEmulator(Emulator):
         self._started = 0.0
         self._reported_at: dict[tuple[int, int], float] = {}  # last properties_changed sent
         self._random = random.Random(1)
+        self._polls = 0           # slowest-polls: which interval comes next
+        self._batch: dict[tuple[int, int], Property] = {}  # batched-reports: waiting to go
+        self._reply_delay_s = (var.near_limit_delay_s(profile)
+                               if self.uses("replies-near-limit") else 0.0)
         self.dropped = 0          # bytes the pty could not take
         self.error: str | None = None  # why the MCU thread died, if it did
 
@@ -183,6 +193,7 @@ class SerialEmulator(Emulator):
         self.state.reset(DeviceModel.SOURCE)
         self._timers.clear()
         self._reported_at.clear()
+        self._batch.clear()
         self._stop.wait(BOOT_DELAY_S)
         self._drain()
         self._rx.clear()
@@ -215,15 +226,30 @@ class SerialEmulator(Emulator):
             self._every(GARBAGE_S, lambda: self._outbox.append(next(cycle)))
 
     def _poll(self, now: float) -> None:
-        interval = SLOW_POLL_S if self.has("slow-polls") else POLL_S
-        self._next_poll = now + interval + self._random.uniform(-POLL_JITTER_S, POLL_JITTER_S)
+        self._next_poll = now + self._poll_interval()
         answer = self._exchange(b"get_down")
+        if answer == "down none" and self.uses("net-queries"):
+            self._exchange(b"net")
         if answer and answer.startswith("down ") and answer != "down none":
-            self._next_poll = now + FOLLOW_UP_POLL_S
+            if not self.uses("slowest-polls"):  # that firmware keeps its own pace
+                self._next_poll = now + FOLLOW_UP_POLL_S
             try:
                 self._downlink(answer[5:])
             except Crash:
                 self._reboot.set()
+
+    def _poll_interval(self) -> float:
+        if self.uses("slowest-polls"):
+            self._polls += 1
+            return var.SLOW_POLL_GAP_S if self._polls % var.SLOW_POLL_GAP_EVERY == 0 \
+                else var.SLOW_POLL_S
+        interval = SLOW_POLL_S if self.has("slow-polls") else POLL_S
+        return interval + self._random.uniform(-POLL_JITTER_S, POLL_JITTER_S)
+
+    def _work(self) -> None:
+        """replies-near-limit: the firmware takes its time over a downlink."""
+        if self._reply_delay_s:
+            self._stop.wait(self._reply_delay_s)
 
     # ----------------------------------------------------------- downlinks
 
@@ -259,10 +285,11 @@ class SerialEmulator(Emulator):
             siid, piid = params[i].as_int(), params[i + 1].as_int()
             code, value = self.device.get(siid, piid)
             prop = self.device.props.get((siid, piid))
-            shown = f" {encode_value(value, prop.format)}" if code == 0 else ""
+            shown = f" {self._wire(value, prop)}" if code == 0 else ""
             entries.append(f"{siid} {piid} {code}{shown}")
         if self.has("slow-replies"):
             self._stop.wait(self.profile.limit_ms("reply-ms") / 1000 + SLOW_REPLY_EXTRA_S)
+        self._work()
         self._send_result(entries)
 
     def _set(self, params: list[Token]) -> None:
@@ -271,17 +298,38 @@ class SerialEmulator(Emulator):
         entries, changed = [], []
         for i in range(0, len(params) - 2, 3):
             siid, piid = params[i].as_int(), params[i + 1].as_int()
+            if self.uses("accepted-then-applied"):
+                code, value = self.device.judge_set(siid, piid, params[i + 2])
+                if code == 0 and value is not None:
+                    code = 1  # accepted: applied later
+                    self._apply_later(self.device.props[(siid, piid)], value)
+                entries.append(f"{siid} {piid} {code}")
+                continue
             code, did_change = self.device.set(siid, piid, params[i + 2])
             entries.append(f"{siid} {piid} {code}")
             if did_change:
                 changed.append(self.device.props[(siid, piid)])
+        self._work()
         self._send_result(entries)
         self._report([p for p in changed if p.notifies and not self.has("no-notify")])
+
+    def _apply_later(self, prop: Property, value: object) -> None:
+        """accepted-then-applied: store the value soon, unless a later write came first."""
+        accepted = time.monotonic()
+
+        def apply() -> None:
+            last = self.state.last_writer(prop)
+            if last is not None and last[1] > accepted:
+                return  # superseded: a write accepted after this one has been applied
+            if self.state.write(prop, value, DeviceModel.SOURCE) and prop.notifies:
+                self._report([prop])
+        self._after(var.APPLY_AFTER_S, apply)
 
     def _action(self, params: list[Token]) -> None:
         siid, aiid = params[0].as_int(), params[1].as_int()
         code, outputs, changed = self.device.act(siid, aiid, params[2:])
         outs = "".join(f" {piid} {self._encoded(siid, piid, value)}" for piid, value in outputs)
+        self._work()
         self._send_later(f"result {siid} {aiid} {code}{outs}")
         if code == 0:
             props = [self.device.props[(siid, piid)] for piid in changed]
@@ -296,6 +344,7 @@ class SerialEmulator(Emulator):
 
     def _version_request(self, params: list[Token]) -> None:
         if not self.has("version-request-ignored"):
+            self._work()
             self._send_later(f"mcu_version {self.profile.device.mcu_version or '0000'}")
 
     # ------------------------------------------------------------- uplinks
@@ -308,9 +357,28 @@ class SerialEmulator(Emulator):
             self._send_later("result " + " ".join(entries))
 
     def _report(self, props: list[Property]) -> None:
-        items = [(p.siid, p.piid, encode_value(self.state.value(p), p.format)) for p in props]
+        if self.uses("batched-reports") and props:
+            if not self._batch:
+                self._after(var.BATCH_S, self._send_batch)
+            self._batch.update({(p.siid, p.piid): p for p in props})
+            return
+        items = [(p.siid, p.piid, self._wire(self.state.value(p), p)) for p in props]
         for line in chunk_reports(items):
             self._send_later(line)
+
+    def _send_batch(self) -> None:
+        props, self._batch = list(self._batch.values()), {}
+        items = [(p.siid, p.piid, self._wire(self.state.value(p), p)) for p in props]
+        for line in chunk_reports(items):
+            self._send_later(line)
+
+    def _wire(self, value: object, prop: Property) -> str:
+        """A value as this firmware prints it."""
+        if prop.format == "float" and self.uses("fixed-decimals"):
+            step = Decimal(str(prop.value_range[2])) if prop.value_range else Decimal("0.01")
+            decimals = max(2, -step.normalize().as_tuple().exponent)  # never below the step
+            return f"{float(value):.{decimals}f}"
+        return encode_value(value, prop.format)
 
     def _report_drift(self, prop: Property, period: float = DRIFT_S) -> None:
         # Judged by when reports leave, not when they are queued: a report held
@@ -328,7 +396,7 @@ class SerialEmulator(Emulator):
         self._send_later(f"event_occured {event.siid} {event.eiid}{args}")
 
     def _encoded(self, siid: int, piid: int, value: object) -> str:
-        return encode_value(value, self.device.props[(siid, piid)].format)
+        return self._wire(value, self.device.props[(siid, piid)])
 
     def _undeclared_event(self) -> None:
         siid = next((e.siid for e in self.profile.events()), self.profile.services[-1].siid)

@@ -15,6 +15,7 @@ from itertools import pairwise
 
 from certkit.links.serial.protocol import Line, LineError, Token, decode_value
 from certkit.profile.model import Profile
+from certkit.profile.values import same_value
 
 # Timestamps are taken when the module reads a line, not when the MCU sent
 # it; UART and scheduling delays can bring two reports a few ms closer.
@@ -99,7 +100,18 @@ class Excuse:
     def covers(self, report: Report) -> bool:
         return (self.start <= report.t <= self.end
                 and self.key in (None, report.key)
-                and self.value in (None, report.token.text))
+                and (self.value is None or same_wire_value(self.value, report.token.text)))
+
+
+def same_wire_value(sent: str, reported: str) -> bool:
+    """Whether a reported value is the one sent: numbers by value, since firmware prints
+    its floats its own way (`40.5` may come back as `40.50`), everything else as written."""
+    if sent == reported:
+        return True
+    try:
+        return same_value("float", float(sent), float(reported))
+    except ValueError:
+        return False
 
 
 def self_report_bursts(found: Iterable[Report], excuses: Sequence[Excuse],

@@ -1,0 +1,57 @@
+"""The serial emulator's variants: conformant choices a partner's MCU firmware may make.
+
+Each is a way to implement ECS-1 section 5 that the standard allows and real
+firmware takes; every one must be CERTIFIED. A variant the suite misjudges
+shows a rule that would misjudge a real MCU: the rule is fixed, never the
+variant (`tests/variants/`).
+"""
+
+from __future__ import annotations
+
+from certkit.profile.model import Profile
+from certkit.standard.catalogue import catalogue
+from emulators import Variant
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("replies-near-limit",
+            "ECS-1 section 10: \"reply to a downlink or command 1000 (`reply-ms`)\"; SER-004, "
+            "SER-005, SER-008: \"within 1000 ms\"; INT-005: \"p95 latency at most 500 ms\"",
+            "answers every downlink (get, set, action, version request) after 85 % of the "
+            "tightest reply limit that applies: the profile's reply-ms and INT-005's p95"),
+    Variant("batched-reports",
+            "ECS-1 section 5: \"`properties_changed <siid> <piid> <value> [...]`\" (several "
+            "properties in one line)",
+            "holds property reports for 200 ms and sends what gathered in one "
+            "properties_changed line (a set's report shares a line with sensor readings)"),
+    Variant("slowest-polls",
+            "SER-002: \"median interval 100..250 ms and no gap over 1000 ms\"",
+            "polls get_down every 235 ms with every fourth gap 920 ms (median 235 ms, "
+            "largest gap 920 ms), and does not poll sooner after a downlink"),
+    Variant("accepted-then-applied",
+            "ECS-1 section 5: \"Result codes: 0 done; 1 accepted\"; SER-005: \"returns code 0 "
+            "(or 1)\"",
+            "answers a valid set_properties with code 1 and applies (and reports) the value "
+            "300 ms later, unless a later write to the property came first"),
+    Variant("net-queries",
+            "ECS-1 section 5: \"`net` → `offline`, `local`, `cloud`, `updating`, `uap` or "
+            "`unprov`\"",
+            "asks `net` after every get_down answered `down none`, as firmware that drives a "
+            "network LED does"),
+    Variant("fixed-decimals",
+            "ECS-1 section 5: \"floats in decimal with `.`\"",
+            "writes every float with two decimals (C's %.2f: 87.50, 40.00), more where "
+            "the step needs them"),
+)}
+
+REPLY_SHARE = 0.85          # replies-near-limit: this share of the tightest limit
+BATCH_S = 0.2               # batched-reports: how long reports gather
+SLOW_POLL_S = 0.235         # slowest-polls: the usual interval...
+SLOW_POLL_GAP_S = 0.92      # ...and every SLOW_POLL_GAP_EVERY-th one
+SLOW_POLL_GAP_EVERY = 4
+APPLY_AFTER_S = 0.3         # accepted-then-applied: when an accepted set takes effect
+
+
+def near_limit_delay_s(profile: Profile) -> float:
+    """replies-near-limit: how long the MCU works on a downlink before answering it."""
+    quality_bar = catalogue().get("INT-005").limits["p95"].value
+    return REPLY_SHARE * min(profile.limit_ms("reply-ms"), quality_bar) / 1000
