@@ -126,9 +126,9 @@ def _targets(rule: Rule, profile: Profile) -> tuple[list[tuple[str, str, Target]
         return [(p.key, p.label, p) for p in props], f"{access} property on {transport}"
     if rule.per == "changeable-notify-property":  # C-1: those without a way get n/a instances
         props = [p for p in profile.properties_on(transport) if p.notifies]
-        return ([(p.key, p.label, p) for p in props],
-                f"notify property on {transport} that certkit can change (a write over "
+        kind = (f"notify property on {transport} that certkit can change (a write over "
                 f"{transport} or a set through another declared transport)")
+        return [(p.key, p.label, p) for p in props], kind
     if rule.per == "writable-property-or-action":  # C-6: an action is a settable property
         props = [p for p in profile.properties_on(transport) if p.writable]
         actions = [a for s in profile.services_on(transport) for a in s.actions]

@@ -18,7 +18,9 @@ another process reaches it as it would a bench radio:
     python -m emulators.ble profiles/acme.kettle.k1.yaml --hci tcp-server:127.0.0.1:0
     certkit run profiles/acme.kettle.k1.yaml --ble-adapter bumble:tcp-client:127.0.0.1:PORT
 
-Each fault in `FAULTS` breaks one rule on purpose (`--fault ble:NAME`).
+Each fault in `FAULTS` breaks one rule on purpose (`--fault ble:NAME`); each
+variant in `VARIANTS` is a conformant choice a real peripheral makes
+(`--variant ble:NAME`), which must still be CERTIFIED.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from certkit.links.ble.aio import LoopThread
 from certkit.profile.model import Profile
-from emulators import Emulator, Fault, register
+from emulators import Emulator, Fault, Variant, register
 from emulators.state import DeviceState
 
 if TYPE_CHECKING:  # bumble loads when the emulator starts, not to list its faults
@@ -63,11 +65,62 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
           "accepts writes on an unencrypted link"),
 )}
 
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("steady-values",
+            "clarification C-1: \"The harness never waits for a device to change a value by "
+            "itself\"",
+            "its read-only notify properties never change on their own (a sensor at rest, a "
+            "battery that holds its charge)"),
+    Variant("fast-drift",
+            "BLE-007 (rules.yaml): \"any change of a notify property ... must be notified\"; "
+            "section 7 sets no rate for changes the device makes itself",
+            "its read-only notify properties change on their own every 50 ms, each change "
+            "notified and the BTHome data refreshed"),
+    Variant("notify-before-response",
+            "BLE-007: \"a change of a notify property (caused by a write ...) is notified "
+            "within 1000 ms\" (no order between the notification and the write response)",
+            "sends the notification of a written value before the write response"),
+    Variant("late-notifications",
+            "BLE-007: \"is notified within 1000 ms\"",
+            "notifies a change 80 % of the notify limit (profile notify-ms) after it"),
+    Variant("mtu-23",
+            "section 7 sets no ATT MTU; Bluetooth Core Vol 3 Part F 3.4.2: the server "
+            "answers Exchange MTU with its own receive MTU (23 is the minimum)",
+            "answers Exchange MTU with 23, so values over 22 bytes are read with Read Blob "
+            "and writes over 20 bytes take Prepare/Execute Write"),
+    Variant("no-mtu-exchange",
+            "section 7 sets no ATT MTU; Bluetooth Core Vol 3 Part G 4.3.1: Exchange MTU is "
+            "optional for a GATT server",
+            "refuses Exchange MTU with ATT error 0x06 Request Not Supported (the MTU stays 23)"),
+    Variant("long-strings",
+            "section 7: \"string UTF-8\" (no length limit; longer than the ATT MTU allows in "
+            "one PDU)",
+            "its string properties (outside device-information) hold 40-byte values"),
+    Variant("shortened-name",
+            "section 7: \"a complete or shortened local name starting with `name-prefix`\"",
+            "advertises a Shortened Local Name (the prefix and one more character) even when "
+            "the complete name would fit"),
+    Variant("bthome-packet-id",
+            "BLE-002: \"objects in ascending id order, each declared object present\" (more "
+            "objects are not forbidden); BTHome v2 object 0x00 packet id",
+            "starts its BTHome data with a packet id object (0x00) that counts new readings"),
+    Variant("extra-gatt",
+            "BLE-004: \"nothing under the ecosystem UUID base is undeclared\" (only that base "
+            "is closed)",
+            "adds Hardware and Software Revision and PnP ID to the Device Information Service, "
+            "a vendor DFU service (0xFE59) and User Description descriptors (0x2901) on its "
+            "ecosystem characteristics"),
+    Variant("no-serial-number",
+            "section 7: \"and Serial Number (0x2A25) recommended\"",
+            "has no Serial Number in its Device Information Service"),
+)}
+
 
 @register
 class BleEmulator(Emulator):
     transport = "ble"
     FAULTS = FAULTS
+    VARIANTS = VARIANTS
 
     def __init__(self, profile: Profile, faults: frozenset[str] = frozenset(),
                  variants: frozenset[str] = frozenset(), *,
@@ -114,7 +167,7 @@ class BleEmulator(Emulator):
 
         self.link = link or LocalLink()
         self.peripheral = Peripheral(self.profile, self.faults, self.link, self.state,
-                                     self._address)
+                                     self._address, self.variants)
         await self.peripheral.start()
 
     def serve_hci(self, spec: str, timeout: float) -> str:

@@ -59,9 +59,11 @@ def _out_of_range(profile: Profile, obj: BthomeObject) -> Any:
     return -1
 
 
-def bthome_payload(profile: Profile, state: GattValues, faults: frozenset[str]) -> bytes:
+def bthome_payload(profile: Profile, state: GattValues, faults: frozenset[str],
+                   packet_id: int | None = None) -> bytes:
+    """`packet_id`: lead with a packet id object (variant bthome-packet-id)."""
     objects = sorted(profile.transports.ble.bthome, key=lambda o: o.object_id)
-    encoded = []
+    encoded = [] if packet_id is None else [bytes([BTHOME_PACKET_ID, packet_id % 256])]
     for index, obj in enumerate(objects):
         prop = profile.property(obj.siid, obj.piid)
         value = state.value(prop)
@@ -81,15 +83,20 @@ def device_name(profile: Profile) -> str:
 
 
 def advertising_data(profile: Profile, state: GattValues,
-                     faults: frozenset[str] = frozenset()) -> bytes:
+                     faults: frozenset[str] = frozenset(),
+                     variants: frozenset[str] = frozenset(), packet_id: int = 0) -> bytes:
     ble = profile.transports.ble
     structures: list[AdStructure] = [flags()]
     if "no-manufacturer-data" not in faults:
         structures.append(manufacturer_data(ble.company_id, ble.product_id.to_bytes(2, "little")))
     if ble.bthome:
-        structures.append(service_data16(BTHOME_UUID16, bthome_payload(profile, state, faults)))
+        packet = packet_id if "bthome-packet-id" in variants else None
+        structures.append(service_data16(BTHOME_UUID16,
+                                         bthome_payload(profile, state, faults, packet)))
     room = LEGACY_ADVERTISING_BYTES - sum(s.size for s in structures) - 2
     name = device_name(profile)
+    if "shortened-name" in variants:
+        room = min(room, len(ble.name_prefix.encode()) + 1)  # the prefix and one more
     if len(name.encode()) <= room:
         structures.insert(1, local_name(name))
     else:

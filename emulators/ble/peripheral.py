@@ -8,7 +8,9 @@ on battery power, and the advertising data of `advertising.py`, sent every
 second). Writable characteristics require an encrypted link (SEC-004, so
 the reference device passes the recommended rule too); writes are judged by
 `DeviceState`, changes are notified, and the device re-advertises after
-every disconnection.
+every disconnection. Variants (`emulators.ble.VARIANTS`) change how, within
+what section 7 allows: the MTU it accepts, when it notifies, what else its
+GATT table and advertising carry.
 
 Everything here runs on one asyncio loop (bumble objects belong to the loop
 that made them); `BleEmulator` in `__init__.py` is the synchronous face.
@@ -19,12 +21,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bumble import att, hci
 from bumble.device import Device
-from bumble.gatt import Characteristic, CharacteristicValue, Service
+from bumble.gatt import (
+    GATT_CHARACTERISTIC_USER_DESCRIPTION_DESCRIPTOR,
+    Characteristic,
+    CharacteristicValue,
+    Descriptor,
+    Service,
+)
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
@@ -51,7 +59,17 @@ logger = logging.getLogger(__name__)
 
 ADVERTISING_INTERVAL_MS = 20
 TICK_S = 0.3  # how often read-only notify properties change on their own
+FAST_TICK_S = 0.05  # the same with the fast-drift variant
+LATE_SHARE = 0.8  # late-notifications: this share of the notify limit
+MINIMUM_MTU = 23
+LONG_STRING_BYTES = 40
 ATT_READ_NOT_PERMITTED = 0x02
+ATT_REQUEST_NOT_SUPPORTED = 0x06
+# extra-gatt: what real firmware adds beside the ecosystem's services
+EXTRA_INFORMATION = {0x2A27: b"B", 0x2A28: b"sdk-2.6.1",
+                     0x2A50: bytes([0x02, 0xFF, 0xFF, 0x42, 0x01, 0x00, 0x01])}  # PnP ID
+DFU_SERVICE = 0xFE59
+DFU_CONTROL_POINT = "8ec90003-f315-4f60-9fb8-838830daea50"
 
 P = Characteristic.Properties
 A = Characteristic.Permissions
@@ -72,10 +90,12 @@ def battery_property(profile: Profile) -> Property | None:
 
 class Peripheral:
     def __init__(self, profile: Profile, faults: frozenset[str], link: LocalLink,
-                 state: DeviceState | None = None, address: str | None = None) -> None:
+                 state: DeviceState | None = None, address: str | None = None,
+                 variants: frozenset[str] = frozenset()) -> None:
         """`state`: shared with the device's other faces; `address`: else one from the model."""
         self.profile = profile
         self.faults = faults
+        self.variants = variants
         self.link = link
         self.state = GattValues(profile, faults, state)
         self.address = (hci.Address(address, hci.Address.RANDOM_DEVICE_ADDRESS) if address
@@ -86,6 +106,9 @@ class Peripheral:
                              host=Host(self.controller, AsyncPipeSink(self.controller)))
         self.characteristics: dict[Key, Characteristic] = {}
         self.battery_level: Characteristic | None = None
+        self.packet_id = 0  # bthome-packet-id: counts the readings advertised
+        self._tasks: set[asyncio.Task] = set()
+        self._configure_att()
         self.reads = 0
         self.read_hook: Callable[[int], None] | None = None  # called with the read count
         self.vanished = False
@@ -94,17 +117,45 @@ class Peripheral:
         self._unsubscribe = self.state.state.subscribe(self._changed_elsewhere)
         self._add_services()
 
+    def uses(self, variant: str) -> bool:
+        return variant in self.variants
+
     # ------------------------------------------------------------ GATT
+
+    def _configure_att(self) -> None:
+        server = self.device.gatt_server
+        if self.uses("mtu-23"):
+            server.max_mtu = MINIMUM_MTU
+        if self.uses("no-mtu-exchange"):
+            def refuse(bearer: Any, request: att.ATT_PDU) -> None:
+                server.send_response(bearer, att.ATT_Error_Response(
+                    request_opcode_in_error=request.op_code, attribute_handle_in_error=0x0000,
+                    error_code=ATT_REQUEST_NOT_SUPPORTED))
+            server.on_att_exchange_mtu_request = refuse  # the handler bumble looks up by name
+        if self.uses("long-strings"):
+            for prop in self.profile.properties():
+                if prop.format == "string" and prop.siid != 1:
+                    text = f"{prop.name} " * LONG_STRING_BYTES
+                    self.state.state.write(prop, text[:LONG_STRING_BYTES].strip(), "sensor")
 
     def _add_services(self) -> None:
         info = device_information(self.profile, wrong_model="wrong-model" in self.faults,
                                   identity=self.state.state.identity)
         fixed = {MANUFACTURER_NAME: info["manufacturer"], MODEL_NUMBER: info["model"],
                  SERIAL_NUMBER: info["serial-number"], FIRMWARE_REVISION: info["firmware-revision"]}
+        if self.uses("no-serial-number"):
+            del fixed[SERIAL_NUMBER]
+        encoded = {uuid16: text.encode() for uuid16, text in fixed.items()}
+        if self.uses("extra-gatt"):
+            encoded.update(EXTRA_INFORMATION)
         self.device.add_service(Service(sig_uuid(DEVICE_INFORMATION), [
             Characteristic(sig_uuid(uuid16), P.READ, A.READABLE,
-                           CharacteristicValue(read=self._fixed_reader(text.encode())))
-            for uuid16, text in fixed.items()]))
+                           CharacteristicValue(read=self._fixed_reader(data)))
+            for uuid16, data in encoded.items()]))
+        if self.uses("extra-gatt"):
+            self.device.add_service(Service(sig_uuid(DFU_SERVICE), [
+                Characteristic(DFU_CONTROL_POINT, P.WRITE | P.INDICATE, A.WRITEABLE,
+                               CharacteristicValue(write=lambda connection, value: None))]))
         battery = battery_property(self.profile)
         if (self.profile.device.power == "battery" and battery is not None
                 and "no-battery-service" not in self.faults):
@@ -138,9 +189,13 @@ class Peripheral:
                 permissions |= A.WRITE_REQUIRES_ENCRYPTION
         if prop.notifies:
             properties |= P.NOTIFY
+        descriptors = []
+        if self.uses("extra-gatt"):
+            descriptors.append(Descriptor(GATT_CHARACTERISTIC_USER_DESCRIPTION_DESCRIPTOR,
+                                          A.READABLE, prop.name.encode()))
         return Characteristic(characteristic_uuid(prop.siid, prop.piid), properties, permissions,
                               CharacteristicValue(read=self._reader(prop),
-                                                  write=self._writer(prop)))
+                                                  write=self._writer(prop)), descriptors)
 
     def _count_read(self) -> None:
         self.reads += 1
@@ -161,21 +216,40 @@ class Peripheral:
             return self.state.encoded(prop)
         return read
 
-    def _writer(self, prop: Property) -> Callable[[Any, bytes], None]:
+    def _writer(self, prop: Property) -> Callable[[Any, bytes], Any]:
         # bumble's GATT server does not refuse writes by itself: a read-only
         # characteristic gets its 0x03 from here.
-        def write(connection: Any, value: bytes) -> None:
+        def write(connection: Any, value: bytes) -> bool:
             before = self.state.value(prop)
             error = self.state.write(prop, bytes(value))
             if error is not None:
                 raise att.ATT_Error(error)
-            if prop.notifies and self.state.value(prop) != before:
-                asyncio.get_running_loop().create_task(self._notify(prop))
-        return write
+            return prop.notifies and self.state.value(prop) != before
+
+        def write_then_notify(connection: Any, value: bytes) -> None:
+            if write(connection, value):
+                self._spawn(self._notify(prop))
+
+        async def notify_then_respond(connection: Any, value: bytes) -> None:
+            # bumble sends the write response once this coroutine returns
+            if write(connection, value):
+                await self._notify(prop)
+
+        return notify_then_respond if self.uses("notify-before-response") else write_then_notify
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run on the loop, keeping a reference (asyncio holds tasks only weakly)."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _notify(self, prop: Property) -> None:
         if "no-notification" in self.faults or self.vanished:
             return
+        if self.uses("late-notifications"):
+            await asyncio.sleep(LATE_SHARE * self.profile.limit_ms("notify-ms") / 1000)
+            if self.vanished:
+                return
         value = self.state.encoded(prop)
         targets = [self.characteristics.get((prop.siid, prop.piid))]
         battery = battery_property(self.profile)
@@ -194,16 +268,18 @@ class Peripheral:
         if source in (SOURCE, "sensor") or loop is None or loop.is_closed():
             return
         if prop.notifies and (prop.siid, prop.piid) in self.characteristics:
-            loop.call_soon_threadsafe(lambda: loop.create_task(self._notify(prop)))
+            loop.call_soon_threadsafe(lambda: self._spawn(self._notify(prop)))
 
     async def _tick(self) -> None:
         advertised = {(o.siid, o.piid) for o in self.profile.transports.ble.bthome}
+        period = FAST_TICK_S if self.uses("fast-drift") else TICK_S
         while True:
-            await asyncio.sleep(TICK_S)
+            await asyncio.sleep(period)
             changed = self.state.tick()
             for prop in changed:
-                await self._notify(prop)
+                self._spawn(self._notify(prop))
             if any((p.siid, p.piid) in advertised for p in changed):
+                self.packet_id = (self.packet_id + 1) % 256
                 await self._refresh_advertising()
 
     async def _refresh_advertising(self) -> None:
@@ -212,22 +288,26 @@ class Peripheral:
         if advertising_set is None or self.vanished:
             return
         try:
-            await advertising_set.set_advertising_data(
-                advertising_data(self.profile, self.state, self.faults))
+            await advertising_set.set_advertising_data(self._advertising_data())
         except Exception as exc:  # noqa: BLE001 - the next tick tries again
             logger.debug("refresh advertising: %s", exc)
 
     # ------------------------------------------------------------ lifecycle
 
+    def _advertising_data(self) -> bytes:
+        return advertising_data(self.profile, self.state, self.faults, self.variants,
+                                self.packet_id)
+
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         await self.device.power_on()
         await self._advertise()
-        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        if not self.uses("steady-values"):
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
     async def _advertise(self) -> None:
         await self.device.start_advertising(
-            advertising_data=advertising_data(self.profile, self.state, self.faults),
+            advertising_data=self._advertising_data(),
             advertising_interval_min=ADVERTISING_INTERVAL_MS,
             advertising_interval_max=ADVERTISING_INTERVAL_MS,
             auto_restart="no-readvertising" not in self.faults)

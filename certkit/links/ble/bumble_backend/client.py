@@ -125,7 +125,13 @@ class BumbleClient(BaseBleakClient):
         self._central.on_lost(self._on_central_lost)
         try:
             self._peer = Peer(connection)
-            await self._peer.request_mtu(MTU)
+            try:
+                await self._peer.request_mtu(MTU)
+            except att.ATT_Error as exc:
+                # Exchange MTU is optional for a GATT server (Core Vol 3 Part G 4.3.1): one
+                # that refuses it keeps the default MTU, as BlueZ carries on too.
+                logger.debug("%s refused the MTU exchange (%s); MTU stays %d", self.address,
+                             exc, att.ATT_DEFAULT_MTU)
             self.services = await self._discover()
             if pair:
                 await self.pair()
