@@ -70,87 +70,89 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
 # Conformant choices (ECS-1 section 6 and 12, Homie 5): every one must be CERTIFIED.
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("subscribe-per-property",
-            "§6: a controller publishes to `.../<property>/set`; nothing prescribes the "
-            "subscription (Homie 5: the device subscribes to the /set topics it handles)",
+            'ECS-1 section 6: "Commands: a controller publishes to `.../<property>/set`" (how '
+            "the DUT subscribes is its own choice)",
             "one SUBSCRIBE per settable property and action instead of one wildcard filter"),
     Variant("broadcast-subscription",
-            "§8 INT-004: a message on `homie/5/$broadcast/...` is ignored or refused "
-            "(Homie 5: devices may subscribe to broadcasts)",
+            'INT-004: "a message on `homie/5/$broadcast/...` [is] ignored or refused, and the '
+            'DUT keeps working"',
             "one SUBSCRIBE with two filters, its /set wildcard and homie/5/$broadcast/#, "
             "as the independent device of issue 10 does; broadcasts are ignored"),
     Variant("subscribe-first",
-            "§6 names no order between subscribing and announcing",
+            'ECS-1 section 6: "Commands: a controller publishes to `.../<property>/set`" (no '
+            "order between subscribing and announcing)",
             "subscribes before publishing $state init, $description and its values"),
     Variant("ready-before-values",
-            "§6 MQT-004 and MQT-005: `ready` within 5000 ms of connecting, every retained "
-            "property has a retained value (no order between them)",
+            'MQT-004: "`$state` reaches `ready` within 5000 ms of connecting"; MQT-005: '
+            '"Every retained property has a retained value" (no order between them)',
             "publishes $state ready right after $description, then its values one by one, "
             "50 ms apart"),
     Variant("ready-on-suback",
-            "§6 MQT-004: `$state` reaches `ready` within 5000 ms of connecting",
+            'MQT-004: "`$state` reaches `ready` within 5000 ms of connecting"',
             "publishes $state ready only when the broker's SUBACK arrives"),
     Variant("slow-ready",
-            "§6 MQT-004: `$state` reaches `ready` within 5000 ms of connecting",
+            'MQT-004: "`$state` reaches `ready` within 5000 ms of connecting"',
             f"stays in init for {SLOW_READY_S} s after every connect before `ready`"),
     Variant("no-init-state",
-            "§6: `$state` is one of init, ready, disconnected, sleeping, lost; only `ready` "
-            "is required (MQT-004); Homie 5 makes init optional",
+            'ECS-1 section 6: "`$state`: `init`, `ready`, `disconnected`, `sleeping` or '
+            '`lost`; retained" (MQT-004 requires only `ready`; Homie 5 makes `init` optional)',
             "never publishes $state init: its first $state is ready"),
     Variant("persistent-session",
-            "§6 and §10 leave the MQTT session to the DUT; C-3: the broker keeps a session "
-            "as a conformant broker of the DUT's protocol does",
+            'C-3: "must deliver exactly what a conformant MQTT broker of the DUT\'s protocol '
+            'version delivers (topic matching, retained messages, wills, session take-over)"',
             "connects with clean session 0 and subscribes only when the broker has no "
             "session for it (session present 0)"),
     Variant("mqtt5",
-            "§6 names MQTT, not a protocol version; C-3: a harness broker that cannot serve "
-            "the DUT's protocol version is a bench error",
+            'C-3: "a harness broker that cannot serve the DUT\'s protocol version is a bench '
+            'error, never a device failure"',
             "an MQTT 5 client (paho MQTTv5), will and all"),
     Variant("qos2",
-            "§6 MQT-009: attributes and property values are published with QoS 1 or 2",
+            'MQT-009: "Attributes and property values are published with QoS 1 or 2"',
             "publishes everything (and its will) with QoS 2 and subscribes with QoS 2"),
     Variant("reconnect-fast",
-            "§6 MQT-008: the DUT reconnects within 30 s of its connection being cut",
+            'MQT-008: "After its connection is cut, the DUT reconnects within 30 s"',
             f"reconnects {RECONNECT_FAST_S} s after losing its connection"),
     Variant("reconnect-slow",
-            "§6 MQT-008: the DUT reconnects within 30 s of its connection being cut",
+            'MQT-008: "After its connection is cut, the DUT reconnects within 30 s"',
             f"reconnects {RECONNECT_SLOW_S} s after losing its connection"),
     Variant("qos0-non-retained",
-            "C-5: Homie 5 requires values of non-retained properties (actions, events) to "
-            "be published with QoS 0; MQT-009 does not judge them",
+            'C-5: "Homie 5 requires values of non-retained properties (ECS-1\'s actions and '
+            'events) to be published with QoS 0"',
             "publishes action triggers and event values non-retained with QoS 0"),
     Variant("description-defaults-omitted",
-            "§6 `$description` per Homie 5, whose defaults are `settable: false` and "
-            "`retained: true`",
+            'MQT-002: "`$description` is valid JSON that conforms to Homie 5" (whose defaults '
+            "are `settable: false`, `retained: true`)",
             "leaves out every settable: false and retained: true"),
     Variant("description-extra-keys",
-            "§6 `$description` per Homie 5 (MQT-002: well-formed; MQT-003: matches the "
-            "profile), which allows keys of a device's own and `extensions`",
+            'MQT-002: "`$description` is valid JSON that conforms to Homie 5" (which allows '
+            'keys of a device\'s own); MQT-003: "`$description` matches the profile"',
             "adds keys of its own to the device, its nodes and properties, node types and "
             "an extensions list"),
     Variant("description-spelling",
-            "§6 value-range -> format `min:max:step` and value-list -> enum listing the "
-            "descriptions: the same numbers and the same set, however written",
+            'ECS-1 section 6: "value-list → `enum` whose format lists the descriptions ...; '
+            'value-range → format `min:max:step`"',
             "writes float formats as 0.00:110.00:0.50, enum values in reverse order, and "
             "the JSON indented with sorted keys"),
     Variant("float-trailing-zeros",
-            "§6 values per Homie 5, whose float payloads may carry any decimal spelling",
+            'MQT-005: "a retained value that is valid for its datatype and format" (a Homie 5 '
+            "float has any decimal spelling)",
             "publishes floats with a trailing zero (55.50, 40.0)"),
     Variant("no-republish-unchanged",
-            "§6 MQT-006: a valid value is applied and published; a /set of the value the "
-            "property already has changes nothing (real Homie SDKs publish only changes)",
+            'ECS-1 section 6: "the DUT applies a valid value and publishes it on the property '
+            'topic" (Homie SDKs publish only changes)',
             "publishes nothing for a /set of the current value"),
     Variant("rounds-to-step",
-            "Homie 5: a device rounds a numeric /set value to the format's step before the "
-            "range check",
+            'MQT-006: "A valid value published to each settable property\'s `/set` is applied" '
+            "(Homie 5: rounded to the format's step before the range check)",
             "rounds numeric /set values to the step, counted from the minimum, then checks "
             "the range"),
     Variant("publishes-target",
-            "§6 MQT-010: the DUT publishes only under its own tree (Homie 5's `$target` "
-            "property attribute is there)",
+            'MQT-010: "The DUT publishes only under its own `homie/5/<device-id>/` tree" '
+            "(where Homie 5's `$target` attribute is)",
             "publishes each commanded value on <property>/$target before the value"),
     Variant("log-messages",
-            "§6 MQT-010 (own tree only) and C-5 (MQT-009 judges only $state, $description "
-            "and retained values): Homie 5's `$log` attribute",
+            'C-5: "MQT-009 therefore judges `$state`, `$description` and the values of '
+            'retained properties only"; MQT-010: its own tree (Homie 5\'s `$log` attribute)',
             "publishes non-retained QoS 0 $log/info on connecting and $log/warn for every "
             "refused /set"),
 )}

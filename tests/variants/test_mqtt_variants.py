@@ -1,0 +1,295 @@
+"""The MQTT variance matrix (issue 10, part 4): every variant of the reference Homie 5
+emulator is CERTIFIED, on each embedded broker.
+
+A variant is a conformant choice a real firmware may make (`emulators.mqtt.VARIANTS`);
+a variant that ends anything but CERTIFIED shows a rule that misjudges real devices.
+
+The runs are real `certkit run profiles/acme.kettle.k1.yaml --emulate ... --variant
+mqtt:NAME` subprocesses, two at a time. To keep the matrix near two minutes on two
+cores, compatible variants share a run (each variant is in exactly one run per broker):
+the groups that touch what other transports see run the INT rules too (`--emulate` of
+every transport), the others the MQT family and SEC-003. `mqtt5` and `reconnect-slow`
+run alone: MQTT 5 on amqtt (MQTT 3.1.1 only) must end INCOMPLETE with a bench error,
+never a fail (C-3), and a 20 s reconnect sets its own pace.
+
+The matrix (variant x broker -> verdict) is printed and written to
+`mqtt-variant-matrix.json` in the session's temporary folder, or to the file that
+CERTKIT_VARIANT_MATRIX names.
+
+Below the runs, pure checks of what each variant changes in the emulated device, so
+no variant passes by doing nothing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from certkit.design import lint_file
+from certkit.links.mqtt import description as homie_description
+from certkit.links.mqtt import homie
+from emulators.mqtt import VARIANTS
+from emulators.mqtt.device import HomieDevice
+from tests.conftest import KETTLE, certkit, outcomes, read_verdict
+
+BROKERS = ("mosquitto", "amqtt")  # --mqtt-broker embedded:NAME
+PARALLEL_RUNS = 2
+RUN_TIMEOUT_S = 150
+MQT_RULES = ("MQT-*", "SEC-003")
+WITH_INT = (*MQT_RULES, "INT-*")
+
+
+@dataclass(frozen=True)
+class Group:
+    """Variants that run together, the rules they run, and about how long it takes."""
+
+    variants: tuple[str, ...]
+    rules: tuple[str, ...]
+    seconds: float
+    transports: str = ""  # --emulate's argument ("": every declared transport)
+
+
+GROUPS: dict[str, Group] = {
+    # The independent device of issue 10, and what a lean SDK leaves out or adds.
+    "issue-10-device": Group(("broadcast-subscription", "ready-on-suback", "reconnect-fast",
+                              "qos0-non-retained", "description-defaults-omitted",
+                              "description-extra-keys"), WITH_INT, 10),
+    # How values travel: only changes, rounded, spelled otherwise, ready before them.
+    "values": Group(("subscribe-per-property", "ready-before-values", "no-init-state",
+                     "no-republish-unchanged", "rounds-to-step", "float-trailing-zeros",
+                     "description-spelling"), WITH_INT, 11),
+    # Sessions and delivery: persistent, QoS 2, slow to be ready, extra topics.
+    "sessions": Group(("subscribe-first", "slow-ready", "persistent-session", "qos2",
+                       "publishes-target", "log-messages"), WITH_INT, 15),
+    "mqtt5": Group(("mqtt5",), MQT_RULES, 8, "mqtt"),
+    "reconnect-slow": Group(("reconnect-slow",), MQT_RULES, 36, "mqtt"),
+}
+# The one cell that is not CERTIFIED: amqtt cannot serve MQTT 5 (a bench error, C-3).
+BENCH_ERROR = {("mqtt5", "amqtt")}
+
+
+@dataclass
+class Run:
+    code: int
+    verdict: dict
+    seconds: float
+    out: Path
+
+    def trouble(self) -> dict[str, str]:
+        messages = {(f"{r['rule']}[{r['instance']}]" if r["instance"] else r["rule"]):
+                    f"{r['outcome']}: {r['message']}" for r in self.verdict["rules"]}
+        return {k: messages[k] for k, v in outcomes(self.verdict).items()
+                if v not in ("pass", "not-applicable")}
+
+
+def _run(group: Group, broker: str, out: Path) -> Run:
+    args = ["--emulate", *([group.transports] if group.transports else []),
+            "--mqtt-broker", f"embedded:{broker}"]
+    args += [f"--rules={rule}" for rule in group.rules]
+    args += [f"--variant=mqtt:{name}" for name in group.variants]
+    started = time.monotonic()
+    result = certkit("run", KETTLE, "--out", out, *args, timeout=RUN_TIMEOUT_S)
+    return Run(result.code, read_verdict(out), time.monotonic() - started, out)
+
+
+@pytest.fixture(scope="module")
+def matrix_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Run]:
+    """Every (group, broker) run, two at a time, the longest first."""
+    cells = sorted(((g, b) for g in GROUPS for b in BROKERS),
+                   key=lambda cell: -(30 if cell in BENCH_ERROR else GROUPS[cell[0]].seconds))
+    # Folders are made here: pytest's mktemp is not safe from threads.
+    folders = {cell: tmp_path_factory.mktemp(f"{cell[0]}-{cell[1]}") for cell in cells}
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        futures = {cell: pool.submit(_run, GROUPS[cell[0]], cell[1], folders[cell] / "out")
+                   for cell in cells}
+        runs = {cell: future.result(timeout=RUN_TIMEOUT_S * len(cells))
+                for cell, future in futures.items()}
+    wall = time.monotonic() - started
+    _record(runs, wall, tmp_path_factory.getbasetemp())
+    return runs
+
+
+def _record(runs: dict[tuple[str, str], Run], wall: float, folder: Path) -> None:
+    cells = {name: {broker: runs[(group, broker)].verdict["verdict"] for broker in BROKERS}
+             for group, spec in GROUPS.items() for name in spec.variants}
+    document = {
+        "matrix": cells,
+        "runs": {f"{group} on {broker}": {"variants": list(GROUPS[group].variants),
+                                          "rules": list(GROUPS[group].rules),
+                                          "served by": run.verdict["bench"].get(
+                                              "mqtt-broker-served"),
+                                          "verdict": run.verdict["verdict"],
+                                          "seconds": round(run.seconds, 1)}
+                 for (group, broker), run in runs.items()},
+        "wall seconds": round(wall, 1),
+    }
+    target = Path(os.environ.get("CERTKIT_VARIANT_MATRIX") or folder / "mqtt-variant-matrix.json")
+    target.write_text(json.dumps(document, indent=2) + "\n", "utf-8")
+    width = max(map(len, cells))
+    lines = [f"{'variant':<{width}}  " + "  ".join(f"{b:<14}" for b in BROKERS)]
+    lines += [f"{name:<{width}}  " + "  ".join(f"{cells[name][b]:<14}" for b in BROKERS)
+              for name in sorted(cells)]
+    print("\nMQTT variance matrix (variant x embedded broker -> verdict), "
+          f"{wall:.0f} s wall, written to {target}:\n" + "\n".join(lines))
+
+
+# ---------------------------------------------------------------- the matrix
+
+
+def test_every_variant_is_in_exactly_one_run_per_broker():
+    placed = [name for group in GROUPS.values() for name in group.variants]
+    assert sorted(placed) == sorted(VARIANTS), set(placed) ^ set(VARIANTS)
+    for name, variant in VARIANTS.items():
+        assert variant.exercises and variant.description, name
+
+
+@pytest.mark.parametrize("group, broker", [(g, b) for g in GROUPS for b in BROKERS
+                                           if (g, b) not in BENCH_ERROR])
+def test_variants_are_certified(matrix_runs, group, broker):
+    run = matrix_runs[(group, broker)]
+    assert run.verdict["verdict"] == "CERTIFIED" and run.code == 0, run.trouble()
+    assert run.verdict["bench"]["mqtt-broker-served"].startswith(f"embedded {broker}")
+    assert run.verdict["bench"]["variants"] == "mqtt:" + ",".join(sorted(GROUPS[group].variants))
+    found = outcomes(run.verdict)
+    ran = {k.split("[")[0] for k, v in found.items() if v == "pass"}
+    assert {f"MQT-00{n}" for n in range(1, 10)} | {"MQT-010"} <= ran
+    if "INT-*" in GROUPS[group].rules:
+        assert {"INT-001", "INT-003", "INT-004", "INT-005"} <= ran
+
+
+def test_mqtt5_on_amqtt_is_a_bench_error(matrix_runs):
+    run = matrix_runs[("mqtt5", "amqtt")]
+    found = outcomes(run.verdict)
+    assert run.verdict["verdict"] == "INCOMPLETE" and run.code == 3, run.trouble()
+    assert "fail" not in found.values(), run.trouble()
+    errors = [r["message"] for r in run.verdict["rules"] if r["outcome"] == "error"]
+    assert errors and all("MQTT 5" in m for m in errors), errors
+
+
+def test_the_whole_matrix(matrix_runs):
+    for (group, broker), run in matrix_runs.items():
+        wanted = "INCOMPLETE" if (group, broker) in BENCH_ERROR else "CERTIFIED"
+        assert run.verdict["verdict"] == wanted, (group, broker, run.trouble())
+
+
+# ---------------------------------------------------------------- what each variant changes
+
+
+@pytest.fixture(scope="module")
+def kettle():
+    return lint_file(KETTLE).profile
+
+
+def device(kettle, *variants: str) -> HomieDevice:
+    return HomieDevice(kettle, frozenset(), variants=frozenset(variants))
+
+
+def _topics(outs) -> list[str]:
+    return [out.topic.rsplit("/", 2)[-1] if "$" in out.topic else out.topic.split("/", 3)[-1]
+            for out in outs]
+
+
+def test_announcement_orders(kettle):
+    before, after = device(kettle).announcements()
+    assert _topics(before)[:2] == ["$state", "$description"] and _topics(after) == ["$state"]
+    before, after = device(kettle, "subscribe-first").announcements()
+    assert before == [] and _topics(after)[:2] == ["$state", "$description"]
+    before, after = device(kettle, "ready-before-values").announcements()
+    assert _topics(before) == ["$state", "$description"]
+    assert after[0].payload == b"ready" and all(out.delay_s > 0 for out in after[1:])
+    before, _ = device(kettle, "no-init-state").announcements()
+    assert b"init" not in [out.payload for out in before]
+    _, after = device(kettle, "slow-ready").announcements()
+    assert after[-1].payload == b"ready" and after[-1].delay_s > 2
+    _, after = device(kettle).announcements(with_ready=False)
+    assert after == []  # ready-on-suback: the client sends it on the SUBACK
+    _, after = device(kettle, "log-messages").announcements()
+    assert after[-1].topic.endswith("/$log/info") and after[-1].qos == 0
+
+
+def test_subscriptions(kettle):
+    base = "homie/5/acme-k1-0001"
+    assert device(kettle).subscriptions() == [[f"{base}/+/+/set"]]
+    assert device(kettle, "broadcast-subscription").subscriptions() == [
+        [f"{base}/+/+/set", "homie/5/$broadcast/#"]]
+    per = device(kettle, "subscribe-per-property").subscriptions()
+    assert per == [[f"{base}/kettle/{name}/set"] for name in
+                   ("on", "target-temperature", "keep-warm", "start-boil")]
+
+
+def test_broadcasts_are_ignored(kettle):
+    assert device(kettle, "broadcast-subscription").command(
+        "homie/5/$broadcast/alert", b"hello") == []
+
+
+def test_descriptions_that_leave_out_defaults_or_add_keys_still_match(kettle):
+    for variant in ("description-defaults-omitted", "description-extra-keys",
+                    "description-spelling"):
+        text = device(kettle, variant).description()
+        assert text != device(kettle).description(), variant
+        document = homie_description.parse(text)
+        assert homie_description.conformance_problems(document) == [], variant
+        assert homie_description.profile_mismatches(document, kettle) == [], variant
+    lean = json.loads(device(kettle, "description-defaults-omitted").description())
+    temperature = lean["nodes"]["kettle"]["properties"]["temperature"]
+    assert "settable" not in temperature and "retained" not in temperature
+
+
+def _set(dev: HomieDevice, path: str, payload: bytes):
+    return dev.command(f"{dev.base}/{path}/set", payload)
+
+
+def test_no_republish_of_an_unchanged_value(kettle):
+    dev = device(kettle, "no-republish-unchanged")
+    assert [o.payload for o in _set(dev, "kettle/target-temperature", b"85")] == [b"85"]
+    assert _set(dev, "kettle/target-temperature", b"85") == []
+    assert [o.payload for o in _set(device(kettle), "kettle/target-temperature", b"70")] == [
+        b"70"]
+
+
+def test_rounding_to_the_step_before_the_range_check(kettle):
+    target = kettle.property(2, 3)
+    coarse = dataclasses.replace(target, format="float", value_range=(40, 100, 0.5))
+    services = tuple(dataclasses.replace(s, properties=tuple(
+        coarse if p is target else p for p in s.properties)) for s in kettle.services)
+    profile = dataclasses.replace(kettle, services=services)
+    rounding, strict = device(profile, "rounds-to-step"), device(profile)
+    assert [o.payload for o in _set(rounding, "kettle/target-temperature", b"70.3")] == [b"70.5"]
+    assert _set(strict, "kettle/target-temperature", b"70.3") == []
+    assert [o.payload for o in _set(rounding, "kettle/target-temperature", b"100.2")] == [b"100"]
+    assert _set(rounding, "kettle/target-temperature", b"100.4") == []  # 100.5: out of range
+
+
+def test_actions_publish_the_trigger_and_events_follow(kettle):
+    dev = device(kettle, "qos0-non-retained")
+    outs = _set(dev, "kettle/start-boil", b'{"target-temperature": 85}')
+    by_topic = {o.topic.split("/", 3)[-1]: o for o in outs}
+    assert by_topic["kettle/target-temperature"].payload == b"85"
+    trigger, event = by_topic["kettle/start-boil"], by_topic["kettle/boil-finished"]
+    assert json.loads(trigger.payload) == {"target-temperature": 85}
+    assert (trigger.retain, trigger.qos, event.retain, event.qos) == (False, 0, False, 0)
+    assert event.delay_s > trigger.delay_s
+    reference = {o.topic.split("/", 3)[-1]: o for o in _set(
+        device(kettle), "kettle/start-boil", b'{"target-temperature": 90}')}
+    assert reference["kettle/start-boil"].qos is None  # the device's QoS 1
+    assert _set(dev, "kettle/start-boil", b'{"target-temperature": 101}') == []
+
+
+def test_target_float_spelling_and_logs(kettle):
+    dev = device(kettle, "publishes-target", "float-trailing-zeros", "log-messages")
+    outs = _set(dev, "kettle/target-temperature", b"60")
+    assert [o.topic.split("/", 3)[-1] for o in outs] == [
+        "kettle/target-temperature/$target", "kettle/target-temperature"]
+    assert dev.value_payload(kettle.property(2, 2), 55.5) == b"55.50"
+    refused = _set(dev, "kettle/target-temperature", b"101")
+    assert [o.topic.rsplit("/", 2)[-2:] for o in refused] == [["$log", "warn"]]
+    assert refused[0].qos == 0 and not refused[0].retain
+    assert homie.decode(kettle.property(2, 2), b"55.50") == 55.5
