@@ -320,6 +320,24 @@ def test_the_will_when_certkit_cuts_the_connection_and_not_after_a_disconnect(be
                                                   "homie/5/d2/$state": b"lost"}
 
 
+def test_a_resumed_persistent_session_has_the_will_of_its_new_connect(bench: Bench):
+    watcher = bench.connected("watcher", direct=True)
+    watcher.subscribe("wr/#")
+    first = bench.client("wr", clean=False)
+    first.paho.will_set("wr/$state", b"lost-1", qos=1, retain=False)
+    first.connect()
+    first.stop()
+    second = bench.client("wr", clean=False)
+    second.paho.will_set("wr/$state", b"lost-2", qos=1, retain=True)
+    second.connect()
+    assert second.connects[-1]["session_present"]
+    assert bench.endpoint.cut(WAIT_S) >= 1
+    watcher.wait(lambda: any(g.topic == "wr/$state" for g in watcher.received), "the will")
+    watcher.fence()
+    assert [g.payload for g in watcher.received if g.topic == "wr/$state"] == [b"lost-2"]
+    assert bench.retained("wr/#") == {"wr/$state": b"lost-2"}
+
+
 def _state_after_takeover(bench: Bench, clean: bool) -> None:
     base = "homie/5/tk"
     watcher = bench.connected("watcher", direct=True)

@@ -30,6 +30,10 @@ tests/mqtt/test_broker_conformance.py proves every point below on a real child.
    stays with the new connection. (mosquitto 2.0 publishes the old will when
    either session is clean, and drops it when a persistent session takes over
    a persistent one.)
+5. The will of a resumed persistent session is the new CONNECT's (MQTT-3.1.2-8):
+   amqtt copied its topic, payload and QoS but kept the old retain flag. The
+   handler class that reads a CONNECT (`ReadsConnect`) now tells the broker
+   what the CONNECT said.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import amqtt.broker
 from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.mqtt.constants import QOS_1, QOS_2
@@ -54,6 +59,9 @@ _subscribing: contextvars.ContextVar[bool] = contextvars.ContextVar("subscribing
 # The QoS of the PUBLISH the current connection's task is passing on.
 _publish_qos: contextvars.ContextVar[int | None] = contextvars.ContextVar("publish_qos",
                                                                          default=None)
+# The session a CONNECT described, before amqtt merges it into a resumed one.
+_incoming: contextvars.ContextVar[Session | None] = contextvars.ContextVar("incoming",
+                                                                          default=None)
 PUBLISH_QOS = "certkit_publish_qos"  # the key it travels under in amqtt's broadcast dict
 TAKEN_OVER = "certkit_taken_over"    # set on the handler of a connection taken over
 WILL = "certkit_will"                # the will of a handler's connection
@@ -70,8 +78,23 @@ class OpenAccess(BaseAuthPlugin):
         return True
 
 
+class ReadsConnect(BrokerProtocolHandler):
+    """amqtt's broker handler, leaving what the CONNECT said where the broker sees it (5)."""
+
+    @classmethod
+    async def init_from_connect(cls, *args: Any, **kwargs: Any
+                                ) -> tuple[BrokerProtocolHandler, Session]:
+        handler, session = await super().init_from_connect(*args, **kwargs)
+        _incoming.set(session)  # awaited in the broker's task: its context sees this
+        return handler, session
+
+
 class ConformantBroker(Broker):
-    """amqtt's broker with points 1 to 4 of the module doc corrected."""
+    """amqtt's broker with points 1 to 5 of the module doc corrected."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        amqtt.broker.BrokerProtocolHandler = ReadsConnect  # type: ignore[misc]
+        super().__init__(*args, **kwargs)
 
     # ------------------------------------------------------------ 1: retained on SUBSCRIBE only
 
@@ -143,7 +166,11 @@ class ConformantBroker(Broker):
 
     async def _initialize_client_session(self, *args: Any, **kwargs: Any
                                          ) -> tuple[BrokerProtocolHandler, Session]:
+        _incoming.set(None)
         handler, session = await super()._initialize_client_session(*args, **kwargs)
+        incoming = _incoming.get()
+        if incoming is not None and incoming is not session:  # a persistent session resumed
+            session.will_retain = incoming.will_retain
         # A persistent session resumed while its old connection is still open: amqtt's
         # take-over closes that connection next; it ends as taken over.
         current = self._sessions.get(session.client_id or "", (None, None))
