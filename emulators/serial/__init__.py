@@ -13,5 +13,6 @@ how to reset it.
 
 from emulators.serial.faults import FAULTS
 from emulators.serial.mcu import SerialEmulator
+from emulators.serial.variants import VARIANTS
 
-__all__ = ["FAULTS", "SerialEmulator"]
+__all__ = ["FAULTS", "VARIANTS", "SerialEmulator"]

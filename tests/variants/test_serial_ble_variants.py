@@ -1,0 +1,276 @@
+"""The serial and BLE variance matrix (issue 10, part 4): every variant is CERTIFIED.
+
+A variant is a conformant choice a real firmware may make (`emulators.serial.VARIANTS`,
+`emulators.ble.VARIANTS`); one that ends anything but CERTIFIED shows a rule that
+misjudges real devices, and the rule is what gets fixed.
+
+Each variant runs alone, as a user runs it: `certkit run PROFILE --emulate --variant
+TRANSPORT:NAME` with the rules it concerns. Serial variants run SER-* and INT-* on the
+kettle; BLE variants run BLE-* and SEC-004 on the kettle, the sensor-like ones on the
+sensor too, and those that touch what other transports see add INT-*. Two profiles
+written here widen the kettle where a variant needs it: a writable float (`fixed-decimals`
+prints it its own way) and a writable string (`long-strings` beyond the ATT MTU). One run
+goes through the emulator's own process over HCI on TCP (`no-mtu-exchange`: the refusal
+crosses a real HCI transport).
+
+The runs go three at a time: the slow serial variants mostly wait on the MCU's pace.
+The matrix (run -> verdict) is printed and written to `serial-ble-variant-matrix.json`
+in the session's temporary folder, or to the file CERTKIT_VARIANT_MATRIX_SERIAL_BLE
+names. Below the runs, checks on the evidence that each variant did what it says, so
+none passes by doing nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from emulators.ble import VARIANTS as BLE_VARIANTS
+from emulators.serial import VARIANTS as SERIAL_VARIANTS
+from tests.ble.conftest import SENSOR, Run, run_cli, run_over_tcp
+from tests.conftest import KETTLE
+
+PARALLEL_RUNS = 3
+SER_RULES = ("SER-*", "INT-*")
+BLE_RULES = ("BLE-*", "SEC-004")
+# Kettle additions: a writable float and a writable string, on every transport.
+EXTRA_PROPERTIES = (
+    "      - {piid: 6, name: label, format: string, access: [read, write, notify]}\n"
+    "      - {piid: 7, name: power-level, format: float, value-range: [0, 10, 0.5],\n"
+    "         access: [read, write, notify]}\n")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str               # the matrix row
+    variants: tuple[str, ...]  # TRANSPORT:NAME
+    profile: str            # "kettle", "sensor" or "kettle+" (the widened kettle)
+    rules: tuple[str, ...]
+    emulate: tuple[str, ...] = ("--emulate",)
+    over_tcp: bool = False  # the BLE emulator in its own process
+
+
+def _serial(name: str, profile: str = "kettle") -> Job:
+    return Job(f"serial:{name} ({profile})", (f"serial:{name}",), profile, SER_RULES)
+
+
+def _ble(name: str, profile: str = "kettle", rules: tuple[str, ...] = BLE_RULES,
+         also: tuple[str, ...] = ()) -> Job:
+    emulate = ("--emulate",) if "INT-*" in rules else ("--emulate", "ble")
+    shown = "+".join((name, *also))
+    return Job(f"ble:{shown} ({profile})", (f"ble:{name}", *(f"ble:{a}" for a in also)),
+               profile, rules, emulate)
+
+
+JOBS = (
+    # the slow ones first, so three workers finish together
+    _serial("replies-near-limit"),
+    _serial("slowest-polls"),
+    _serial("batched-reports"),
+    _serial("accepted-then-applied", "kettle+"),
+    _serial("net-queries"),
+    _serial("fixed-decimals", "kettle+"),
+    _ble("steady-values", "sensor"),
+    _ble("steady-values"),
+    _ble("fast-drift", "sensor"),
+    _ble("fast-drift"),
+    _ble("notify-before-response", rules=(*BLE_RULES, "INT-*")),
+    _ble("late-notifications"),
+    _ble("mtu-23"),
+    _ble("long-strings", "kettle+", (*BLE_RULES, "INT-*"), also=("mtu-23",)),
+    _ble("no-mtu-exchange"),
+    Job("ble:no-mtu-exchange (kettle, emulator process over HCI/TCP)",
+        ("ble:no-mtu-exchange",), "kettle", BLE_RULES, (), over_tcp=True),
+    _ble("shortened-name"),
+    _ble("bthome-packet-id", "sensor"),
+    _ble("extra-gatt"),
+    _ble("no-serial-number"),
+)
+
+
+def _run(job: Job, profile: Path, out: Path) -> Run:
+    args = [*job.emulate, *(a for r in job.rules for a in ("--rules", r))]
+    if job.over_tcp:
+        names = [v.split(":", 1)[1] for v in job.variants]
+        run, _, _ = run_over_tcp(profile, out, tuple(a for n in names
+                                                     for a in ("--variant", n)), *args)
+        return run
+    return run_cli(profile, out, *args, *(a for v in job.variants for a in ("--variant", v)))
+
+
+@pytest.fixture(scope="module")
+def profiles(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("profiles")
+    text = KETTLE.read_text("utf-8").replace("model: acme.kettle.k1", "model: acme.kettle.k1x")
+    anchor = "      - {piid: 5, name: keep-warm, format: bool, access: [read, write, notify]}\n"
+    assert anchor in text
+    widened = folder / "acme.kettle.k1x.yaml"
+    widened.write_text(text.replace(anchor, anchor + EXTRA_PROPERTIES), "utf-8")
+    return {"kettle": KETTLE, "sensor": SENSOR, "kettle+": widened}
+
+
+@pytest.fixture(scope="module")
+def matrix(profiles, tmp_path_factory) -> dict[str, Run]:
+    out = tmp_path_factory.mktemp("runs")
+    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        futures = {job.name: pool.submit(_run, job, profiles[job.profile],
+                                         out / re.sub(r"[^a-z0-9.+-]+", "_", job.name))
+                   for job in JOBS}
+        runs = {name: future.result() for name, future in futures.items()}
+    table = {name: run.verdict["verdict"] for name, run in runs.items()}
+    target = os.environ.get("CERTKIT_VARIANT_MATRIX_SERIAL_BLE")
+    path = Path(target) if target else out / "serial-ble-variant-matrix.json"
+    path.write_text(json.dumps({"runs": table,
+                                "seconds": {n: round(r.seconds, 1) for n, r in runs.items()}},
+                               indent=2), "utf-8")
+    print("\nserial and BLE variant matrix:")
+    for name, verdict in table.items():
+        print(f"  {name:<62} {verdict}  ({runs[name].seconds:.1f} s)")
+    return runs
+
+
+def _job(name: str) -> Job:
+    return next(job for job in JOBS if job.name == name)
+
+
+def evidence(run: Run, instance: str) -> str:
+    return (run.out / "evidence" / f"{instance}.log").read_text("utf-8")
+
+
+# ------------------------------------------------------------------ the matrix
+
+
+def test_every_variant_is_in_the_matrix():
+    named = {v for job in JOBS for v in job.variants}
+    assert named == ({f"serial:{n}" for n in SERIAL_VARIANTS}
+                     | {f"ble:{n}" for n in BLE_VARIANTS})
+
+
+@pytest.mark.parametrize("name", [job.name for job in JOBS])
+def test_the_variant_is_certified(name, matrix):
+    run = matrix[name]
+    problems = {r["rule"] + (f"[{r['instance']}]" if r["instance"] else ""): r["message"]
+                for r in run.verdict["rules"] if r["outcome"] in ("fail", "error")}
+    assert run.verdict["verdict"] == "CERTIFIED", problems or run.stderr[-2000:]
+    assert run.code == 0 and run.verdict["complete"]
+    job = _job(name)
+    family = {"serial": "SER", "ble": "BLE"}[job.variants[0].split(":")[0]]
+    passed = [i for i, o in run.outcomes.items() if o == "pass" and i.startswith(family)]
+    assert len(passed) >= 5, run.outcomes  # the family's rules ran, not only n/a
+    if not job.over_tcp:  # the record says which variants the bench ran
+        transport = job.variants[0].split(":")[0]
+        names = sorted(v.split(":", 1)[1] for v in job.variants)
+        assert run.verdict["bench"]["variants"] == f"{transport}:{','.join(names)}"
+
+
+# ------------------------------------------------------------------ each did its thing
+
+
+def test_replies_came_near_the_limit(matrix):
+    run = matrix["serial:replies-near-limit (kettle)"]
+    log = evidence(run, "SER-004[2.1]")
+    (reply,) = re.findall(r"measure reply time ([0-9.]+) ms", log)
+    assert 0.8 * 500 <= float(reply) <= 500  # the kettle's reply-ms is 500
+    assert "p95 latency 4" in evidence(run, "INT-005[serial]")
+
+
+def test_polls_came_at_the_slowest_allowed_rate(matrix):
+    log = evidence(matrix["serial:slowest-polls (kettle)"], "SER-002")
+    median = float(re.search(r"median poll interval ([0-9.]+) ms", log).group(1))
+    gap = float(re.search(r"largest gap ([0-9.]+) ms", log).group(1))
+    assert 225 <= median <= 250 and 900 <= gap < 1000
+
+
+def test_reports_came_in_batches(matrix):
+    run = matrix["serial:batched-reports (kettle)"]
+    lines = re.findall(r"<- (properties_changed [^\n]*)", evidence(run, "SER-013"))
+    assert any(len(line.split()) >= 7 for line in lines), lines  # two or more properties
+
+
+def test_sets_were_accepted_then_applied(matrix):
+    log = evidence(matrix["serial:accepted-then-applied (kettle+)"], "SER-005[2.3]")
+    assert "<- result 2 3 1" in log
+    delay = float(re.search(r"measure report after set ([0-9.]+) ms", log).group(1))
+    assert delay >= 250
+
+
+def test_polls_were_interleaved_with_net_queries(matrix):
+    log = evidence(matrix["serial:net-queries (kettle)"], "SER-002")
+    assert log.count("serial <- net") >= 5
+
+
+def test_floats_were_printed_with_two_decimals(matrix):
+    run = matrix["serial:fixed-decimals (kettle+)"]
+    assert re.search(r"<- result 2 7 0 [0-9]+\.[0-9]{2}\b", evidence(run, "SER-004[2.7]"))
+    # the report of a value just set, printed its own way, is still that value (SER-009)
+    assert re.search(r"<- properties_changed [^\n]*2 7 [0-9]+\.[0-9]{2}\b",
+                     evidence(run, "SER-005[2.7]"))
+    assert run.outcomes["SER-009"] == "pass"
+
+
+def test_steady_sensor_values_leave_ble_007_to_the_plan(matrix):
+    run = matrix["ble:steady-values (sensor)"]
+    for key in ("2.1", "2.2", "3.1"):
+        result = run.result(f"BLE-007[{key}]")
+        assert result["outcome"] == "not-applicable"
+        assert result["message"].startswith("read-only everywhere; certkit cannot cause a "
+                                             "change")
+    assert run.seconds < 30
+
+
+def test_notifications_came_before_the_write_response(matrix):
+    log = evidence(matrix["ble:notify-before-response (kettle)"], "BLE-007[2.3]")
+    notified = log.index("<- notify ec5e0203")
+    assert notified < log.index(": ok (", log.index("-> write ec5e0203"))
+
+
+def test_notifications_came_late(matrix):
+    log = evidence(matrix["ble:late-notifications (kettle)"], "BLE-007[2.3]")
+    latency = float(re.search(r"measure notification after the write ([0-9.]+) ms", log)
+                    .group(1))
+    assert 700 <= latency <= 1000
+
+
+@pytest.mark.parametrize("name", ["ble:mtu-23 (kettle)", "ble:no-mtu-exchange (kettle)",
+                                  "ble:no-mtu-exchange (kettle, emulator process over "
+                                  "HCI/TCP)"])
+def test_the_link_kept_the_minimum_mtu(name, matrix):
+    assert ", MTU 23" in evidence(matrix[name], "BLE-003")
+
+
+def test_long_strings_were_read_and_written_whole_over_a_23_byte_mtu(matrix):
+    run = matrix["ble:long-strings+mtu-23 (kettle+)"]
+    log = evidence(run, "BLE-006[2.6]")
+    assert ", MTU 23" in evidence(run, "BLE-003")
+    (read,) = re.findall(r'<- read ec5e0206[^:]*: "([^"]*)"', log)[:1]
+    assert len(read.encode()) == 40 > 23 - 1  # one Read Request could not carry it
+    restored = re.findall(r"-> write ec5e0206[^:]*: ((?:[0-9a-f]{2} )+[0-9a-f]{2}): ok", log)
+    assert len(restored[-1].split()) == 40  # put back with Prepare/Execute Write
+
+
+def test_the_name_was_shortened(matrix):
+    log = evidence(matrix["ble:shortened-name (kettle)"], "BLE-001")
+    assert 'Shortened Local Name: "ACME-"' in log
+
+
+def test_bthome_led_with_a_packet_id(matrix):
+    log = evidence(matrix["ble:bthome-packet-id (sensor)"], "BLE-002")
+    assert re.search(r"BTHome payload 40 00 [0-9a-f]{2} 01 ", log), log
+
+
+def test_the_gatt_table_had_more_than_the_ecosystem_asks(matrix):
+    log = evidence(matrix["ble:extra-gatt (kettle)"], "BLE-003")
+    for seen in ("0xFE59", "0x2A27", "0x2A50", "0x2901"):
+        assert seen in log, seen
+
+
+def test_no_serial_number_was_only_noted(matrix):
+    run = matrix["ble:no-serial-number (kettle)"]
+    assert "0x2A25 Serial Number (recommended) is absent" in evidence(run, "BLE-003")
+    assert not run.verdict["warnings"]
