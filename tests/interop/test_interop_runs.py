@@ -176,6 +176,9 @@ def test_the_broker_dies(runs):
     assert outcomes["MQT-001"] == "pass"  # gathered before the broker died: kept
     assert "error" in {outcomes[k] for k in outcomes if k.endswith("[mqtt]")}
     assert not [k for k, v in outcomes.items() if v == "fail"], outcomes
+    # C-2: the errors say it was the bench (the broker), not what the DUT seemed to do.
+    errors = [r["message"] for r in run.verdict["rules"] if r["outcome"] == "error"]
+    assert all("broker" in m or "bench fault" in m for m in errors), errors
 
 
 def test_the_dut_process_is_killed_and_its_ble_peer_vanishes(runs):

@@ -358,6 +358,9 @@ class MqttLink(Link):
         if self.broker is not None and not self.broker.alive():
             return f"the {self.broker.name} broker {self.broker.exit_status()}"
         if self.controller is not None and not self._connected.is_set():
+            up = self.upstream
+            if up is not None and not accepts(up.host, up.port, 0.5):
+                return f"the MQTT broker at {up} is down (it refuses connections)"
             return "certkit's MQTT controller is not connected to the broker"
         if thorough:
             try:
