@@ -5,6 +5,9 @@ Every run is a real `python -m certkit` subprocess with a deadline.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from certkit.links.mqtt.amqtt_broker import AmqttBroker
 from certkit.links.mqtt import broker as broker_module
 from certkit.links.mqtt.broker import embedded, free_port
 from certkit.links.mqtt.mosquitto_broker import MosquittoBroker
-from tests.conftest import KETTLE, certkit, outcomes, read_verdict
+from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
 from tests.mqtt.conftest import EMBEDDED_BROKERS, kettle_variant
 from tests.mqtt.homie5_dut import Homie5Dut
 
@@ -99,3 +102,34 @@ def test_an_mqtt_5_device_in_front_of_amqtt_is_an_error_never_a_fail(tmp_path: P
     assert verdict["verdict"] == "INCOMPLETE"
     assert judged and all(r["outcome"] == "error" for r in judged.values()), judged
     assert "MQTT 5 (protocol level 5)" in judged["MQT-001"]["message"]
+
+
+@pytest.mark.parametrize("choice", EMBEDDED_BROKERS)
+def test_no_embedded_broker_outlives_a_certkit_killed_outright(choice: str, tmp_path: Path):
+    script = ("import sys, time\n"
+              "from certkit.links.mqtt.broker import embedded\n"
+              f"broker = embedded({choice!r}); broker.start(15)\n"
+              "print(broker.process.pid, flush=True); time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        line = parent.stdout.readline() if parent.stdout else ""
+        child = int(line)
+        assert _alive(child)
+    finally:
+        parent.kill()
+        parent.wait(5)
+    deadline = time.monotonic() + 10  # amqtt's child looks for its parent every second
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), f"the {choice} broker outlived the certkit that started it"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead too: it waits only for its (new) parent to reap it
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().split(") ", 1)[1][0] != "Z"

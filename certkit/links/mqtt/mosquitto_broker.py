@@ -6,6 +6,7 @@ MQTT 3.1, 3.1.1 and 5; anonymous, no persistence to disk, on loopback only.
 from __future__ import annotations
 
 import functools
+import getpass
 import re
 import subprocess
 
@@ -49,5 +50,8 @@ class MosquittoBroker(EmbeddedBroker):
             "log_type error",
             "log_type warning",
             "log_type notice",
+            # Started as root, mosquitto would switch to its own user, and a change of
+            # user clears the signal that stops it with certkit (see broker.py).
+            f"user {getpass.getuser()}",
         ]) + "\n", "utf-8")
         return [self.path, "-c", str(config)]
