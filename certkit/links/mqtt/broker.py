@@ -139,9 +139,12 @@ class EmbeddedBroker(ABC):
         self.host = host
         self.port = 0
         self.process: subprocess.Popen | None = None
-        self.folder = Path(tempfile.mkdtemp(prefix=f"certkit-{self.kind}-"))
-        self.log = self.folder / "broker.log"
+        self.folder = Path(tempfile.gettempdir())  # its own temp dir from start() to stop()
         self.start_s: float | None = None  # how long the last start took
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "broker.log"
 
     @property
     def name(self) -> str:
@@ -163,7 +166,7 @@ class EmbeddedBroker(ABC):
         """Starts it and waits until it accepts connections; LabError otherwise."""
         began = time.monotonic()
         deadline = began + timeout
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=f"certkit-{self.kind}-"))
         for _ in range(START_ATTEMPTS):  # a free port can be taken between probe and bind
             self.port = free_port(self.host)
             with self.log.open("ab") as log:
@@ -206,7 +209,8 @@ class EmbeddedBroker(ABC):
                     process.wait(0.3)
                 except subprocess.TimeoutExpired:
                     pass
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.folder.name.startswith(f"certkit-{self.kind}-"):
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def _tail(self) -> str:
         try:
