@@ -62,7 +62,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     cmd.add_argument("--mqtt-listen", metavar="HOST:PORT",
                      help="where certkit's broker endpoint listens for the DUT")
     cmd.add_argument("--mqtt-broker", metavar="URL",
-                     help="an external broker behind the endpoint: mqtt://HOST:PORT or mqtts://")
+                     help="the broker behind the endpoint: embedded:mosquitto or embedded:amqtt "
+                          "(default: mosquitto where installed, else amqtt), or an external "
+                          "one, mqtt://HOST:PORT or mqtts://HOST:PORT")
     cmd.add_argument("--ble", metavar="NAME_OR_ADDRESS", help="which BLE device is the DUT")
     cmd.add_argument("--ble-adapter", metavar="ADAPTER",
                      help="bluez (default) or bumble:<transport>")
