@@ -268,6 +268,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     phases = item.stash.get(PHASES, None)
     if phases is not None:
         phases["reports"].append((report, call.excinfo))
+        if call.when == "call":  # before teardown, which closes the links after the last test
+            failed = call.excinfo is not None and isinstance(call.excinfo.value, AssertionError)
+            _check_bench(_run(item.config), phases, thorough=failed)
         if call.when == "teardown":
             _finish(item, phases)
     return report
@@ -303,7 +306,7 @@ def _finish(item: pytest.Item, phases: dict) -> None:
     run = _run(item.config)
     instance = item.stash[INSTANCE]
     outcome, message = _outcome(phases)
-    outcome, message = under_bench_faults(outcome, message, _bench_faults(run, phases, outcome))
+    outcome, message = under_bench_faults(outcome, message, _bench_faults(run, phases))
     evidence_file = Path("evidence") / f"{_safe(instance.id)}.log"
     lines = [f"{instance.id} {instance.rule.title}", f"instance: {instance.label or 'once'}",
              f"outcome: {outcome}", f"message: {message}", ""]
@@ -318,19 +321,28 @@ def _finish(item: pytest.Item, phases: dict) -> None:
         time.monotonic() - phases["start"], rule.title, str(evidence_file)))
 
 
-def _bench_faults(run: CertkitRun, phases: dict, outcome: Outcome) -> list[BenchFault]:
-    """What the links this instance used logged of the bench failing while it ran; with
-    none, whether one of them is unsound now (a fault that began earlier and holds; for a
-    fail also a probe round the bench), so a pass or fail rests on a sound bench and an
-    error names the bench fault behind it (C-2)."""
-    if outcome not in (Outcome.PASS, Outcome.FAIL, Outcome.ERROR):
-        return []
+def _check_bench(run: CertkitRun, phases: dict, thorough: bool) -> None:
+    """Ask the links this instance used whether the bench is sound now; they log what is
+    not as a bench fault, so one that began before the instance and holds counts too.
+    `thorough` (after a fail) also sends a message round the broker."""
+    for transport in sorted(phases["links"]):
+        if transport in run.links:
+            run.links[transport].check_bench(thorough)
+
+
+def _bench_faults(run: CertkitRun, phases: dict) -> list[BenchFault]:
+    """The bench faults the links this instance used logged while it ran (C-2): a pass or
+    fail stands only on a sound bench, and an error names the fault behind it."""
     used = [run.links[t] for t in sorted(phases["links"]) if t in run.links]
-    start, end = phases["start"], time.monotonic()
-    faults = [fault for each in used for fault in each.bench_faults_between(start, end)]
-    if not faults:
-        faults = [fault for each in used
-                  if (fault := each.check_bench(thorough=outcome is Outcome.FAIL))]
+
+    def logged() -> list[BenchFault]:
+        end = time.monotonic()
+        return [fault for each in used for fault in each.bench_faults_between(phases["start"], end)]
+
+    faults = logged()
+    if not faults:  # no call phase (a setup error, say): ask now, while the links are open
+        _check_bench(run, phases, thorough=False)
+        faults = logged()
     return faults
 
 

@@ -62,9 +62,9 @@ def test_not_applicable_stands_whatever_the_bench_did():
 
 def test_an_error_names_the_bench_fault_before_what_certkit_then_missed():
     missed = "no DUT has an MQTT session through mqtt://127.0.0.1:1883"
-    assert under_bench_faults(Outcome.ERROR, missed, [BROKER_GONE]) == (
-        Outcome.ERROR, "bench fault during the check: mqtt: the embedded mosquitto broker "
-                       f"exited with code -9; then: {missed}")
+    expected = ("bench fault during the check: mqtt: the embedded mosquitto broker "
+                f"exited with code -9; then: {missed}")
+    assert under_bench_faults(Outcome.ERROR, missed, [BROKER_GONE]) == (Outcome.ERROR, expected)
 
 
 def test_the_log_keeps_faults_by_time():

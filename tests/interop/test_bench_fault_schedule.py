@@ -3,8 +3,10 @@
 Each run is `python -m certkit run` on the reference kettle; at a moment the
 schedule draws, a part of the *bench* is killed with SIGKILL:
 
-- `broker`: the embedded broker, a child process of the run (mosquitto or
-  amqtt, whichever certkit started), during MQT rules and during INT rules;
+- `broker`: the embedded broker, a child process of the run, during MQT
+  rules and during INT rules; the kills alternate between the default
+  embedded broker (mosquitto where installed) and `embedded:amqtt`, and the
+  process killed is whichever broker child certkit started;
 - `ble-hci`: the BLE emulator in its own process behind HCI over TCP
   (`--ble-adapter bumble:tcp-client:...`): the controller certkit's central
   talks to goes away;
@@ -74,10 +76,13 @@ class Kill:
     target: str      # broker, ble-hci, serial-pty
     after: int       # kill once this many instances of the run have ended...
     delay_s: float   # ...and this much later
+    broker: str = "" # for broker kills: the --mqtt-broker the run gets ("" = the default)
 
     @property
     def name(self) -> str:
-        return f"{self.target}-after-{self.after}-{round(self.delay_s * 1000)}ms"
+        what = f"{self.target}-{self.broker.removeprefix('embedded:')}" if self.broker \
+            else self.target
+        return f"{what}-after-{self.after}-{round(self.delay_s * 1000)}ms"
 
 
 @dataclass
@@ -120,13 +125,15 @@ def schedule(seed: int) -> list[Kill]:
     rng = random.Random(seed)
     kills: list[Kill] = []
     mqt, interop = _count(("MQT-*",)), _count(("INT-*",))
+    # Never after the last instance but one: a kill must land before the run closes its links.
     moments = (rng.sample(range(mqt), BROKER_KILLS_PER_FAMILY)
-               + rng.sample(range(mqt, mqt + interop), BROKER_KILLS_PER_FAMILY))
-    kills += [Kill("broker", n, round(rng.uniform(0, MAX_DELAY_S), 3)) for n in moments]
+               + rng.sample(range(mqt, mqt + interop - 1), BROKER_KILLS_PER_FAMILY))
+    kills += [Kill("broker", n, round(rng.uniform(0, MAX_DELAY_S), 3),
+                   "" if i % 2 else "embedded:amqtt") for i, n in enumerate(moments)]
     for target, times in (("ble-hci", BLE_KILLS), ("serial-pty", SERIAL_KILLS)):
         total = _count(FAMILIES[target][0])
         kills += [Kill(target, n, round(rng.uniform(0, MAX_DELAY_S), 3))
-                  for n in rng.sample(range(total), times)]
+                  for n in rng.sample(range(total - 1), times)]
     return kills
 
 
@@ -144,7 +151,7 @@ def _children(pid: int) -> list[tuple[int, str]]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
         except OSError:  # it ended meanwhile
             continue
-        parent = re.search(r"^PPid:\s+(\d+)", status, re.M)
+        parent = re.search(r"^PPid:\s+(\d+)", status, re.MULTILINE)
         if parent and int(parent.group(1)) == pid:
             found.append((int(entry.name), cmdline))
     return found
@@ -202,10 +209,11 @@ Victim = Callable[[int], tuple[int, str] | None]  # run pid -> (pid, command) to
 
 
 @contextlib.contextmanager
-def _bench(target: str) -> Iterator[tuple[list[str], Victim]]:
+def _bench(kill: Kill) -> Iterator[tuple[list[str], Victim]]:
     """The run's bench options and how to find what the kill hits."""
+    target = kill.target
     if target == "broker":
-        yield ["--emulate"], _broker_of
+        yield ["--emulate", *(["--mqtt-broker", kill.broker] if kill.broker else [])], _broker_of
     elif target == "ble-hci":
         emulator = EmulatorProcess(KETTLE)
         try:
@@ -236,7 +244,7 @@ def _ended(out: Path) -> list[str]:
 def run_with_kill(kill: Kill, folder: Path) -> KillRun:
     run = KillRun(kill, folder / kill.name)
     patterns = [arg for p in FAMILIES[kill.target][0] for arg in ("--rules", p)]
-    with _bench(kill.target) as (bench_args, victim), \
+    with _bench(kill) as (bench_args, victim), \
             tempfile.TemporaryFile("w+") as stderr:
         started = time.monotonic()
         proc = subprocess.Popen([sys.executable, "-m", "certkit", "run", str(KETTLE),

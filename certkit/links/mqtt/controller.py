@@ -314,7 +314,8 @@ class MqttLink(Link):
             self.evidence.record("bench", "", f"controller: lost its broker connection ({reason})")
             # certkit disconnects its controller only when the link closes (no fault then).
             self.bench_fault("controller-disconnected", f"certkit's MQTT controller lost its "
-                                                        f"broker connection ({reason})")
+                                                        f"broker connection ({reason})"
+                                                        f"{self._broker_gone()}")
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         message = Message(time.monotonic(), msg.topic, msg.payload, msg.qos, bool(msg.retain))
@@ -353,6 +354,17 @@ class MqttLink(Link):
         watcher = threading.Thread(target=watch, name="certkit-mqtt-broker-watch", daemon=True)
         watcher.start()
         self._stops.append(("broker watch", lambda t: (stop.set(), watcher.join(t))))
+
+    def _broker_gone(self) -> str:
+        """Why the controller was dropped, when it is the embedded broker's exit: the socket
+        closes a moment before the child can be reaped, so look a little while."""
+        broker = self.broker
+        if broker is None or self.state == "closed":
+            return ""
+        until = time.monotonic() + BROKER_WATCH_S * 3
+        while broker.alive() and time.monotonic() < until:
+            time.sleep(BROKER_WATCH_S / 10)
+        return "" if broker.alive() else f": the {broker.name} broker {broker.exit_status()}"
 
     def bench_problem(self, thorough: bool = False) -> str | None:
         if self.broker is not None and not self.broker.alive():
