@@ -104,6 +104,11 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "BLE-002: \"objects in ascending id order, each declared object present\" (more "
             "objects are not forbidden); BTHome v2 object 0x00 packet id",
             "starts its BTHome data with a packet id object (0x00) that counts new readings"),
+    Variant("bthome-extra-objects",
+            "BLE-002: \"each declared object present with a value valid for its property\" "
+            "(objects the profile does not declare are not forbidden)",
+            "adds a BTHome voltage object (0x0C, 2.95 V) that the profile does not declare, "
+            "in id order"),
     Variant("extra-gatt",
             "BLE-004: \"nothing under the ecosystem UUID base is undeclared\" (only that base "
             "is closed)",

@@ -1,6 +1,7 @@
 """Run the reference BLE emulator in its own process, behind an HCI endpoint.
 
     python -m emulators.ble PROFILE --hci tcp-server:127.0.0.1:0 [--fault NAME]...
+        [--variant NAME]...
     python -m emulators.ble --list-faults
 
 The harness reaches it as it would a bench radio:

@@ -33,6 +33,8 @@ from emulators.ble.state import GattValues
 
 BTHOME_V2_UNENCRYPTED = 0x40  # device info byte: version 2 in bits 5-7, no encryption
 BTHOME_PACKET_ID = 0x00
+BTHOME_VOLTAGE = 0x0C  # bthome-extra-objects: the battery voltage real sensors add
+EXTRA_VOLTAGE_V = 2.95
 
 
 def bthome_object(object_id: int, value: float) -> bytes:
@@ -60,16 +62,21 @@ def _out_of_range(profile: Profile, obj: BthomeObject) -> Any:
 
 
 def bthome_payload(profile: Profile, state: GattValues, faults: frozenset[str],
-                   packet_id: int | None = None) -> bytes:
-    """`packet_id`: lead with a packet id object (variant bthome-packet-id)."""
+                   packet_id: int | None = None, extra: bool = False) -> bytes:
+    """`packet_id`: lead with a packet id object (variant bthome-packet-id); `extra`: add
+    an object the profile does not declare (variant bthome-extra-objects)."""
     objects = sorted(profile.transports.ble.bthome, key=lambda o: o.object_id)
-    encoded = [] if packet_id is None else [bytes([BTHOME_PACKET_ID, packet_id % 256])]
+    by_id = [] if packet_id is None else [(BTHOME_PACKET_ID, bytes([BTHOME_PACKET_ID,
+                                                                    packet_id % 256]))]
     for index, obj in enumerate(objects):
         prop = profile.property(obj.siid, obj.piid)
         value = state.value(prop)
         if "bthome-out-of-range" in faults and index == 0:
             value = _out_of_range(profile, obj)
-        encoded.append(bthome_object(obj.object_id, float(value)))
+        by_id.append((obj.object_id, bthome_object(obj.object_id, float(value))))
+    if extra and all(o.object_id != BTHOME_VOLTAGE for o in objects):
+        by_id.append((BTHOME_VOLTAGE, bthome_object(BTHOME_VOLTAGE, EXTRA_VOLTAGE_V)))
+    encoded = [data for _, data in sorted(by_id, key=lambda item: item[0])]
     if "bthome-out-of-order" in faults:
         encoded.reverse()
         if len(encoded) == 1:  # one object is always in order: append a lower id after it
@@ -91,8 +98,12 @@ def advertising_data(profile: Profile, state: GattValues,
         structures.append(manufacturer_data(ble.company_id, ble.product_id.to_bytes(2, "little")))
     if ble.bthome:
         packet = packet_id if "bthome-packet-id" in variants else None
-        structures.append(service_data16(BTHOME_UUID16,
-                                         bthome_payload(profile, state, faults, packet)))
+        extra = "bthome-extra-objects" in variants
+        data = service_data16(BTHOME_UUID16, bthome_payload(profile, state, faults, packet, extra))
+        free = LEGACY_ADVERTISING_BYTES - sum(s.size for s in structures) - data.size - 2
+        if extra and free < len(ble.name_prefix.encode()):  # the extra object gives way
+            data = service_data16(BTHOME_UUID16, bthome_payload(profile, state, faults, packet))
+        structures.append(data)
     room = LEGACY_ADVERTISING_BYTES - sum(s.size for s in structures) - 2
     name = device_name(profile)
     if "shortened-name" in variants:

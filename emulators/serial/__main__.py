@@ -1,4 +1,4 @@
-"""`python -m emulators.serial PROFILE [--fault NAME]...`: an emulated MCU at the bench.
+"""`python -m emulators.serial PROFILE [--fault NAME]... [--variant NAME]...`: an emulated MCU.
 
 Prints the pty path to give `certkit run --serial`, and the command that
 resets the emulated MCU (SIGUSR1) to give `--reset cmd:...`. Runs until
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"port: {emulator.port}", flush=True)
     print(f"reset: kill -USR1 {os.getpid()}", flush=True)
     print(f"faults: {', '.join(sorted(args.fault)) or 'none'}", flush=True)
+    print(f"variants: {', '.join(sorted(args.variant)) or 'none'}", flush=True)
     try:
         while not done.wait(0.1):
             if reset_wanted.is_set():

@@ -85,10 +85,11 @@ JOBS = (
     _ble("mtu-23"),
     _ble("long-strings", "kettle+", (*BLE_RULES, "INT-*"), also=("mtu-23",)),
     _ble("no-mtu-exchange"),
-    Job("ble:no-mtu-exchange (kettle, emulator process over HCI/TCP)",
+    Job("ble:no-mtu-exchange (kettle, emulator process over HCI/TCP)",  # OVER_TCP
         ("ble:no-mtu-exchange",), "kettle", BLE_RULES, (), over_tcp=True),
     _ble("shortened-name"),
     _ble("bthome-packet-id", "sensor"),
+    _ble("bthome-extra-objects", "sensor"),
     _ble("extra-gatt"),
     _ble("no-serial-number"),
 )
@@ -237,9 +238,11 @@ def test_notifications_came_late(matrix):
     assert 700 <= latency <= 1000
 
 
+OVER_TCP = "ble:no-mtu-exchange (kettle, emulator process over HCI/TCP)"
+
+
 @pytest.mark.parametrize("name", ["ble:mtu-23 (kettle)", "ble:no-mtu-exchange (kettle)",
-                                  "ble:no-mtu-exchange (kettle, emulator process over "
-                                  "HCI/TCP)"])
+                                  OVER_TCP])
 def test_the_link_kept_the_minimum_mtu(name, matrix):
     assert ", MTU 23" in evidence(matrix[name], "BLE-003")
 
@@ -262,6 +265,11 @@ def test_the_name_was_shortened(matrix):
 def test_bthome_led_with_a_packet_id(matrix):
     log = evidence(matrix["ble:bthome-packet-id (sensor)"], "BLE-002")
     assert re.search(r"BTHome payload 40 00 [0-9a-f]{2} 01 ", log), log
+
+
+def test_bthome_carried_an_undeclared_object(matrix):
+    log = evidence(matrix["ble:bthome-extra-objects (sensor)"], "BLE-002")
+    assert re.search(r"BTHome payload 40 [0-9a-f ]* 0c 86 0b;", log), log  # 2.95 V
 
 
 def test_the_gatt_table_had_more_than_the_ecosystem_asks(matrix):
