@@ -123,6 +123,11 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             'MQT-002: "`$description` is valid JSON that conforms to Homie 5" (whose defaults '
             "are `settable: false`, `retained: true`)",
             "leaves out every settable: false and retained: true"),
+    Variant("description-no-property-names",
+            'ECS-1 section 6: "each with `name` and `properties`: one per property (property id '
+            '= property name) with `datatype`, `format`, `settable`, `retained`, `unit`" (a '
+            "property's own `name` is optional in Homie 5)",
+            "leaves the optional `name` out of every property of $description"),
     Variant("description-extra-keys",
             'MQT-002: "`$description` is valid JSON that conforms to Homie 5" (which allows '
             'keys of a device\'s own); MQT-003: "`$description` matches the profile"',

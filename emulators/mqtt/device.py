@@ -117,6 +117,8 @@ class HomieDevice:
             for name, default in (("settable", False), ("retained", True)):
                 if entry.get(name) is default:
                     del entry[name]
+        if self.uses("description-no-property-names"):
+            entry.pop("name", None)
         if self.uses("description-extra-keys"):
             entry["acme-precision"] = 1
         if self.uses("description-spelling") and "format" in entry:

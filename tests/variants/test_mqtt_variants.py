@@ -71,7 +71,7 @@ COMBINED: dict[str, Group] = {
     # How values travel: only changes, rounded, spelled otherwise, ready before them.
     "values": Group(("subscribe-per-property", "ready-before-values", "no-init-state",
                      "no-republish-unchanged", "rounds-to-step", "float-trailing-zeros",
-                     "description-spelling"), WITH_INT, 11),
+                     "description-spelling", "description-no-property-names"), WITH_INT, 11),
     # Sessions and delivery: persistent, QoS 2, slow to be ready, extra topics.
     "sessions": Group(("subscribe-first", "slow-ready", "persistent-session", "qos2",
                        "publishes-target", "log-messages"), WITH_INT, 15),
@@ -300,7 +300,7 @@ def test_broadcasts_are_ignored(kettle):
 
 def test_descriptions_that_leave_out_defaults_or_add_keys_still_match(kettle):
     for variant in ("description-defaults-omitted", "description-extra-keys",
-                    "description-spelling"):
+                    "description-spelling", "description-no-property-names"):
         text = device(kettle, variant).description()
         assert text != device(kettle).description(), variant
         document = homie_description.parse(text)
