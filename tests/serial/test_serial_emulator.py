@@ -11,11 +11,14 @@ import time
 import pytest
 import serial
 
+from certkit.evidence import EvidenceLog
+from certkit.links.serial import SerialLink
 from certkit.links.serial.protocol import tokenize
 from certkit.standard.catalogue import catalogue
 from emulators import EMULATORS
-from emulators.serial import FAULTS, SerialEmulator
+from emulators.serial import FAULTS, VARIANTS, SerialEmulator
 from emulators.serial.device import Crash, DeviceModel
+from emulators.state import DeviceState
 from tests.serial.serial_support import PROFILES, ROOT
 
 
@@ -108,3 +111,38 @@ def test_standalone_emulator_lists_and_checks_faults() -> None:
                             str(PROFILES / "acme.kettle.k1.yaml"), "--fault", "nope"],
                            cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
     assert wrong.returncode == 2 and "unknown fault nope" in wrong.stderr
+
+
+# ------------------------------------------------------------------ variants
+
+
+def test_every_variant_names_the_sentence_it_exercises() -> None:
+    assert SerialEmulator.VARIANTS is VARIANTS
+    for name, variant in VARIANTS.items():
+        assert variant.name == name and variant.description
+        assert "ECS-1" in variant.exercises or variant.exercises.startswith("SER-")
+
+
+def test_an_accepted_set_applies_later_unless_a_later_write_came_first(kettle) -> None:
+    """accepted-then-applied: code 1 at once, the value 300 ms later; a write through
+    another face meanwhile is the last accepted one and must stay (INT-003)."""
+    state = DeviceState(kettle)
+    target = kettle.property(2, 3)
+    emulator = SerialEmulator(kettle, variants=frozenset({"accepted-then-applied"}),
+                              state=state)
+    link = SerialLink(EvidenceLog(), "", emulator=emulator)
+    link.open(5)
+    try:
+        exchange = link.request("set_properties 2 3 90", timeout=1.0)
+        assert exchange.reply.text == "result 2 3 1"
+        assert state.value(target) != 90  # accepted, not applied yet
+        report = link.wait_for(lambda u: u.text == "properties_changed 2 3 90",
+                               exchange.sent_at, exchange.sent_at + 1.0)
+        assert report is not None and state.value(target) == 90
+        exchange = link.request("set_properties 2 3 60", timeout=1.0)
+        assert exchange.reply.text == "result 2 3 1"
+        state.write(target, 75, "mqtt")  # another controller, after the serial set
+        link.pause(0.5)
+        assert state.value(target) == 75
+    finally:
+        link.close(5)
