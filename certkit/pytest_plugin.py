@@ -269,8 +269,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if phases is not None:
         phases["reports"].append((report, call.excinfo))
         if call.when == "call":  # before teardown, which closes the links after the last test
-            failed = call.excinfo is not None and isinstance(call.excinfo.value, AssertionError)
-            _check_bench(_run(item.config), phases, thorough=failed)
+            # A pass or fail is only as good as the bench: a hung broker also makes "nothing
+            # changed" pass, so both get the thorough check (a probe round the broker, a
+            # millisecond or two on a sound bench).
+            judged = call.excinfo is None or isinstance(call.excinfo.value, AssertionError)
+            _check_bench(_run(item.config), phases, thorough=judged)
         if call.when == "teardown":
             _finish(item, phases)
     return report
@@ -324,7 +327,7 @@ def _finish(item: pytest.Item, phases: dict) -> None:
 def _check_bench(run: CertkitRun, phases: dict, thorough: bool) -> None:
     """Ask the links this instance used whether the bench is sound now; they log what is
     not as a bench fault, so one that began before the instance and holds counts too.
-    `thorough` (after a fail) also sends a message round the broker."""
+    `thorough` also sends a message round the broker."""
     for transport in sorted(phases["links"]):
         if transport in run.links:
             run.links[transport].check_bench(thorough)
