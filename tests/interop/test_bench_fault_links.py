@@ -10,6 +10,7 @@ peripheral) is never logged as one.
 from __future__ import annotations
 
 import os
+import signal
 import time
 import tty
 from collections.abc import Callable
@@ -78,6 +79,25 @@ def test_a_killed_broker_is_a_bench_fault_and_a_cut_dut_is_not(kettle):
     closed = time.monotonic()
     assert link.bench_fault("broker-exited", "stopped by certkit") is None
     assert link.bench_faults_between(closed, time.monotonic()) == []
+
+
+def test_a_hung_broker_is_found_by_the_thorough_check(kettle):
+    """A stopped (not dead) broker keeps its sockets: only a message round it tells."""
+    link = MqttLink(kettle, Bench(emulate=frozenset({"mqtt"})), EvidenceLog())
+    link.open(30)
+    try:
+        assert link.bench_problem(thorough=True) is None
+        link.broker.process.send_signal(signal.SIGSTOP)
+        try:
+            assert link.bench_problem() is None  # alive and connected, as far as sockets go
+            problem = link.bench_problem(thorough=True) or ""
+            assert "did not return certkit's probe message" in problem
+            fault = link.check_bench(thorough=True)
+            assert fault is not None and fault.kind == "unsound"
+        finally:
+            link.broker.process.send_signal(signal.SIGCONT)
+    finally:
+        link.close(5)
 
 
 def test_a_pty_whose_other_end_closes_is_a_bench_fault_and_a_silent_mcu_is_not():
