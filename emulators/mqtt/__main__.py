@@ -49,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     emulator.start(STOP_TIMEOUT_S)
     faults = ", ".join(sorted(emulator.faults)) or "none"
+    variants = ", ".join(sorted(emulator.variants)) or "none"
     print(f"emulating {emulator.profile.device.model} as {emulator.device.base}/ against "
-          f"{'mqtts' if args.tls_ca else 'mqtt'}://{endpoint} (faults: {faults})",
+          f"{'mqtts' if args.tls_ca else 'mqtt'}://{endpoint} (faults: {faults}; variants: {variants})",
           file=sys.stderr, flush=True)
     stop.wait(args.seconds)
     emulator.stop(STOP_TIMEOUT_S)
