@@ -194,7 +194,7 @@ class SerialEmulator(Emulator):
         self._timers.clear()
         self._reported_at.clear()
         self._batch.clear()
-        self._stop.wait(BOOT_DELAY_S)
+        self._stop.wait(var.boot_delay_s(self.profile) if self.uses("slow-boot") else BOOT_DELAY_S)
         self._drain()
         self._rx.clear()
         model = self.profile.device.model + ("x" if self.has("wrong-model") else "")
@@ -202,7 +202,9 @@ class SerialEmulator(Emulator):
                      f"mcu_version {self.profile.device.mcu_version or '0000'}", "net"):
             if self._reboot.is_set() or self._stop.is_set():
                 return
-            self._exchange(line.encode())
+            answer = self._exchange(line.encode())
+            if line == "net" and answer == "cloud" and self.uses("boot-sync"):
+                self._report([p for p in self.profile.properties() if p.notifies])
         self._schedule_background()
         self._next_poll = time.monotonic()
 

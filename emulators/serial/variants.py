@@ -32,6 +32,16 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "(or 1)\"",
             "answers a valid set_properties with code 1 and applies (and reports) the value "
             "300 ms later, unless a later write to the property came first"),
+    Variant("slow-boot",
+            "SER-001: \"After a reset, the MCU sends `model` ... and `mcu_version` ... within "
+            "2000 ms\" (`boot-ms`)",
+            "after power-on and after every reset, starts talking (model, mcu_version, then "
+            "polls) only after 85 % of the boot limit"),
+    Variant("boot-sync",
+            "SER-009: self-made changes \"reported at most once per second per property\" (a "
+            "report of every value at boot is no change); SER-013 asks the same on going cloud",
+            "after booting, once `net` answers `cloud`, reports every notify property in one "
+            "properties_changed line"),
     Variant("net-queries",
             "ECS-1 section 5: \"`net` → `offline`, `local`, `cloud`, `updating`, `uap` or "
             "`unprov`\"",
@@ -55,3 +65,8 @@ def near_limit_delay_s(profile: Profile) -> float:
     """replies-near-limit: how long the MCU works on a downlink before answering it."""
     quality_bar = catalogue().get("INT-005").limits["p95"].value
     return REPLY_SHARE * min(profile.limit_ms("reply-ms"), quality_bar) / 1000
+
+
+def boot_delay_s(profile: Profile) -> float:
+    """slow-boot: how long the MCU takes to start talking after power-on or a reset."""
+    return REPLY_SHARE * profile.limit_ms("boot-ms") / 1000

@@ -147,12 +147,31 @@ def test_a_late_result_is_never_matched_to_the_next_request(mcu: ScriptedMcu,
     assert results[1].status == "replied" and results[1].reply.text == "result 2 2 0 55.0"
 
 
-def test_no_poll_means_not_delivered_within_the_deadline(link: SerialLink) -> None:
+def test_no_poll_means_not_delivered_within_the_deadline(mcu: ScriptedMcu,
+                                                        link: SerialLink) -> None:
+    assert mcu.ask("get_down") == "down none"  # booted: from now on it must keep polling
     started = time.monotonic()
     exchange = link.request("get_properties 2 1", timeout=1.0, delivery_timeout=0.3)
     assert exchange.status == "not-delivered"
     assert time.monotonic() - started < 1.0
     assert link.pending == 0  # withdrawn: it will not surprise a later rule
+
+
+def test_before_its_first_poll_an_mcu_has_the_boot_limit(mcu: ScriptedMcu,
+                                                         link: SerialLink) -> None:
+    """Just powered on (or reset), an MCU may take up to boot-ms (2000 ms) to start
+    talking: a request queued meanwhile waits for its first poll (variant slow-boot)."""
+    done: list = []
+    asker = threading.Thread(target=lambda: done.append(
+        link.request("get_properties 2 1", timeout=1.0, delivery_timeout=0.3)))
+    asker.start()
+    time.sleep(0.3 + 0.5)  # past the ordinary delivery deadline, within the boot limit
+    assert mcu.ask("model acme.kettle.k1") == "ok"
+    assert mcu.ask("get_down") == "down get_properties 2 1"
+    assert mcu.ask("result 2 1 0 true") == "ok"
+    asker.join(2)
+    assert done[0].status == "replied"
+    assert any("waiting for its first poll" in i.text for i in link.evidence.since(0))
 
 
 def test_a_silent_mcu_fails_requests_at_once(link: SerialLink, monkeypatch) -> None:

@@ -75,6 +75,11 @@ JOBS = (
     _serial("batched-reports"),
     _serial("accepted-then-applied", "kettle+"),
     _serial("net-queries"),
+    _serial("slow-boot"),
+    _serial("boot-sync"),
+    # no SER-001 (which waits for the boot) first: the first request meets the booting MCU
+    Job("serial:slow-boot (kettle, SER-004 alone)", ("serial:slow-boot",), "kettle",
+        ("SER-004",)),
     _serial("fixed-decimals", "kettle+"),
     _ble("steady-values", "sensor"),
     _ble("steady-values"),
@@ -199,6 +204,19 @@ def test_sets_were_accepted_then_applied(matrix):
     assert "<- result 2 3 1" in log
     delay = float(re.search(r"measure report after set ([0-9.]+) ms", log).group(1))
     assert delay >= 250
+
+
+def test_the_mcu_booted_near_the_limit(matrix):
+    log = evidence(matrix["serial:slow-boot (kettle)"], "SER-001")
+    boot = float(re.search(r"measure model after reset ([0-9.]+) ms", log).group(1))
+    assert 1500 <= boot <= 2000
+    first = evidence(matrix["serial:slow-boot (kettle, SER-004 alone)"], "SER-004[1.1]")
+    assert "waiting for its first poll up to the boot limit" in first
+
+
+def test_the_mcu_reported_everything_after_booting(matrix):
+    log = evidence(matrix["serial:boot-sync (kettle)"], "SER-001")
+    assert re.search(r"<- properties_changed 2 1 \S+ 2 2 \S+ 2 3 \S+ 2 4 \S+ 2 5 \S+\n", log)
 
 
 def test_polls_were_interleaved_with_net_queries(matrix):

@@ -56,6 +56,10 @@ WRITE_TIMEOUT_S = 1.0
 # A conformant MCU polls at least every 1000 ms (SER-002); the extra half
 # second covers an MCU that is busy sending its own reports when we queue.
 DELIVERY_TIMEOUT_S = 1.5
+# Until its first poll after power-on or a reset, an MCU may take the whole boot
+# limit (ECS-1 section 10, 2000 ms; a profile can only shorten it) to start talking:
+# a request queued meanwhile waits for that poll, with the same extra half second.
+BOOT_ALLOWANCE_S = 2.0 + 0.5
 # After this long without a complete line the MCU is taken for silent:
 # requests fail at once instead of each waiting out its deadline, which
 # keeps a run against a dead (or babbling) device short.
@@ -174,6 +178,7 @@ class SerialLink(Link):
         self._flood = [0, 0, 0]  # second, lines itemised in it, lines counted beyond
         self.opened_at = 0.0
         self.last_line_at = 0.0  # when the MCU last ended a line (CR or LF)
+        self._booting_since: float | None = None  # power-on or reset, until the first poll
 
     # ------------------------------------------------------------ lifecycle
 
@@ -192,7 +197,7 @@ class SerialLink(Link):
                 raise LabError(f"cannot open serial port {self.port}: {exc}") from None
             if type(self._serial) is serial.Serial and os.name == "posix":
                 self._fd = self._serial.fileno()
-            self.opened_at = self.last_line_at = time.monotonic()
+            self.opened_at = self.last_line_at = self._booting_since = time.monotonic()
             self.evidence.note(f"serial: opened {self.port} at {self.baudrate} 8N1"
                                + (" (reference emulator)" if self.emulator else ""))
             self._reader = threading.Thread(target=self._run, name="certkit-serial-module",
@@ -318,6 +323,7 @@ class SerialLink(Link):
         if line is None:
             return "error"
         if line.command == "get_down":
+            self._booting_since = None
             if self._queue and self._in_flight is None:
                 self._in_flight = self._queue.pop(0)
                 return f"down {self._in_flight.downlink}"
@@ -403,6 +409,12 @@ class SerialLink(Link):
                 self._queue.append(exchange)
             # Usually the one wake-up is the answer, well before the delivery deadline.
             self._settle(exchange, exchange.queued_at + delivery_timeout)
+            with self._changed:
+                booting = self._booting_since if exchange.status == "queued" else None
+            if booting is not None and booting + BOOT_ALLOWANCE_S > time.monotonic():
+                self.evidence.note("serial: the MCU has not polled since it was powered on or "
+                                   "reset; waiting for its first poll up to the boot limit")
+                self._settle(exchange, booting + BOOT_ALLOWANCE_S)
             with self._changed:
                 if exchange.status == "queued":
                     if exchange in self._queue:
@@ -504,6 +516,8 @@ class SerialLink(Link):
         began = time.monotonic()
         self.reset_method.reset(self._serial, timeout)
         done = time.monotonic()
+        with self._changed:
+            self._booting_since = done
         self.evidence.note(f"serial: reset done after {(done - began) * 1000:.0f} ms")
         return began, done
 
