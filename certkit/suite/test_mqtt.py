@@ -314,7 +314,7 @@ def _trigger_is_applied(action: Action, mqtt: MqttLink, profile: Profile,
                  f"of {action.label}, or not at all", render(wrong[-1].payload))
         evidence.note(f"argument {prop.name}: " + (
             f"reported as {render(reports[-1].payload)}" if reports
-            else "not reported by the trigger (the DUT did not write it)"))
+            else "nothing on its topic (an action may take an argument without storing it)"))
 
 
 @pytest.mark.certkit_rule("MQT-007")
