@@ -97,6 +97,12 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             'ECS-1 section 6: "`$state`: `init`, `ready`, `disconnected`, `sleeping` or '
             '`lost`; retained" (MQT-004 requires only `ready`; Homie 5 makes `init` optional)',
             "never publishes $state init: its first $state is ready"),
+    Variant("broker-assigned-client-id",
+            'ECS-1 section 6 names the device id of the topics, not the MQTT client id; C-3: '
+            '"must deliver exactly what a conformant MQTT broker of the DUT\'s protocol version '
+            'delivers"',
+            "connects with an empty client id and clean session, so the broker assigns one "
+            "(MQTT 3.1.1 section 3.1.3.1)"),
     Variant("persistent-session",
             'C-3: "must deliver exactly what a conformant MQTT broker of the DUT\'s protocol '
             'version delivers (topic matching, retained messages, wills, session take-over)"',
@@ -195,7 +201,8 @@ class MqttEmulator(Emulator):
         return RECONNECT_SLOW_S if self.uses("reconnect-slow") else RECONNECT_S
 
     def _make_client(self) -> paho.Client:
-        device_id = self.profile.transports.mqtt.device_id
+        device_id = "" if self.uses("broker-assigned-client-id") else (
+            self.profile.transports.mqtt.device_id)
         persistent = self.uses("persistent-session")
         if self.uses("mqtt5"):
             client = paho.Client(CallbackAPIVersion.VERSION2, client_id=device_id,

@@ -72,7 +72,8 @@ COMBINED: dict[str, Group] = {
     # How values travel: only changes, rounded, spelled otherwise, ready before them.
     "values": Group(("subscribe-per-property", "ready-before-values", "no-init-state",
                      "no-republish-unchanged", "rounds-to-step", "float-trailing-zeros",
-                     "description-spelling", "description-no-property-names"), WITH_INT, 11),
+                     "description-spelling", "description-no-property-names",
+                     "broker-assigned-client-id"), WITH_INT, 11),
     # Sessions and delivery: persistent, QoS 2, slow to be ready, extra topics.
     "sessions": Group(("subscribe-first", "slow-ready", "persistent-session", "qos2",
                        "publishes-target", "log-messages"), WITH_INT, 15),
@@ -228,6 +229,7 @@ ON_THE_WIRE: dict[str, list[tuple[str, str]]] = {
     "mqtt5": [("MQT-001", "MQTT 5 keepalive")],
     "combined:mqtt5-session": [("MQT-001", "MQTT 5 keepalive=30s clean=0")],
     "persistent-session": [("MQT-001", "clean=0")],
+    "broker-assigned-client-id": [("MQT-001", "CONNECT client-id='' MQTT 3.1.1")],
     "subscribe-per-property": [("MQT-001", f"dut SUBSCRIBE {BASE}/kettle/start-boil/set")],
 }
 # Reconnect delays (the cut to the DUT's next session, MQT-008), in ms: (at least, below).
