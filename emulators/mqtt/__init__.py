@@ -32,7 +32,7 @@ from paho.mqtt.properties import Properties
 from certkit.links.mqtt.aio import bounded
 from certkit.profile.model import Profile
 from emulators import Emulator, Fault, Variant, register
-from emulators.mqtt.device import SLOW_READY_S, SOURCE, Crash, HomieDevice, Out
+from emulators.mqtt.device import HEARTBEAT_S, SLOW_READY_S, SOURCE, Crash, HomieDevice, Out
 from emulators.state import DeviceState
 
 RECONNECT_S = 1  # prompt, so a conformant run does not wait on MQT-008's 30 s
@@ -148,6 +148,11 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             'MQT-005: "a retained value that is valid for its datatype and format" (a Homie 5 '
             "float has any decimal spelling)",
             "publishes floats with a trailing zero (55.50, 40.0)"),
+    Variant("periodic-republish",
+            'ECS-1 section 6: "`$state` ... retained" and "Values: ..., retained if the property '
+            'is retained" (Homie: a device may publish its state on a regular basis)',
+            f"republishes $state ready and every retained value every {HEARTBEAT_S:g} s, "
+            "changed or not"),
     Variant("no-republish-unchanged",
             'ECS-1 section 6: "the DUT applies a valid value and publishes it on the property '
             'topic" (Homie SDKs publish only changes)',
@@ -330,6 +335,23 @@ class MqttEmulator(Emulator):
                     self._awaiting_suback.add(mid)
         for out in after:
             self._send(client, out)
+        if self.uses("periodic-republish"):
+            self._beat_later(client)
+
+    def _beat_later(self, client: paho.Client) -> None:
+        self._timers = {t for t in self._timers if t.is_alive()}  # forget the fired ones
+        timer = threading.Timer(HEARTBEAT_S, self._beat, (client,))
+        timer.daemon = True
+        self._timers.add(timer)
+        timer.start()
+
+    def _beat(self, client: paho.Client) -> None:
+        """Variant periodic-republish: while this client is the device's and connected."""
+        if self.client is not client or not client.is_connected():
+            return
+        for out in self.device.heartbeat():
+            self._send(client, out)
+        self._beat_later(client)
 
     def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: Any,
                       properties: Any) -> None:

@@ -31,6 +31,7 @@ SOURCE = "mqtt"
 EVENT_DELAY_S = 0.3  # an action's event (the first of its service) follows it, as on serial
 VALUES_AFTER_READY_S = 0.05  # variant ready-before-values: one value every this long
 SLOW_READY_S = 2.5  # variant slow-ready: init to ready, within ECS-1's 5000 ms
+HEARTBEAT_S = 1.0  # variant periodic-republish: how often
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,14 @@ class HomieDevice:
             return None
         return Out(f"{self.base}/$state", b"ready", True,
                    SLOW_READY_S if self.uses("slow-ready") else 0.0)
+
+    def heartbeat(self) -> list[Out]:
+        """Variant periodic-republish: `$state` ready and every retained value, again."""
+        if "never-ready" in self.faults:
+            return []
+        return [Out(f"{self.base}/$state", b"ready", True)] + [
+            Out(f"{self.base}/{path}", self.value_payload(prop), True)
+            for path, prop in self.properties.items() if prop.readable]
 
     def announcements(self, with_ready: bool = True) -> tuple[list[Out], list[Out]]:
         """What to publish on connecting: (before subscribing, after subscribing).

@@ -68,7 +68,7 @@ COMBINED: dict[str, Group] = {
     # The independent device of issue 10, and what a lean SDK leaves out or adds.
     "issue-10-device": Group(("broadcast-subscription", "ready-on-suback", "reconnect-fast",
                               "qos0-non-retained", "description-defaults-omitted",
-                              "description-extra-keys"), WITH_INT, 10),
+                              "description-extra-keys", "periodic-republish"), WITH_INT, 10),
     # How values travel: only changes, rounded, spelled otherwise, ready before them.
     "values": Group(("subscribe-per-property", "ready-before-values", "no-init-state",
                      "no-republish-unchanged", "rounds-to-step", "float-trailing-zeros",
@@ -253,6 +253,14 @@ def test_the_variants_show_on_the_wire(matrix_runs, group):
             assert low <= delay < high, (group, broker, delay)
 
 
+def test_periodic_republish_publishes_ready_more_often_than_it_connects(matrix_runs):
+    for broker in BROKERS:
+        logs = (matrix_runs[("periodic-republish", broker)].out / "evidence").glob("*.log")
+        text = "".join(log.read_text("utf-8") for log in logs)
+        readies = text.count(f'dut PUBLISH {BASE}/$state qos=1 retain=1 "ready"')
+        assert readies > text.count("dut CONNECT") >= 1, (broker, readies)
+
+
 def test_the_whole_matrix(matrix_runs):
     for (name, broker), run in matrix_runs.items():
         wanted = "INCOMPLETE" if (name, broker) in BENCH_ERROR else "CERTIFIED"
@@ -274,6 +282,12 @@ def device(kettle, *variants: str) -> HomieDevice:
 def _topics(outs) -> list[str]:
     return [out.topic.rsplit("/", 2)[-1] if "$" in out.topic else out.topic.split("/", 3)[-1]
             for out in outs]
+
+
+def test_heartbeat_is_ready_and_every_retained_value(kettle):
+    beat = device(kettle, "periodic-republish").heartbeat()
+    assert beat[0].payload == b"ready" and all(out.retain for out in beat)
+    assert len(beat) == 1 + sum(p.readable for p in kettle.properties())
 
 
 def test_announcement_orders(kettle):
