@@ -306,9 +306,12 @@ def runs(request: pytest.FixtureRequest, tmp_path_factory) -> list[KillRun]:
     with ThreadPoolExecutor(WORKERS) as pool:
         done = list(pool.map(lambda k: run_with_kill(k, folder), kills))
     verdicts = Counter(r.verdict.get("verdict", "no verdict") for r in done)
+    messages = [r["message"] for run in done for r in run.results.values()]
+    turned = sum("; the DUT appeared to" in m for m in messages)
     _announce(request, "\n".join(
         [f"bench-fault schedule, seed {SEED}: {len(done)} runs, " + ", ".join(
-            f"{count} {verdict}" for verdict, count in sorted(verdicts.items())),
+            f"{count} {verdict}" for verdict, count in sorted(verdicts.items()))
+         + f"; {turned} pass/fail outcomes turned error by a bench fault",
          *(f"  {r.describe()}" for r in done)]))
     return done
 
