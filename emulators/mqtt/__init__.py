@@ -78,6 +78,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             'DUT keeps working"',
             "one SUBSCRIBE with two filters, its /set wildcard and homie/5/$broadcast/#, "
             "as the independent device of issue 10 does; broadcasts are ignored"),
+    Variant("subscribe-qos0",
+            'ECS-1 section 6: "Commands: a controller publishes to `.../<property>/set` (not '
+            'retained)" (the QoS a DUT subscribes with is its own choice)',
+            "subscribes to its /set topics with QoS 0"),
     Variant("subscribe-first",
             'ECS-1 section 6: "Commands: a controller publishes to `.../<property>/set`" (no '
             "order between subscribing and announcing)",
@@ -329,8 +333,9 @@ class MqttEmulator(Emulator):
             self._send(client, out)
         if not resumed:
             self._awaiting_suback = set()
+            qos = 0 if self.uses("subscribe-qos0") else max(self.qos, 1)
             for filters in self.device.subscriptions():
-                result, mid = client.subscribe([(f, self.qos if self.qos else 1) for f in filters])
+                result, mid = client.subscribe([(f, qos) for f in filters])
                 if result == paho.MQTT_ERR_SUCCESS and mid is not None:
                     self._awaiting_suback.add(mid)
         for out in after:

@@ -73,7 +73,7 @@ COMBINED: dict[str, Group] = {
     "values": Group(("subscribe-per-property", "ready-before-values", "no-init-state",
                      "no-republish-unchanged", "rounds-to-step", "float-trailing-zeros",
                      "description-spelling", "description-no-property-names",
-                     "broker-assigned-client-id"), WITH_INT, 11),
+                     "broker-assigned-client-id", "subscribe-qos0"), WITH_INT, 11),
     # Sessions and delivery: persistent, QoS 2, slow to be ready, extra topics.
     "sessions": Group(("subscribe-first", "slow-ready", "persistent-session", "qos2",
                        "publishes-target", "log-messages"), WITH_INT, 15),
