@@ -83,6 +83,14 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("late-notifications",
             "BLE-007: \"is notified within 1000 ms\"",
             "notifies a change 80 % of the notify limit (profile notify-ms) after it"),
+    Variant("slow-readvertising",
+            "BLE-008: \"after each disconnect the DUT advertises again within 2000 ms\" "
+            "(`readvertise-ms`)",
+            "advertises again only 75 % of the readvertise limit after a disconnection"),
+    Variant("idle-disconnect",
+            "section 7 and BLE-008 ask the DUT to accept connections, not to keep an idle one "
+            "(battery devices let a silent central go)",
+            "disconnects a central that has read and written nothing for 0.5 s"),
     Variant("mtu-23",
             "section 7 sets no ATT MTU; Bluetooth Core Vol 3 Part F 3.4.2: the server "
             "answers Exchange MTU with its own receive MTU (23 is the minimum)",

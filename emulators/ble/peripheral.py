@@ -61,6 +61,8 @@ ADVERTISING_INTERVAL_MS = 20
 TICK_S = 0.3  # how often read-only notify properties change on their own
 FAST_TICK_S = 0.05  # the same with the fast-drift variant
 LATE_SHARE = 0.8  # late-notifications: this share of the notify limit
+READVERTISE_SHARE = 0.75  # slow-readvertising: this share of the readvertise limit
+IDLE_DISCONNECT_S = 0.5  # idle-disconnect: a central silent this long is let go
 MINIMUM_MTU = 23
 LONG_STRING_BYTES = 40
 ATT_READ_NOT_PERMITTED = 0x02
@@ -108,6 +110,7 @@ class Peripheral:
         self.battery_level: Characteristic | None = None
         self.packet_id = 0  # bthome-packet-id: counts the readings advertised
         self._tasks: set[asyncio.Task] = set()
+        self._last_request = 0.0  # idle-disconnect: when a central last read or wrote
         self._configure_att()
         self.reads = 0
         self.read_hook: Callable[[int], None] | None = None  # called with the read count
@@ -198,6 +201,7 @@ class Peripheral:
                                                   write=self._writer(prop)), descriptors)
 
     def _count_read(self) -> None:
+        self._last_request = asyncio.get_running_loop().time()
         self.reads += 1
         if self.read_hook is not None:
             self.read_hook(self.reads)
@@ -220,6 +224,7 @@ class Peripheral:
         # bumble's GATT server does not refuse writes by itself: a read-only
         # characteristic gets its 0x03 from here.
         def write(connection: Any, value: bytes) -> bool:
+            self._last_request = asyncio.get_running_loop().time()
             before = self.state.value(prop)
             error = self.state.write(prop, bytes(value))
             if error is not None:
@@ -298,8 +303,36 @@ class Peripheral:
         return advertising_data(self.profile, self.state, self.faults, self.variants,
                                 self.packet_id)
 
+    def _on_connection(self, connection: Any) -> None:
+        if self.uses("slow-readvertising"):
+            connection.on("disconnection",
+                          lambda reason: self._spawn(self._advertise_later()))
+        if self.uses("idle-disconnect"):
+            self._last_request = asyncio.get_running_loop().time()
+            self._spawn(self._disconnect_when_idle(connection))
+
+    async def _advertise_later(self) -> None:
+        """slow-readvertising: advertise again only well into the readvertise limit."""
+        await asyncio.sleep(READVERTISE_SHARE * self.profile.limit_ms("readvertise-ms") / 1000)
+        if not self.vanished and not self.device.connections:
+            await self._advertise()
+
+    async def _disconnect_when_idle(self, connection: Any) -> None:
+        """idle-disconnect: let a central go once it has asked nothing for a while."""
+        loop = asyncio.get_running_loop()
+        while connection.handle in self.device.connections and not self.vanished:
+            idle = loop.time() - self._last_request
+            if idle >= IDLE_DISCONNECT_S:
+                try:
+                    await connection.disconnect(hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR)
+                except Exception as exc:  # noqa: BLE001 - it left by itself meanwhile
+                    logger.debug("idle disconnect: %s", exc)
+                return
+            await asyncio.sleep(IDLE_DISCONNECT_S - idle)
+
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self.device.on("connection", self._on_connection)
         await self.device.power_on()
         await self._advertise()
         if not self.uses("steady-values"):
@@ -310,7 +343,8 @@ class Peripheral:
             advertising_data=self._advertising_data(),
             advertising_interval_min=ADVERTISING_INTERVAL_MS,
             advertising_interval_max=ADVERTISING_INTERVAL_MS,
-            auto_restart="no-readvertising" not in self.faults)
+            auto_restart=not ("no-readvertising" in self.faults
+                              or self.uses("slow-readvertising")))
 
     async def reset(self) -> None:
         """Reboot: drop connections, start from the initial values, advertise again."""

@@ -87,6 +87,8 @@ JOBS = (
     _ble("fast-drift"),
     _ble("notify-before-response", rules=(*BLE_RULES, "INT-*")),
     _ble("late-notifications"),
+    _ble("slow-readvertising"),
+    _ble("idle-disconnect", rules=(*BLE_RULES, "INT-*")),
     _ble("mtu-23"),
     _ble("long-strings", "kettle+", (*BLE_RULES, "INT-*"), also=("mtu-23",)),
     _ble("no-mtu-exchange"),
@@ -254,6 +256,20 @@ def test_notifications_came_late(matrix):
     latency = float(re.search(r"measure notification after the write ([0-9.]+) ms", log)
                     .group(1))
     assert 700 <= latency <= 1000
+
+
+def test_advertising_came_back_late_but_within_the_limit(matrix):
+    log = evidence(matrix["ble:slow-readvertising (kettle)"], "BLE-008")
+    delays = [float(d) for d in re.findall(r"advertising again after disconnect \d ([0-9.]+) ms",
+                                           log)]
+    assert len(delays) == 3 and all(1400 <= d <= 2000 for d in delays)
+
+
+def test_the_dut_let_an_idle_central_go_and_certkit_came_back(matrix):
+    run = matrix["ble:idle-disconnect (kettle)"]
+    dropped = [path.name for path in (run.out / "evidence").glob("*.log")
+               if re.search(r"ble <- the DUT \S+ disconnected\n", path.read_text("utf-8"))]
+    assert dropped  # it did disconnect, and every rule after still passed
 
 
 OVER_TCP = "ble:no-mtu-exchange (kettle, emulator process over HCI/TCP)"
