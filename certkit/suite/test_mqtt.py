@@ -35,6 +35,7 @@ from certkit.profile.values import other_valid_value, same_value
 WILL_WAIT_S = 3.0     # a broker publishes a will at once; this only bounds the wait
 LATE_MS = 1500        # MQT-006 waits this long past the limit to report a late answer's delay
 OBSERVE_S = 1.0       # MQT-009/010 judge at least this much traffic after `ready`
+DUT_LOG_CATCH_UP_S = 1.0  # bounds the wait for the endpoint's log of a packet it passed on
 
 
 def _open(link: Callable[[str], Any], request: pytest.FixtureRequest) -> MqttLink:
@@ -172,10 +173,19 @@ def test_state_and_description_are_retained(mqtt: MqttLink, limit_ms: Callable[[
                                             evidence: Any) -> None:
     _settled(mqtt, limit_ms)
     retained = mqtt.retained()
-    sent = mqtt.dut.publishes_since(mqtt.opened_t)
     for name in ("$state", "$description"):
         topic = f"{mqtt.base}/{name}"
-        own = [p.publish for p in sent if p.publish.topic == topic]
+
+        def own_publishes(topic: str = topic) -> list[Any]:
+            return [p.publish for p in mqtt.dut.publishes_since(mqtt.opened_t)
+                    if p.publish.topic == topic]
+
+        if topic in retained and not own_publishes():
+            # The endpoint logs a DUT packet just after passing it on, so the broker may
+            # deliver it first: give the log a moment to catch up.
+            mqtt.dut.wait(own_publishes, time.monotonic() + DUT_LOG_CATCH_UP_S)
+        sent = mqtt.dut.publishes_since(mqtt.opened_t)
+        own = own_publishes()
         if topic in retained and any(p.retain for p in own):
             evidence.note(f"{topic}: published retained, and retained by the broker")
             continue
