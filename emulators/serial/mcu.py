@@ -93,8 +93,8 @@ class SerialEmulator(Emulator):
         self._random = random.Random(1)
         self._polls = 0           # slowest-polls: which interval comes next
         self._batch: dict[tuple[int, int], Property] = {}  # batched-reports: waiting to go
-        self._reply_delay_s = (var.near_limit_delay_s(profile)
-                               if self.uses("replies-near-limit") else 0.0)
+        self._reply_delays_s = (var.near_limit_delays_s(profile)
+                                if self.uses("replies-near-limit") else {})
         self.dropped = 0          # bytes the pty could not take
         self.error: str | None = None  # why the MCU thread died, if it did
 
@@ -248,10 +248,10 @@ class SerialEmulator(Emulator):
         interval = SLOW_POLL_S if self.has("slow-polls") else POLL_S
         return interval + self._random.uniform(-POLL_JITTER_S, POLL_JITTER_S)
 
-    def _work(self) -> None:
+    def _work(self, kind: str) -> None:
         """replies-near-limit: the firmware takes its time over a downlink."""
-        if self._reply_delay_s:
-            self._stop.wait(self._reply_delay_s)
+        if kind in self._reply_delays_s:
+            self._stop.wait(self._reply_delays_s[kind])
 
     # ----------------------------------------------------------- downlinks
 
@@ -291,7 +291,7 @@ class SerialEmulator(Emulator):
             entries.append(f"{siid} {piid} {code}{shown}")
         if self.has("slow-replies"):
             self._stop.wait(self.profile.limit_ms("reply-ms") / 1000 + SLOW_REPLY_EXTRA_S)
-        self._work()
+        self._work("get")
         self._send_result(entries)
 
     def _set(self, params: list[Token]) -> None:
@@ -311,7 +311,7 @@ class SerialEmulator(Emulator):
             entries.append(f"{siid} {piid} {code}")
             if did_change:
                 changed.append(self.device.props[(siid, piid)])
-        self._work()
+        self._work("set")
         self._send_result(entries)
         self._report([p for p in changed if p.notifies and not self.has("no-notify")])
 
@@ -331,7 +331,7 @@ class SerialEmulator(Emulator):
         siid, aiid = params[0].as_int(), params[1].as_int()
         code, outputs, changed = self.device.act(siid, aiid, params[2:])
         outs = "".join(f" {piid} {self._encoded(siid, piid, value)}" for piid, value in outputs)
-        self._work()
+        self._work("action")
         self._send_later(f"result {siid} {aiid} {code}{outs}")
         if code == 0:
             props = [self.device.props[(siid, piid)] for piid in changed]
@@ -346,7 +346,7 @@ class SerialEmulator(Emulator):
 
     def _version_request(self, params: list[Token]) -> None:
         if not self.has("version-request-ignored"):
-            self._work()
+            self._work("version")
             self._send_later(f"mcu_version {self.profile.device.mcu_version or '0000'}")
 
     # ------------------------------------------------------------- uplinks
