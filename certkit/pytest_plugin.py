@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
-from datetime import datetime
+from datetime import date
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 import pytest
 
@@ -43,14 +44,18 @@ from certkit.links import Link, open_link
 from certkit.plan import Instance, Plan, make_plan, selected
 from certkit.profile.model import Profile
 from certkit.report import allure_labels, terminal
+from certkit.report.junit import junit_xml
+from certkit.report.outdir import OutputFolderError, default_folder, prepare
 from certkit.report.record import RunRecord, now, write_atomically
 from certkit.standard.catalogue import Rule, catalogue
 from certkit.verdict import Outcome, RuleResult
-from certkit.waivers import Waiver, WaiverError, load_waivers
+from certkit.waivers import Waiver, WaiverError, apply_waivers, load_waivers
 
 RUN = pytest.StashKey["CertkitRun"]()
 INSTANCE = pytest.StashKey[Instance]()
 PHASES = pytest.StashKey[dict]()
+FILED = pytest.StashKey[int]()  # the evidence filed under instances so far (a mark)
+WRITE_FAULT = pytest.StashKey[str]()  # why the run could not write its results
 
 LINK_OPEN_TIMEOUT_S = 30.0
 LINK_CLOSE_TIMEOUT_S = 5.0
@@ -81,6 +86,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Ed25519 private key (PEM): also write a signed certificate.json")
 
 
+@pytest.hookimpl(tryfirst=True)  # before Allure's, which creates (and may empty) allure-results
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -107,9 +113,12 @@ def pytest_configure(config: pytest.Config) -> None:
         waivers = load_waivers(Path(waivers_file)) if waivers_file else []
         key_file = config.getoption("--certkit-key")
         signing_key = load_private_key(Path(key_file)) if key_file else None
+        run = CertkitRun(config, lint, bench, waivers, signing_key)
     except (BenchError, ProfileReadError, WaiverError, KeyFileError) as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[RUN] = CertkitRun(config, lint, bench, waivers, signing_key)
+    except OutputFolderError as exc:
+        raise pytest.UsageError(f"--certkit-out: {exc}") from None
+    config.stash[RUN] = run
 
 
 class CertkitRun:
@@ -125,8 +134,8 @@ class CertkitRun:
         self.plan: Plan | None = make_plan(profile, self.patterns) if lint.ok else None
         model = profile.device.model if profile else None
         out = config.getoption("--certkit-out")
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        self.out = Path(out) if out else Path("reports") / f"{model or lint.path.stem}-{stamp}"
+        # Never another run's folder (certkit/report/outdir.py); `certkit run` made it already.
+        self.out = prepare(Path(out)) if out else default_folder(model or lint.path.stem)
         self.evidence = EvidenceLog()
         self.record = RunRecord(self.out, lint.path, lint.sha256, model, self.plan,
                                 self.patterns, bench.describe(), waivers=waivers)
@@ -262,21 +271,80 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         raise NotApplicable(instance.reason)
 
 
-@pytest.hookimpl(wrapper=True)
+class Phase(NamedTuple):
+    """A phase's report as pytest made it (the call report is then made to tell ECS-1's
+    outcome, see _show_call)."""
+    when: str
+    passed: bool
+    longrepr: object
+
+
+# Outermost (tryfirst), so that what it does to the report and to Allure's result comes after
+# Allure's own wrapper has read them.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
     report = yield
     phases = item.stash.get(PHASES, None)
     if phases is not None:
-        phases["reports"].append((report, call.excinfo))
+        phases["reports"].append((Phase(report.when, report.passed, report.longrepr),
+                                  call.excinfo))
+        run = _run(item.config)
         if call.when == "call":  # before teardown, which closes the links after the last test
             # A pass or fail is only as good as the bench: a hung broker also makes "nothing
             # changed" pass, so both get the thorough check (a probe round the broker, a
             # millisecond or two on a sound bench).
             judged = call.excinfo is None or isinstance(call.excinfo.value, AssertionError)
-            _check_bench(_run(item.config), phases, thorough=judged)
+            _check_bench(run, phases, thorough=judged)
+            # What follows (links closed after the last instance) is not this instance's.
+            phases["end"] = run.evidence.mark()
+            _show_call(item, phases, report)
         if call.when == "teardown":
             _finish(item, phases)
     return report
+
+
+# pytest's own view of a test (its closing line "1 failed", -v words, Allure's status) is made
+# to follow the ECS-1 outcome rather than replaced: the call report of a waived fail or of a
+# recommended rule's fail passes (with a note), a lab error counts as an error, so what pytest
+# prints agrees with the verdict. junit.xml is written from the record itself (report/junit.py).
+SHOWN_AS = {  # outcome -> (pytest category, letter, word); failed and skipped stay pytest's
+    "waived": ("waived", "w", "WAIVED"),
+    "warning": ("warned", "r", "WARNING (recommended rule)"),
+    Outcome.ERROR: ("error", "E", "ERROR"),
+}
+
+
+def _judged(run: CertkitRun, instance: Instance, outcome: Outcome, message: str) -> str:
+    """How an outcome shows: pass, fail, error, not-applicable, waived, or warning."""
+    if outcome is Outcome.FAIL:
+        result = RuleResult(instance.rule.id, instance.key, instance.rule.level, outcome, message)
+        waived = apply_waivers([result], run.record.waivers, date.today()).results[0]
+        if waived.outcome is Outcome.WAIVED:
+            return "waived"
+        if instance.rule.level != "M":
+            return "warning"
+    return str(outcome)
+
+
+def _show_call(item: pytest.Item, phases: dict, report: pytest.TestReport) -> None:
+    run = _run(item.config)
+    outcome, message = _outcome(phases)
+    outcome, message = under_bench_faults(outcome, message, _bench_faults(run, phases))
+    shown = _judged(run, item.stash[INSTANCE], outcome, message)
+    if shown in ("waived", "warning"):
+        report.outcome = "passed"
+        report.sections.append(("certkit", f"{shown}: {message}"))
+    elif shown == Outcome.ERROR:
+        report.outcome = "failed"
+        if report.longrepr is None:
+            report.longrepr = message
+    if shown in SHOWN_AS:
+        report.certkit_shown = SHOWN_AS[shown]  # type: ignore[attr-defined]
+
+
+def pytest_report_teststatus(report: pytest.TestReport,
+                             config: pytest.Config) -> tuple[str, str, str] | None:
+    return getattr(report, "certkit_shown", None)
 
 
 def _outcome(phases: dict) -> tuple[Outcome, str]:
@@ -310,18 +378,47 @@ def _finish(item: pytest.Item, phases: dict) -> None:
     instance = item.stash[INSTANCE]
     outcome, message = _outcome(phases)
     outcome, message = under_bench_faults(outcome, message, _bench_faults(run, phases))
-    evidence_file = Path("evidence") / f"{_safe(instance.id)}.log"
+    end = phases.get("end", run.evidence.mark())
+    items = run.evidence.since(phases["mark"])[:end - phases["mark"]]
+    item.config.stash[FILED] = end
+    evidence_file: Path | None = Path("evidence") / f"{_safe(instance.id)}.log"
     lines = [f"{instance.id} {instance.rule.title}", f"instance: {instance.label or 'once'}",
              f"outcome: {outcome}", f"message: {message}", ""]
-    lines += [entry.line() for entry in run.evidence.since(phases["mark"])]
-    write_atomically(run.out / evidence_file, "\n".join(lines) + "\n")
+    lines += [entry.line() for entry in items]
+    try:
+        write_atomically(run.out / evidence_file, "\n".join(lines) + "\n")
+    except OSError as exc:
+        problem = (f"its evidence could not be written to {run.out / evidence_file}: "
+                   f"{exc.strerror}")
+        _cannot_write(item.session, problem)
+        outcome, message = Outcome.ERROR, f"{problem} (it was: {outcome}. {message})"
+        evidence_file = None
+    shown = _judged(run, instance, outcome, message)
     if getattr(item.config.option, "allure_report_dir", None):
-        allure_labels.attach_evidence(run.evidence.since(phases["mark"]),
-                                      f"{instance.id}: {outcome}. {message}")
+        try:
+            allure_labels.attach_evidence(items, f"{instance.id}: {shown}. {message}")
+        except OSError as exc:
+            _cannot_write(item.session,
+                          f"the Allure results could not be written: {exc.strerror}")
+        allure_labels.set_status(item, shown, message)
     rule = instance.rule
-    run.record.add(instance.id, RuleResult(
-        rule.id, instance.key, rule.level, outcome, message,
-        time.monotonic() - phases["start"], rule.title, str(evidence_file)))
+    try:
+        run.record.add(instance.id, RuleResult(
+            rule.id, instance.key, rule.level, outcome, message,
+            time.monotonic() - phases["start"], rule.title,
+            str(evidence_file) if evidence_file else None))
+    except OSError as exc:
+        _cannot_write(item.session, f"verdict.json could not be written to {run.out}: "
+                                    f"{exc.strerror}")
+
+
+def _cannot_write(session: pytest.Session, problem: str) -> None:
+    """A run that cannot write its results stops: what it checked next would be lost."""
+    if WRITE_FAULT not in session.config.stash:
+        session.config.stash[WRITE_FAULT] = problem
+        print(f"certkit: {problem}; stopping the run", file=sys.stderr)
+    session.shouldstop = (f"the run could not write its results: "
+                          f"{session.config.stash[WRITE_FAULT]}")
 
 
 def _check_bench(run: CertkitRun, phases: dict, thorough: bool) -> None:
@@ -372,15 +469,33 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run.record.finished = now()
     if run.watchdog is not None:
         run.watchdog.cancel()
-    if run.watchdog is not None and run.watchdog.expired:
+    if WRITE_FAULT in session.config.stash:
+        run.record.stop_reason = (f"the run could not write its results: "
+                                  f"{session.config.stash[WRITE_FAULT]}")
+    elif run.watchdog is not None and run.watchdog.expired:
         run.record.stop_reason = (f"the run passed its overall bound of "
                                   f"{run.watchdog.seconds:g} s and was stopped")
     elif exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop:
         run.record.stop_reason = "the run was interrupted"
     elif session.shouldfail:
         run.record.stop_reason = str(session.shouldfail)
+    try:
+        _write_session_outputs(session, run)
+    except OSError as exc:  # the verdict.json of the last instance, if any, stays
+        print(f"certkit: the run's results could not be written to {run.out}: {exc.strerror}",
+              file=sys.stderr)
+
+
+def _write_session_outputs(session: pytest.Session, run: CertkitRun) -> None:
     allure_labels.write_environment(session.config, run)
+    # What happened after the last instance's check (its links closing) is the run's, not its.
+    after = run.evidence.since(session.config.stash.get(FILED, 0))
+    if after:
+        write_atomically(run.out / "evidence" / "after-the-last-rule.log",
+                         "after the last rule instance (links closing)\n\n"
+                         + "".join(entry.line() + "\n" for entry in after))
     document = run.record.write()
+    write_atomically(run.out / "junit.xml", junit_xml(document, list(run.record.results)))
     if run.signing_key is not None:
         certificate = sign(make_record(document, document["dut"]), run.signing_key)
         write_atomically(run.out / "certificate.json",

@@ -1,16 +1,21 @@
 """The `certkit` command: lint, plan, run and list rules.
 
 Exit codes: 0 success (CERTIFIED, or lint without mandatory findings),
-1 NOT CERTIFIED or lint violations, 2 usage or profile error, 3 INCOMPLETE.
+1 NOT CERTIFIED or lint violations, 2 usage or input error, 3 INCOMPLETE,
+130 another command interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
+from certkit.cli import interrupts
 
-from certkit import __version__
-from certkit.cli import (
+interrupts.defer()  # before the imports below, which take a few hundred ms
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+
+from certkit import __version__  # noqa: E402
+from certkit.cli import (  # noqa: E402
     emulate_cmd,
     lint_cmd,
     plan_cmd,
@@ -28,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
         prog="certkit",
         description="Certify IoT devices against the ECS-1.0 compatibility standard.",
         epilog="exit codes: 0 CERTIFIED or clean, 1 NOT CERTIFIED or violations, "
-               "2 usage or profile error, 3 INCOMPLETE",
+               "2 usage or input error, 3 INCOMPLETE (run), 130 interrupted (other commands)",
     )
     top.add_argument("--version", action="version", version=f"certkit {__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -38,11 +43,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    interrupts.defer()  # again, for main() called more than once in one process
     try:
-        return args.handler(args)
+        args = parser().parse_args(argv)
+        if args.handler is not run_cmd.run and interrupts.resume() is not None:
+            raise KeyboardInterrupt
+        return args.handler(args)  # a run resumes interrupts once its folder exists
     except BrokenPipeError:  # `certkit rules | head`
         return 0
+    except KeyboardInterrupt:
+        print("certkit: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        interrupts.resume()
 
 
 if __name__ == "__main__":

@@ -14,13 +14,14 @@ import json
 import os
 import signal
 import sys
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
 from certkit.bench import Bench, BenchError
-from certkit.design import ProfileReadError, lint_file
+from certkit.cli import interrupts
+from certkit.design import LintResult, ProfileReadError, lint_file
+from certkit.report.outdir import OutputFolderError, default_folder, prepare
 from certkit.verdict import Verdict
 from certkit.waivers import WaiverError, load_waivers
 from emulators import UnknownFault, check_faults, check_variants
@@ -73,7 +74,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     cmd.add_argument("--add-rules", metavar="PATH", action="append", default=[], type=Path,
                      help="a file or folder of rules of your own to run too (repeatable)")
     cmd.add_argument("--out", metavar="DIR", type=Path,
-                     help="where results go (default reports/<model>-<timestamp>)")
+                     help="where results go: a new or empty folder "
+                          "(default reports/<model>-<timestamp>)")
+    cmd.add_argument("--force", action="store_true",
+                     help="replace the results of a previous run in --out (removed first, "
+                          "never merged)")
     cmd.add_argument("--key", metavar="FILE", type=Path,
                      help="Ed25519 private key to sign a certification record with")
     cmd.add_argument("--waivers", metavar="FILE", type=Path, help="waivers to apply (YAML)")
@@ -94,8 +99,8 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
             "-p", "certkit.pytest_plugin", "-p", "allure_pytest.plugin",
             "-p", "no:cacheprovider",
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            # junit.xml is written by the plugin from the verdict record, not by --junitxml.
             "--certkit-profile", str(args.profile), "--certkit-out", str(out),
-            "--junitxml", str(out / "junit.xml"),
             "--alluredir", str(out / "allure-results"), "--clean-alluredir"]
     for name, option in BENCH_OPTIONS.items():
         value = getattr(args, name)
@@ -113,6 +118,14 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    interrupts.defer()  # until the folder exists (see certkit.cli.interrupts)
+    try:
+        return _run(args)
+    finally:
+        interrupts.resume()
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         bench = Bench.from_options(**{name: getattr(args, name) for name in BENCH_OPTIONS},
                                    faults=args.fault, variants=args.variant)
@@ -144,27 +157,85 @@ def run(args: argparse.Namespace) -> int:
                 return _fail_usage(f"--rules: {pattern!r} matches no rule of "
                                    f"{catalogue().standard} (see certkit rules)")
     model = lint.profile.device.model if lint.profile else args.profile.stem
-    out = args.out or Path("reports") / f"{model}-{datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        out = prepare(args.out, args.force) if args.out else default_folder(model)
+    except OutputFolderError as exc:
+        return _fail_usage(f"--out: {exc}")
+    if interrupts.resume() is not None:
+        return _stopped(args, lint, bench, out, "the run was interrupted before it began")
 
-    # A terminated run still writes its verdict: SIGTERM is handled like Ctrl-C.
     import pytest  # only a run needs it; lint and plan start faster without
 
+    # A terminated run still writes its verdict: SIGTERM is handled like Ctrl-C.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with hermetic_environment():
-            pytest.main(pytest_args(args, out))
+            code = pytest.main(pytest_args(args, out))
+    except KeyboardInterrupt:  # again while the first one was handled (a double Ctrl-C)
+        return _stopped(args, lint, bench, out, "the run was interrupted twice and abandoned")
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if code == pytest.ExitCode.USAGE_ERROR:  # e.g. rules of one's own refused at collection
+        return 2
     try:
         verdict = Verdict(json.loads((out / "verdict.json").read_text("utf-8"))["verdict"])
     except (OSError, ValueError, KeyError) as exc:
-        print(f"certkit run: no verdict was written ({exc})", file=sys.stderr)
+        if not (out / "verdict.json").exists():  # stopped before the plugin's first write
+            return _stopped(args, lint, bench, out, "the run stopped before it began")
+        print(f"certkit run: no verdict could be read from {out} ({exc})", file=sys.stderr)
         return Verdict.INCOMPLETE.exit_code
     if not lint.ok:
         print("certkit run: the profile did not pass its design checks; no device was touched",
               file=sys.stderr)
         return 2
     return verdict.exit_code
+
+
+def _stopped(args: argparse.Namespace, lint: LintResult, bench: Bench, out: Path,
+             reason: str) -> int:
+    """A run stopped before its session wrote a final verdict: the verdict it leaves says so
+    (INCOMPLETE, or NOT CERTIFIED on a fail already recorded), never CERTIFIED."""
+    interrupts.defer()  # a further Ctrl-C must not stop the writing of the verdict
+    try:
+        path = out / "verdict.json"
+        try:
+            document = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            document = None
+        if isinstance(document, dict) and "verdict" in document:
+            # The record as of the last instance; it ends here.
+            document.update(complete=False, stop_reason=document.get("stop_reason") or reason)
+            if document["verdict"] == str(Verdict.CERTIFIED):
+                document["verdict"] = str(Verdict.INCOMPLETE)
+            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+            from certkit.report.record import write_atomically
+            write_atomically(path, text)
+        else:
+            _write_unstarted_verdict(args, lint, bench, out, reason)
+    except OSError as exc:
+        print(f"certkit run: {reason}, and its verdict could not be written to {out}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return Verdict.INCOMPLETE.exit_code
+    finally:
+        interrupts.resume()
+    print(f"certkit run: {reason}; VERDICT: {document['verdict'] if document else 'INCOMPLETE'} "
+          f"(results in {out})", file=sys.stderr)
+    return Verdict.INCOMPLETE.exit_code if not document else Verdict(document["verdict"]).exit_code
+
+
+def _write_unstarted_verdict(args: argparse.Namespace, lint: LintResult, bench: Bench,
+                             out: Path, reason: str) -> None:
+    """Every planned instance `error` (not run), the run incomplete."""
+    from certkit.plan import make_plan
+    from certkit.report.record import RunRecord, now
+
+    patterns = tuple(args.rules)
+    plan = make_plan(lint.profile, patterns) if lint.ok else None
+    model = lint.profile.device.model if lint.profile else None
+    record = RunRecord(out, lint.path, lint.sha256, model, plan, patterns, bench.describe())
+    record.finished = now()
+    record.stop_reason = reason
+    record.write()
 
 
 @contextlib.contextmanager

@@ -68,14 +68,12 @@ class LintResult:
 
 def read_profile(path: Path) -> tuple[str, str]:
     """The profile's text and SHA-256; raises ProfileReadError with the reason."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ProfileReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ProfileReadError(f"{path}: is a directory, not a profile") from None
-    except OSError as exc:
-        raise ProfileReadError(f"{path}: cannot read: {exc.strerror}") from None
+    from certkit.inputfiles import InputFileError, read_input
+
+    try:  # a regular file of at most 1 MiB; a FIFO, a device or a folder is refused unread
+        raw = read_input(path)
+    except InputFileError as exc:
+        raise ProfileReadError(str(exc)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

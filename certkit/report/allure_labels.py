@@ -2,8 +2,10 @@
 
 A reviewer navigates the Allure report by rule family (epic), transport
 (feature) and rule (story); severity follows the rule's level, and each test
-links to its section of the standard. ECS-1 `fail` shows as Allure "failed"
-and `error` as "broken", so device failures and lab errors never mix.
+links to its section of the standard. ECS-1 `fail` of a mandatory rule shows
+as Allure "failed" and `error` as "broken", so device failures and lab
+errors never mix; a waived fail and a recommended rule's fail (a warning)
+are "passed" with the reason in the status message, as in junit.xml.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from certkit.plan import Instance
 from certkit.profile.model import Profile
 from certkit.standard.catalogue import catalogue
 from certkit.report.categories import CATEGORIES
+from certkit.report.record import write_atomically
 from certkit.standard.ecs1 import STANDARD
 
 if TYPE_CHECKING:
@@ -76,6 +79,33 @@ def attach_evidence(items: Iterable[EvidenceItem], summary: str) -> None:
     allure.attach("\n".join(lines), name="evidence", attachment_type=allure.attachment_type.TEXT)
 
 
+# ECS-1 outcome as shown (see pytest_plugin._judged) -> Allure status.
+STATUS = {"pass": "passed", "fail": "failed", "error": "broken", "not-applicable": "skipped",
+          "waived": "passed", "warning": "passed"}
+
+
+def set_status(item: pytest.Item, shown: str, message: str) -> None:
+    """Give the item's Allure result the ECS-1 status. Allure sets it from pytest's reports
+    while the test runs; this comes after (the result is written when the item ends)."""
+    listener = item.config.pluginmanager.get_plugin("allure_listener")
+    if listener is None:
+        return
+    from allure_commons.model2 import StatusDetails
+
+    try:  # allure-pytest keeps the open result by node id
+        result = listener.allure_logger.get_test(listener._cache.get(item.nodeid))
+    except (AttributeError, KeyError):
+        return
+    if result is None:
+        return
+    result.status = STATUS.get(shown, "broken")
+    if shown != "pass":
+        detail = result.statusDetails
+        result.statusDetails = StatusDetails(
+            message=f"{shown}: {message}" if shown in ("waived", "warning") else message,
+            trace=getattr(detail, "trace", None))
+
+
 def write_environment(config: pytest.Config, run: CertkitRun) -> None:
     folder = getattr(config.option, "allure_report_dir", None)
     if not folder:
@@ -89,8 +119,7 @@ def write_environment(config: pytest.Config, run: CertkitRun) -> None:
                 "mcu-version": device.mcu_version or "-"}
     env |= {f"bench.{key}": value for key, value in run.bench.describe().items()}
     path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "environment.properties").write_text(
-        "".join(f"{key}={str(value).replace(chr(10), ' ')}\n" for key, value in env.items()),
-        encoding="utf-8")
-    (path / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
+    write_atomically(path / "environment.properties",
+                     "".join(f"{key}={str(value).replace(chr(10), ' ')}\n"
+                             for key, value in env.items()))
+    write_atomically(path / "categories.json", json.dumps(CATEGORIES, indent=2))

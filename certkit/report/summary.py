@@ -7,6 +7,8 @@ observed, lab errors, warnings and waivers.
 
 from __future__ import annotations
 
+from certkit.report.junit import all_rules, verdict_line
+
 
 def _instance(rule: dict) -> str:
     return f"{rule['rule']}[{rule['instance']}]" if rule["instance"] else rule["rule"]
@@ -21,7 +23,7 @@ def _table(rows: list[dict]) -> list[str]:
 
 
 def markdown_summary(verdict: dict) -> str:
-    rules = verdict["rules"]
+    rules = all_rules(verdict)
     dut = verdict.get("dut") or {}
     counts: dict[str, int] = {}
     for rule in rules:
@@ -29,7 +31,7 @@ def markdown_summary(verdict: dict) -> str:
     fails = [r for r in rules if r["outcome"] == "fail" and r["level"] == "M"]
     errors = [r for r in rules if r["outcome"] == "error"]
     lines = [
-        f"# certkit: {verdict['verdict']}",
+        f"# certkit: {verdict_line(verdict)}",
         "",
         f"**{dut.get('model') or verdict['profile']['model']}** firmware "
         f"{dut.get('firmware') or '?'} against {verdict['standard']}, certkit "

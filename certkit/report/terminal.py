@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from certkit.design import LintResult
+from certkit.report.junit import verdict_line
 from certkit.report.record import RunRecord
 from certkit.verdict import Outcome, RuleResult, warnings
 
@@ -56,7 +57,7 @@ def summary_lines(record: RunRecord, lint: LintResult) -> list[str]:
     if document["stop_reason"]:
         lines.append(f"stopped early: {document['stop_reason']}")
     lines.append(f"results in {record.out}")
-    lines.append(f"VERDICT: {document['verdict']}")
+    lines.append(f"VERDICT: {verdict_line(document)}")
     return lines
 
 

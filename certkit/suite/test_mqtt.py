@@ -26,7 +26,7 @@ from certkit.links.mqtt import MqttLink, homie
 from certkit.links.mqtt.messages import Message
 from certkit.links.mqtt.description import (DescriptionError, Problem, conformance_problems,
                                             parse, profile_mismatches)
-from certkit.links.mqtt.dutlog import Session
+from certkit.links.mqtt.dutlog import DutPublish, Session, describe_publish
 from certkit.links.mqtt.homie import PayloadError, render
 from certkit.plan import Instance
 from certkit.profile.model import Action, Profile, Property
@@ -72,6 +72,20 @@ def checked(test: Callable[..., None]) -> Callable[..., None]:
 
 
 # ---------------------------------------------------------------- helpers
+
+SHOWN_OFFENDERS = 10  # publishes a fail copies into its evidence
+
+
+def _offending(evidence: Any, why: str, publishes: list[DutPublish]) -> None:
+    """Copy the publishes a judgement rests on into this instance's evidence, at the time
+    they were sent: rules that judge all the traffic since the link opened find most of it
+    logged under the instances that made it."""
+    for sent in publishes[:SHOWN_OFFENDERS]:
+        evidence.record("mqtt", "<-", f"{why}: dut {describe_publish(sent.publish)} "
+                                      f"(connection #{sent.session})", at=sent.t)
+    if len(publishes) > SHOWN_OFFENDERS:
+        evidence.note(f"{why}: {len(publishes) - SHOWN_OFFENDERS} more not shown")
+
 
 
 def _settled(mqtt: MqttLink, limit_ms: Callable[[str], int]) -> Session:
@@ -190,11 +204,15 @@ def test_state_and_description_are_retained(mqtt: MqttLink, limit_ms: Callable[[
             evidence.note(f"{topic}: published retained, and retained by the broker")
             continue
         if own and not any(p.retain for p in own):
+            _offending(evidence, "published without retain",
+                       [p for p in sent if p.publish.topic == topic])
             fail(f"{topic} published retained",
                  f"{len(own)} publish(es) of {name}, none with the retain flag")
         elsewhere = [p.publish.topic for p in sent
                      if p.publish.topic.endswith(f"/{name}") and p.publish.topic != topic]
         if elsewhere:
+            _offending(evidence, "outside the device's tree",
+                       [p for p in sent if p.publish.topic == elsewhere[0]])
             fail(f"a retained {topic} (device-id {mqtt.base.rsplit('/', 1)[1]})",
                  f"{name} published as {elsewhere[0]}")
         if own:
@@ -514,7 +532,8 @@ def test_qos_1_or_2(mqtt: MqttLink, profile: Profile, limit_ms: Callable[[str], 
                     evidence: Any) -> None:
     _observed_traffic(mqtt, limit_ms)
     judged = homie.qos_judged_topics(profile)
-    sent = [p.publish for p in mqtt.dut.publishes_since(mqtt.opened_t)]
+    logged = mqtt.dut.publishes_since(mqtt.opened_t)
+    sent = [p.publish for p in logged]
     own = [p for p in sent if p.topic in judged]
     if not own:
         fail(f"$state, $description and retained values published under {mqtt.base}/ with "
@@ -527,6 +546,11 @@ def test_qos_1_or_2(mqtt: MqttLink, profile: Profile, limit_ms: Callable[[str], 
     low += [f"the will {s.connect.will.topic}" for s in mqtt.dut.sessions_after(mqtt.opened_t)
             if s.connect and s.connect.will and s.connect.will.qos == 0]
     if low:
+        _offending(evidence, "QoS 0", [p for p in logged
+                                       if p.publish.topic in judged and p.publish.qos == 0])
+        for will in low:
+            if will.startswith("the will "):
+                evidence.note(f"QoS 0: {will}, in the DUT's CONNECT")
         more = f"{len(low) - 1} more with QoS 0" if len(low) > 1 else ""
         fail("$state, $description and retained values with QoS 1 or 2", f"QoS 0 on {low[0]}",
              more)
@@ -539,15 +563,22 @@ def test_qos_1_or_2(mqtt: MqttLink, profile: Profile, limit_ms: Callable[[str], 
 def test_publishes_only_in_own_tree(mqtt: MqttLink, limit_ms: Callable[[str], int],
                                     evidence: Any) -> None:
     _observed_traffic(mqtt, limit_ms)
-    topics = [p.publish.topic for p in mqtt.dut.publishes_since(mqtt.opened_t)]
+    logged = mqtt.dut.publishes_since(mqtt.opened_t)
+    topics = [p.publish.topic for p in logged]
     topics += [s.connect.will.topic for s in mqtt.dut.sessions_after(mqtt.opened_t)
                if s.connect and s.connect.will]
     outside = [t for t in topics if not t.startswith(f"{mqtt.base}/")]
     if outside:
+        _offending(evidence, "outside the device's tree",
+                   [p for p in logged if not p.publish.topic.startswith(f"{mqtt.base}/")])
+        published = {p.publish.topic for p in logged}
+        for will in [t for t in outside if t not in published][:SHOWN_OFFENDERS]:
+            evidence.note(f"outside the device's tree: the will {will}, in the DUT's CONNECT")
         fail(f"publishes only under {mqtt.base}/", f"a publish to {outside[0]}",
              f"{len(outside)} outside in all" if len(outside) > 1 else "")
     commands = [t for t in topics if t == "set" or t.endswith("/set")]
     if commands:
+        _offending(evidence, "a command topic", [p for p in logged if p.publish.topic in commands])
         fail("no publish to any /set topic", f"a publish to {commands[0]}")
     evidence.note(f"{len(topics)} publishes, all under {mqtt.base}/ and none to a /set topic")
 
@@ -565,6 +596,8 @@ def test_tls_only_and_untrusted_broker_refused(rule_instance: Instance, mqtt: Mq
     session = _settled(mqtt, limit_ms)
     plain = mqtt.dut.incidents_since(mqtt.opened_t, frozenset({"plaintext"}))
     if plain or not session.tls:
+        for incident in plain[:SHOWN_OFFENDERS]:
+            evidence.record("bench", "", f"judged: {incident.text}", at=incident.t)
         fail("MQTT over TLS only", plain[0].text if plain else "a session without TLS")
     evidence.note(f"the DUT's session {session.number} runs over TLS")
 

@@ -45,8 +45,10 @@ def executed_rules(junit: Path) -> list[str]:
     rule_of = rule_of_test()
     rules: list[str] = []
     for case in ET.parse(junit).iter("testcase"):
+        recorded = case.find("properties/property[@name='rule']")  # certkit's junit.xml
         function, _, param = case.get("name", "").partition("[")
-        rule = rule_of.get(function) or param.split("[")[0].rstrip("]")
+        rule = (recorded.get("value") if recorded is not None
+                else rule_of.get(function) or param.split("[")[0].rstrip("]"))
         if not rules or rules[-1] != rule:
             rules.append(rule)
     return rules

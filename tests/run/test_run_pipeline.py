@@ -57,7 +57,7 @@ def test_junit_lists_every_rule(clean_run):
     _, out = clean_run
     cases = ET.parse(out / "junit.xml").getroot().iter("testcase")
     names = {case.get("name") for case in cases}
-    assert "test_design_rule[DSN-005]" in names
+    assert "DSN-005" in names
     assert len(names) == 16
 
 
@@ -101,7 +101,7 @@ def test_profile_with_lint_findings_stops_before_any_device(tmp_path):
         f"DSN-{n:03d}" for n in range(1, 13)}
     failed = [c for c in ET.parse(out / "junit.xml").getroot().iter("testcase")
               if c.find("failure") is not None]
-    assert [c.get("name") for c in failed] == ["test_design_rule[DSN-001]"]
+    assert [c.get("name") for c in failed] == ["DSN-001"]
     statuses = {r["name"].split()[0]: r["status"] for r in allure_results(out)}
     assert statuses["DSN-001"] == "failed"
 
