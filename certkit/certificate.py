@@ -1,45 +1,75 @@
-"""Signed certification records (ECS-1 section 11) and the campaign gate.
+"""Signed certification records (ECS-1 section 11, C-4) and the campaign gate.
 
-A record is the verdict document's essentials, encoded canonically (JSON,
-sorted keys, no spaces, UTF-8, integers only) and signed with Ed25519:
+A record is the verdict document's essentials, signed with Ed25519 over its
+RFC 8785 (JCS) canonical JSON (the `rfc8785` library), so any JCS
+implementation can check it; it holds integers only, no floats:
 
-    {"record": {...}, "signature": {"algorithm": "Ed25519", "key": "<id>", "value": "<base64>"}}
+    {"record": {..., "signer": {"algorithm": "Ed25519", "key_id": "<sha256 of the raw key>",
+                                "public_key": "<base64 raw key>"}},
+     "signature": {"algorithm": "Ed25519", "key_id": "<the same>", "value": "<base64>"}}
 
-Anyone with the ecosystem's public key verifies it offline; any change to any
-field breaks the signature. The campaign gate accepts a record only when it
-verifies, is CERTIFIED, covers the whole standard, names the campaign's model
-and firmware, and none of its waivers has expired.
+The record names the key that signed it; verification against another public
+key fails and says which key the record names. Any change to any field breaks
+the signature. The campaign gate accepts a record only when it verifies, is
+CERTIFIED, covers the whole standard, was run on a real DUT on every
+transport (unless the gate allows emulated reference designs), carries no
+failed rule of one's own, names the campaign's model and firmware, and none
+of its waivers has expired. docs/records.md describes every field.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
 
 
 class KeyFileError(ValueError):
     """A key file is missing, unreadable or not an Ed25519 key."""
 
 
+class RecordError(ValueError):
+    """A value cannot go into a record (a float, or not JSON)."""
+
+
 def canonical(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False).encode("utf-8")
+    """The signed bytes: RFC 8785 (JCS) canonical JSON of a float-free value."""
+    _integers_only(value)
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError) as exc:
+        raise RecordError(f"not canonical JSON: {exc}") from None
+
+
+def _integers_only(value: object) -> None:
+    stack = [value]
+    while stack:  # iterative: a deeply nested document is refused, not a RecursionError
+        item = stack.pop()
+        if isinstance(item, float):
+            raise RecordError(f"a record holds integers only, not {item!r}")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def raw_public_key(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def key_id(public: Ed25519PublicKey) -> str:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    """The key's name in records: the sha256 (hex) of its 32 raw bytes."""
+    return hashlib.sha256(raw_public_key(public)).hexdigest()
 
 
 # ---------------------------------------------------------------- keys
@@ -96,18 +126,28 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
 
 
 def make_record(verdict_document: dict, identity: dict) -> dict:
-    """The signed content, from a verdict.json document and the DUT identity."""
+    """The signed content, from a verdict.json document and the DUT identity (the signer is
+    added by `sign`)."""
     doc = verdict_document
+
+    def result(r: dict) -> dict:
+        return {"rule": r["rule"], "instance": r["instance"], "level": r["level"],
+                "outcome": r["outcome"], "message": r["message"]}
+
+    custom = doc.get("custom_rules", {"files": [], "rules": []})
     return {
         "format": RECORD_FORMAT,
-        "harness": {"name": "certkit", "version": doc["certkit"]},
+        "harness": {"name": "certkit", "version": doc["certkit"],
+                    "suite_sha256": doc["suite_sha256"]},
         "standard": doc["standard"],
         "profile": {"path": doc["profile"]["path"], "sha256": doc["profile"]["sha256"]},
         "dut": identity,
+        "bench_as_run": doc["bench_as_run"],
         "selection": doc["selection"],
+        "partial": doc["partial"],
         "complete": doc["complete"],
-        "rules": [{"rule": r["rule"], "instance": r["instance"], "level": r["level"],
-                   "outcome": r["outcome"], "message": r["message"]} for r in doc["rules"]],
+        "rules": [result(r) for r in doc["rules"]],
+        "custom_rules": {"files": custom["files"], "rules": [result(r) for r in custom["rules"]]},
         "waivers": doc["waivers"],
         "started": doc["started"],
         "finished": doc["finished"],
@@ -116,9 +156,15 @@ def make_record(verdict_document: dict, identity: dict) -> dict:
 
 
 def sign(record: dict, private: Ed25519PrivateKey) -> dict:
+    """The certificate: the record, naming its signer, and the signature over both."""
+    public = private.public_key()
+    named = key_id(public)
+    record = {**record, "signer": {
+        "algorithm": "Ed25519", "key_id": named,
+        "public_key": base64.b64encode(raw_public_key(public)).decode("ascii")}}
     signature = private.sign(canonical(record))
     return {"record": record, "signature": {
-        "algorithm": "Ed25519", "key": key_id(private.public_key()),
+        "algorithm": "Ed25519", "key_id": named,
         "value": base64.b64encode(signature).decode("ascii")}}
 
 
@@ -128,43 +174,123 @@ class Check:
     reason: str
 
 
-def verify(certificate: object, public: Ed25519PublicKey) -> Check:
+def _named_key(certificate: object) -> tuple[dict, str] | Check:
+    """The record and the key id it names, or why it is not a signed record."""
     if not isinstance(certificate, dict) or set(certificate) != {"record", "signature"}:
-        return Check(False, "not a certification record (expected record and signature)")
-    signature = certificate["signature"]
-    if not isinstance(signature, dict) or signature.get("algorithm") != "Ed25519":
+        return Check(False, "not a certkit record (expected record and signature)")
+    record, signature = certificate["record"], certificate["signature"]
+    if not isinstance(record, dict) or not isinstance(signature, dict):
+        return Check(False, "not a certkit record (record and signature must be objects)")
+    if record.get("format") != RECORD_FORMAT:
+        return Check(False, f"record format {record.get('format')!r} is not the format this "
+                            f"certkit reads ({RECORD_FORMAT})")
+    signer = record.get("signer")
+    if not isinstance(signer, dict) or not isinstance(signer.get("key_id"), str):
+        return Check(False, "the record names no signing key (signer.key_id)")
+    if signature.get("algorithm") != "Ed25519" or signer.get("algorithm") != "Ed25519":
         return Check(False, "the record is not signed with Ed25519")
+    if signature.get("key_id") != signer["key_id"]:
+        return Check(False, f"the signature names key {signature.get('key_id')!r} but the "
+                            f"record names key {signer['key_id']!r} (signer.key_id)")
     try:
-        raw = base64.b64decode(str(signature.get("value", "")), validate=True)
-        public.verify(raw, canonical(certificate["record"]))
+        named_raw = base64.b64decode(str(signer.get("public_key", "")), validate=True)
+    except ValueError:
+        named_raw = b""
+    if hashlib.sha256(named_raw).hexdigest() != signer["key_id"]:
+        return Check(False, "the record's signer.public_key is not the key signer.key_id names")
+    return record, signer["key_id"]
+
+
+def verify(certificate: object, public: Ed25519PublicKey) -> Check:
+    named = _named_key(certificate)
+    if isinstance(named, Check):
+        return named
+    record, named_id = named
+    given = key_id(public)
+    if named_id != given:
+        return Check(False, f"the record names key {named_id} (signer.key_id), not the public "
+                            f"key given ({given}): it was signed with another key")
+    try:
+        signed = canonical(record)
+    except RecordError as exc:
+        return Check(False, f"not a certkit record: {exc}")
+    try:
+        raw = base64.b64decode(str(certificate["signature"].get("value", "")), validate=True)
+        public.verify(raw, signed)
     except (InvalidSignature, ValueError):
-        return Check(False, "the signature does not match the record and this public key "
-                            "(the record was changed, or signed with another key)")
-    return Check(True, f"signature valid (key {key_id(public)})")
+        return Check(False, "the signature does not match the record: the record was changed "
+                            f"after key {given} signed it")
+    return Check(True, f"signature valid (key {given})")
+
+
+def _emulated(record: dict, allow_emulated: bool) -> str | None:
+    """Why the bench as run does not certify a device, or None."""
+    bench = record.get("bench_as_run")
+    transports = bench.get("transports") if isinstance(bench, dict) else None
+    if not isinstance(transports, dict):
+        return "the record does not say what bench was certified (bench_as_run)"
+    for name, entry in sorted(transports.items()):
+        if not isinstance(entry, dict) or entry.get("dut") not in ("real", "emulated"):
+            return f"bench_as_run.transports.{name}.dut is neither 'real' nor 'emulated'"
+    emulated = sorted(name for name, entry in transports.items() if entry["dut"] == "emulated")
+    if emulated and not allow_emulated:
+        return (f"bench_as_run.transports.{emulated[0]}.dut is 'emulated': the record certifies "
+                f"certkit's reference emulator, not a device (emulated: {', '.join(emulated)})")
+    for name in emulated:
+        entry = transports[name]
+        if entry.get("faults"):
+            return (f"bench_as_run.transports.{name}.faults is {entry['faults']}: an emulator "
+                    "with injected faults is no reference design, even with --allow-emulated")
+    if bench.get("interop_faults"):
+        return (f"bench_as_run.interop_faults is {bench['interop_faults']}: faults were "
+                "injected into the emulated device")
+    return None
 
 
 def gate(certificate: object, public: Ed25519PublicKey, model: str, firmware: str,
-         today: date) -> Check:
-    """The crowdfunding platform's check before a campaign goes live."""
+         today: date, allow_emulated: bool = False) -> Check:
+    """The crowdfunding platform's check before a campaign goes live. `allow_emulated`
+    accepts emulated reference designs (an ecosystem's own CI), and says so."""
     checked = verify(certificate, public)
     if not checked.ok:
         return checked
     record = certificate["record"]  # type: ignore[index]
     if record.get("verdict") != "CERTIFIED":
-        return Check(False, f"the verdict is {record.get('verdict')}, not CERTIFIED")
-    if record.get("selection") or not record.get("complete"):
-        return Check(False, "the record covers only part of the standard "
-                            f"(selection {record.get('selection')}, complete "
-                            f"{record.get('complete')})")
-    dut = record.get("dut", {})
+        return Check(False, f"verdict is {record.get('verdict')}, not CERTIFIED")
+    if record.get("partial") is not False or record.get("selection"):
+        return Check(False, "partial is true: the record covers only part of the standard "
+                            f"(selection {record.get('selection')})")
+    if record.get("complete") is not True:
+        return Check(False, "complete is false: the run stopped before it checked every rule")
+    bench = _emulated(record, allow_emulated)
+    if bench:
+        return Check(False, bench)
+    custom = record.get("custom_rules")
+    results = custom.get("rules") if isinstance(custom, dict) else None
+    if not isinstance(results, list):
+        return Check(False, "the record does not list its rules of one's own (custom_rules)")
+    failed = [r for r in results if not isinstance(r, dict) or r.get("outcome") in ("fail", "error")]
+    if failed:
+        named = ", ".join(f"{r.get('rule')}: {r.get('outcome')}" if isinstance(r, dict) else "?"
+                          for r in failed)
+        return Check(False, f"custom_rules.rules: rules of the bench's own did not pass ({named})")
+    dut = record.get("dut") if isinstance(record.get("dut"), dict) else {}
     if dut.get("model") != model:
-        return Check(False, f"the record certifies model {dut.get('model')!r}, not {model!r}")
+        return Check(False, f"dut.model: the record certifies model {dut.get('model')!r}, "
+                            f"not {model!r}")
     if dut.get("firmware") != firmware:
-        return Check(False, f"the record certifies firmware {dut.get('firmware')!r}, "
-                            f"not {firmware!r}")
-    for waiver in record.get("waivers", []):
-        if date.fromisoformat(waiver["expires"]) < today:
-            return Check(False, f"the waiver for {waiver['rule']} expired on "
+        return Check(False, f"dut.firmware: the record certifies firmware "
+                            f"{dut.get('firmware')!r}, not {firmware!r}")
+    for waiver in record.get("waivers") or []:
+        try:
+            expires = date.fromisoformat(waiver["expires"])
+        except (TypeError, KeyError, ValueError):
+            return Check(False, f"waivers: {waiver!r} has no valid expiry date")
+        if expires < today:
+            return Check(False, f"waivers: the waiver for {waiver.get('rule')} expired on "
                                 f"{waiver['expires']}")
-    return Check(True, f"accepted: {model} firmware {firmware} is CERTIFIED under "
-                       f"{record.get('standard')}")
+    emulated = record["bench_as_run"].get("emulated") or []
+    note = (f" (emulated reference design accepted on purpose with --allow-emulated: "
+            f"{', '.join(emulated)} emulated)" if emulated else "")
+    return Check(True, f"{model} firmware {firmware} is CERTIFIED under "
+                       f"{record.get('standard')}{note}")

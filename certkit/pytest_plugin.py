@@ -37,16 +37,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from certkit.certificate import KeyFileError, load_private_key, make_record, sign
 from certkit.checks import LabError, NotApplicable
+from certkit.custom_rules import (RuleRefused, custom_rule, in_suite, load_problem, location,
+                                  selected_rule, shown)
 from certkit.deadline import RunWatchdog, deadline, deadline_for, run_bound
 from certkit.design import DESIGN_RULES, LintResult, ProfileReadError, lint_file
 from certkit.evidence import EvidenceLog
 from certkit.links import Link, open_link
-from certkit.plan import Instance, Plan, make_plan, selected
+from certkit.plan import Instance, Plan, make_plan
 from certkit.profile.model import Profile
 from certkit.report import allure_labels, terminal
 from certkit.report.junit import junit_xml
 from certkit.report.outdir import OutputFolderError, default_folder, prepare
-from certkit.report.record import RunRecord, now, write_atomically
+from certkit.report.record import RunRecord, is_custom, now, sha256_file, write_atomically
 from certkit.standard.catalogue import Rule, catalogue
 from certkit.verdict import Outcome, RuleResult
 from certkit.waivers import Waiver, WaiverError, apply_waivers, load_waivers
@@ -138,7 +140,8 @@ class CertkitRun:
         self.out = prepare(Path(out)) if out else default_folder(model or lint.path.stem)
         self.evidence = EvidenceLog()
         self.record = RunRecord(self.out, lint.path, lint.sha256, model, self.plan,
-                                self.patterns, bench.describe(), waivers=waivers)
+                                self.patterns, bench.describe(), waivers=waivers, setup=bench,
+                                transports=profile.transports.declared if profile else ())
         if profile is not None:
             device, mqtt = profile.device, profile.transports.mqtt
             self.record.declared = {"model": device.model, "firmware": device.firmware,
@@ -148,23 +151,20 @@ class CertkitRun:
         self.watchdog: RunWatchdog | None = None
         self.links: dict[str, Link] = {}    # the run's open links, by transport (`link` fixture)
         self.links_used: set[str] = set()   # the transports the running instance asked for
+        self.refusals: list[str] = []       # why collected tests cannot run (file:line: what)
+        self.refused = False                # the run was refused at collection: nothing ran
 
     @property
     def profile(self) -> Profile | None:
         return self.lint.profile
 
-    def rule(self, rule_id: str, marker: pytest.Mark) -> Rule:
-        if rule_id in catalogue():
+    def rule(self, rule_id: str, marker: pytest.Mark, node: pytest.Item) -> Rule:
+        """The rule a test checks: the catalogue's for certkit's suite, else a rule of one's
+        own (`custom:ID`); raises RuleRefused (file:line: what) for a test outside the suite
+        that claims or imitates a standard rule, or lacks level or title."""
+        if in_suite(node.path) and rule_id in catalogue():
             return catalogue().get(rule_id)
-        level, title = marker.kwargs.get("level"), marker.kwargs.get("title")
-        if level not in ("M", "R") or not title:
-            raise pytest.UsageError(
-                f"certkit_rule({rule_id!r}): not an ECS-1 rule, so give level='M' or 'R' "
-                "and a title for a rule of your own")
-        return Rule(id=rule_id, level=level, section=marker.kwargs.get("section", ""),
-                    transport=marker.kwargs.get("transport", "custom"), title=title,
-                    text=marker.kwargs.get("text", title),
-                    deadline_s=marker.kwargs.get("deadline_s"))
+        return custom_rule(rule_id, marker.kwargs, location(node.path, node.obj))
 
     def instances(self, rule: Rule) -> list[Instance]:
         """A test's instances; never empty (what is not to run is deselected later)."""
@@ -186,12 +186,33 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker("certkit_rule")
     if run is None or marker is None:
         return
-    instances = [i for rule_id in marker.args for i in run.instances(run.rule(rule_id, marker))]
+    # A refusal is kept, not raised: pytest would file it as a collection error shown only
+    # with -v; pytest_collection_modifyitems refuses the run with every refusal at once.
+    where = location(metafunc.definition.path, metafunc.function)
+    try:
+        if not marker.args:
+            raise RuleRefused(f"{where}: certkit_rule() names no rule")
+        instances = [i for rule_id in marker.args
+                     for i in run.instances(run.rule(rule_id, marker, metafunc.definition))]
+    except RuleRefused as exc:
+        run.refusals.append(str(exc))
+        return
     if "rule_instance" in metafunc.fixturenames:
         metafunc.parametrize("rule_instance", instances, ids=[i.id for i in instances])
     elif len(instances) > 1:
-        raise pytest.UsageError(f"{metafunc.definition.nodeid} checks {len(instances)} rule "
-                                "instances: take the `rule_instance` argument")
+        run.refusals.append(f"{where}: {metafunc.function.__name__} checks {len(instances)} "
+                            "rule instances: take the `rule_instance` argument")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator:
+    """A test file that cannot be collected (a syntax error, a failed import) refuses the run,
+    named plainly (file:line: what) rather than as an "error during collection"."""
+    report = yield
+    run = _run(collector.config)
+    if run is not None and report.failed:
+        run.refusals.append(load_problem(collector.path, str(report.longrepr)))
+    return report
 
 
 # Last, so that a plugin that reorders tests (pytest-randomly) cannot change the run order.
@@ -200,6 +221,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     run = _run(config)
     if run is None:
         return
+    if run.refusals:  # before any device is touched, and no verdict or certificate written
+        run.refused = True
+        raise pytest.UsageError("rules refused, nothing was run:\n"
+                                + "\n".join(dict.fromkeys(run.refusals)))
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("certkit_rule")
@@ -210,14 +235,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if callspec and "rule_instance" in callspec.params:
             instance = callspec.params["rule_instance"]
         else:
-            instance = run.instances(run.rule(marker.args[0], marker))[0]
+            instance = run.instances(run.rule(marker.args[0], marker, item))[0]
         run.record.implemented.add(instance.rule.id)
-        if not selected(instance.rule.id, run.patterns) or (
+        if not selected_rule(instance.rule.id, run.patterns) or (
                 not run.lint.ok and instance.rule.id not in DESIGN_RULES):
             drop.append(item)
             continue
         item.stash[INSTANCE] = instance
         run.record.collected[instance.id] = instance
+        # Who checks what: two tests giving one instance two results is a harness error.
+        run.record.claims.setdefault(instance.id, []).append(f"{shown(item.path)}::{item.name}")
+        if is_custom(instance.rule.id):
+            run.record.custom_files[shown(item.path)] = sha256_file(item.path)
         allure_labels.label(item, instance, run.profile)
         keep.append(item)
     if drop:
@@ -464,7 +493,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
-    if run is None:
+    if run is None or run.refused:
         return
     run.record.finished = now()
     if run.watchdog is not None:
@@ -504,7 +533,7 @@ def _write_session_outputs(session: pytest.Session, run: CertkitRun) -> None:
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     run = _run(config)
-    if run is not None:
+    if run is not None and not run.refused:
         terminal.summary(terminalreporter, run.record, run.lint)
 
 

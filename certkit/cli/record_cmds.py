@@ -15,7 +15,6 @@ from datetime import date
 from pathlib import Path
 
 
-
 def add_parser(commands: argparse._SubParsersAction) -> None:
     keygen = commands.add_parser("keygen", help="write an Ed25519 key pair for signing records")
     keygen.add_argument("--private", metavar="FILE", type=Path, required=True)
@@ -33,16 +32,31 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     campaign.add_argument("--public-key", metavar="FILE", type=Path, required=True)
     campaign.add_argument("--model", required=True)
     campaign.add_argument("--firmware", metavar="VERSION", required=True)
+    campaign.add_argument("--allow-emulated", action="store_true",
+                          help="accept a record of certkit's reference emulators (for an "
+                               "ecosystem's CI that certifies emulated reference designs on "
+                               "purpose; never for a campaign)")
     campaign.set_defaults(handler=run_gate)
 
 
 def run_keygen(args: argparse.Namespace) -> int:
     from certkit.certificate import KeyFileError, generate_keys
 
+    if args.private.resolve() == args.public.resolve():
+        print(f"certkit keygen: --private and --public are both {args.private}; a key pair "
+              "needs two files", file=sys.stderr)
+        return 2
+    private_existed = args.private.exists() or args.private.is_symlink()
     try:
         key = generate_keys(args.private, args.public)
     except KeyFileError as exc:
         print(f"certkit keygen: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # never a private key without its public key
+        if not private_existed and args.private.is_file() and not args.public.exists():
+            args.private.unlink()
+        print(f"certkit keygen: cannot write {exc.filename or args.public}: "
+              f"{exc.strerror or exc}; no key was written", file=sys.stderr)
         return 2
     print(f"wrote {args.private} (keep it secret) and {args.public}; key id {key}")
     return 0
@@ -56,12 +70,15 @@ def _load(args: argparse.Namespace, command: str):
     except KeyFileError as exc:
         print(f"certkit {command}: {exc}", file=sys.stderr)
         return None
-    try:
-        return json.loads(args.certificate.read_text("utf-8")), public
-    except OSError as exc:
-        print(f"certkit {command}: {args.certificate}: {exc.strerror}", file=sys.stderr)
-    except (ValueError, UnicodeDecodeError) as exc:
-        print(f"certkit {command}: {args.certificate}: not JSON ({exc})", file=sys.stderr)
+    from certkit.inputfiles import InputFileError, read_json_object
+
+    try:  # a regular file of at most 1 MiB holding a JSON object, else the reason
+        return read_json_object(args.certificate), public
+    except InputFileError as exc:
+        print(f"certkit {command}: {exc}", file=sys.stderr)
+    except RecursionError:
+        print(f"certkit {command}: {args.certificate}: not a certkit record (nested too deeply)",
+              file=sys.stderr)
     return None
 
 
@@ -82,6 +99,10 @@ def run_gate(args: argparse.Namespace) -> int:
         return 2
     from certkit.certificate import gate
 
-    result = gate(*loaded, model=args.model, firmware=args.firmware, today=date.today())
+    if args.allow_emulated:
+        print("certkit gate: --allow-emulated: records of emulated reference designs are "
+              "accepted (an ecosystem's CI, never a campaign)")
+    result = gate(*loaded, model=args.model, firmware=args.firmware, today=date.today(),
+                  allow_emulated=args.allow_emulated)
     print(f"{'ACCEPTED' if result.ok else 'REFUSED'}: {result.reason}")
     return 0 if result.ok else 1

@@ -5,24 +5,36 @@ that is interrupted, killed or crashes still leaves its verdict (INCOMPLETE
 at worst) and every result gathered so far. Planned instances without a
 result are part of the record too: as `error` (not run) when they apply, as
 `not-applicable` with the plan's reason when they do not.
+
+The document also says what was certified: the bench as run (`bench_as_run`:
+each transport real or emulated, with its faults and variants), the rule
+selection, the sha256 of the suite that ran, and the rules of one's own
+(`custom_rules`: their files' sha256 and their results, apart from the
+standard's). docs/records.md describes every field.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
+from functools import cache
 from pathlib import Path
 
+import certkit
 from certkit import __version__
+from certkit.bench import INTEROP, Bench
 from certkit.plan import Instance, Plan
 from certkit.standard.catalogue import catalogue
 from certkit.standard.ecs1 import STANDARD
 from certkit.waivers import Waiver, WaiverReport, apply_waivers
 from certkit.verdict import Outcome, RuleResult, Verdict, decide, warnings
+
+CUSTOM = "custom:"  # the namespace of rules of one's own: LAB-001 is recorded as custom:LAB-001
 
 
 def now() -> str:
@@ -57,6 +69,63 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def is_custom(rule_id: str) -> bool:
+    return rule_id.startswith(CUSTOM)
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def suite_files() -> list[tuple[str, Path]]:
+    """The files whose sha256 make the suite's: certkit/suite/ and the rule catalogue,
+    as (path relative to certkit's parent folder, file), sorted by that path."""
+    package = Path(certkit.__file__).parent
+    files = [p for p in (package / "suite").rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts]
+    files.append(package / "standard" / "rules.yaml")
+    named = [(p.relative_to(package.parent).as_posix(), p) for p in files]
+    return sorted(named, key=lambda pair: pair[0].encode("utf-8"))
+
+
+@cache
+def suite_sha256() -> str:
+    """sha256 of `sha256sum`-style lines ("<hex>  <path>\n") of the suite's files, sorted by
+    path: `find certkit/suite certkit/standard/rules.yaml -type f ! -path '*__pycache__*'
+    | LC_ALL=C sort | xargs sha256sum | sha256sum` gives it too."""
+    lines = "".join(f"{sha256_file(path)}  {name}\n" for name, path in suite_files())
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
+def bench_as_run(bench: Bench, transports: tuple[str, ...], facts: dict[str, str]) -> dict:
+    """Each declared transport as the run reached it: the DUT real or an emulator (with its
+    faults and variants), and the port, endpoint, broker or adapter (null: certkit's
+    default). `facts` are what the links reported once open (the broker that served)."""
+    shown: dict[str, dict] = {}
+    for transport in transports:
+        emulated = transport in bench.emulate
+        entry: dict[str, object] = {
+            "dut": "emulated" if emulated else "real",
+            "faults": sorted(bench.faults.get(transport, ())),
+            "variants": sorted(bench.variants.get(transport, ())),
+        }
+        if transport == "serial":
+            entry["port"] = "emulator pty" if emulated else bench.serial
+            entry["reset"] = bench.reset
+        elif transport == "mqtt":
+            entry["endpoint"] = str(bench.mqtt_listen) if bench.mqtt_listen else None
+            entry["broker"] = bench.mqtt_broker
+            entry["broker_served"] = facts.get("mqtt-broker-served")
+        elif transport == "ble":
+            entry["device"] = bench.ble
+            entry["adapter"] = ("emulator virtual link" if emulated
+                                else bench.ble_adapter or "bluez")
+        shown[transport] = entry
+    return {"transports": shown,
+            "emulated": sorted(t for t in transports if t in bench.emulate),
+            "interop_faults": sorted(bench.faults.get(INTEROP, ()))}
+
+
 @dataclass
 class RunRecord:
     out: Path
@@ -75,6 +144,11 @@ class RunRecord:
     waivers: list[Waiver] = field(default_factory=list)
     declared: dict[str, str | None] = field(default_factory=dict)  # identity the profile states
     observed: dict[str, dict[str, str]] = field(default_factory=dict)  # field -> source -> value
+    setup: Bench = field(default_factory=Bench)  # the bench as given, for bench_as_run
+    transports: tuple[str, ...] = ()  # the transports the profile declares
+    custom_files: dict[str, str] = field(default_factory=dict)  # path -> sha256, rules of one's own
+    claims: dict[str, list[str]] = field(default_factory=dict)  # instance id -> tests that check it
+    duplicates: dict[str, list[RuleResult]] = field(default_factory=dict)  # more than one result
 
     def observe(self, name: str, value: str, source: str) -> None:
         """What a transport reported about the DUT's identity (model, firmware...)."""
@@ -94,6 +168,18 @@ class RunRecord:
         return identity
 
     def add(self, instance_id: str, result: RuleResult) -> None:
+        """One result per instance: a second is a harness error naming both, never "last wins"
+        (two tests that claim one rule would otherwise hide each other's results)."""
+        if instance_id in self.results:
+            given = self.duplicates.setdefault(instance_id, [self.results[instance_id]])
+            given.append(result)
+            tests = self.claims.get(instance_id, [])
+            results = "; ".join(f"{r.outcome}{f' ({r.message})' if r.message else ''}"
+                                for r in given)
+            result = replace(given[0], outcome=Outcome.ERROR, evidence=result.evidence,
+                             duration_s=sum(r.duration_s for r in given), message=(
+                f"harness error: {len(given)} results for one instance, from "
+                f"{', '.join(tests) or 'more than one test'}: {results}"))
         self.results[instance_id] = result
         self.write()
 
@@ -126,6 +212,7 @@ class RunRecord:
     def document(self) -> dict:
         final = self.final()
         results = final.results
+        # Rules of one's own count toward the verdict like the standard's (docs/custom-rules.md).
         verdict = decide(results)
         if self.stop_reason and verdict is Verdict.CERTIFIED:
             verdict = Verdict.INCOMPLETE  # a run that stopped early proves nothing more
@@ -133,10 +220,13 @@ class RunRecord:
             "verdict": str(verdict),
             "standard": STANDARD,
             "certkit": __version__,
+            "suite_sha256": suite_sha256(),
             "profile": {"path": str(self.profile_path), "sha256": self.sha256, "model": self.model},
             "dut": self.identity(),
             "selection": list(self.patterns),
+            "partial": bool(self.patterns),
             "bench": self.bench,
+            "bench_as_run": bench_as_run(self.setup, self.transports, self.bench),
             "started": self.started,
             "finished": self.finished,
             "complete": self.finished is not None and not self.stop_reason,
@@ -145,7 +235,12 @@ class RunRecord:
             "waiver_notes": final.notes,
             "warnings": [f"{r.rule}{f'[{r.instance}]' if r.instance else ''}: {r.message}"
                          for r in warnings(results)],
-            "rules": [r.as_json() for r in results],
+            "rules": [r.as_json() for r in results if not is_custom(r.rule)],
+            "custom_rules": {
+                "files": [{"path": path, "sha256": digest}
+                          for path, digest in sorted(self.custom_files.items())],
+                "rules": [r.as_json() for r in results if is_custom(r.rule)],
+            },
         }
 
     def write(self) -> dict:

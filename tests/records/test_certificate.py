@@ -1,4 +1,5 @@
-"""Signed certification records: verify detects any change; the gate refuses what it must."""
+"""Signed certification records: verify detects any change and names the key; the gate
+refuses what it must, naming the field (records of real runs: test_record_format.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import pytest
 
 from certkit.certificate import (
     KeyFileError,
+    canonical,
     gate,
     generate_keys,
+    key_id,
     load_private_key,
     load_public_key,
     make_record,
@@ -31,11 +34,40 @@ def keys(tmp_path_factory):
     return folder
 
 
+def transport(dut: str = "real", faults: tuple = (), **fields) -> dict:
+    return {"dut": dut, "faults": list(faults), "variants": [], **fields}
+
+
+REAL_BENCH = {"transports": {"serial": transport(port="/dev/ttyUSB0", reset="dtr"),
+                             "mqtt": transport(endpoint=None, broker=None,
+                                               broker_served="embedded mosquitto 2.0.11")},
+              "emulated": [], "interop_faults": []}
+
+
+def bench(**duts: str) -> dict:
+    """REAL_BENCH with some transports emulated: bench(serial="emulated")."""
+    transports = {name: transport(duts.get(name, "real")) for name in ("serial", "mqtt", "ble")}
+    return {"transports": transports, "interop_faults": [],
+            "emulated": sorted(n for n, d in duts.items() if d == "emulated")}
+
+
+CUSTOM_PASS = {"files": [{"path": "lab/rules.py", "sha256": "cd" * 32}],
+               "rules": [{"rule": "custom:LAB-001", "instance": "", "level": "R",
+                          "outcome": "pass", "message": "", "duration_s": 0.0}]}
+
+
+def custom(outcome: str, level: str = "R") -> dict:
+    rules = [dict(CUSTOM_PASS["rules"][0], outcome=outcome, level=level, message="no")]
+    return dict(CUSTOM_PASS, rules=rules)
+
+
 def verdict_document(verdict: str = "CERTIFIED", **changes) -> dict:
     document = {
         "verdict": verdict, "standard": "ECS-1.0", "certkit": "0.1.0",
+        "suite_sha256": "ef" * 32,
         "profile": {"path": "profiles/acme.kettle.k1.yaml", "sha256": "ab" * 32,
                     "model": "acme.kettle.k1"},
+        "bench_as_run": REAL_BENCH, "custom_rules": CUSTOM_PASS, "partial": False,
         "selection": [], "complete": True, "started": "2026-11-22T10:00:00.000+00:00",
         "finished": "2026-11-22T10:00:20.000+00:00",
         "waivers": [{"rule": "SER-009", "reason": "noise", "reviewer": "j.chen",
@@ -108,24 +140,74 @@ def test_a_changed_signature_or_another_key_fails(keys):
     assert not verify(changed, public).ok
     assert not verify(certificate, load_public_key(keys / "other.pub.pem")).ok
     unsigned = {"record": certificate["record"]}
-    assert "not a certification record" in verify(unsigned, public).reason
-    garbage = dict(certificate, signature={"algorithm": "Ed25519", "value": "%%%"})
+    assert "not a certkit record" in verify(unsigned, public).reason
+    garbage = dict(certificate, signature=dict(certificate["signature"], value="%%%"))
     assert not verify(garbage, public).ok
+
+
+def test_the_record_names_its_key_and_verify_says_which_key_when_another_is_given(keys):
+    certificate = signed(keys)
+    public, other = load_public_key(keys / "public.pem"), load_public_key(keys / "other.pub.pem")
+    signer = certificate["record"]["signer"]
+    assert signer["key_id"] == key_id(public) == certificate["signature"]["key_id"]
+    assert len(signer["key_id"]) == 64  # the whole sha256 of the raw key, not a prefix
+    result = verify(certificate, other)
+    assert not result.ok
+    assert f"the record names key {key_id(public)}" in result.reason
+    assert f"not the public key given ({key_id(other)})" in result.reason
+
+
+def test_the_signed_bytes_are_jcs_and_hold_no_floats(keys):
+    import base64
+
+    import rfc8785
+
+    certificate = signed(keys)
+    signed_bytes = rfc8785.dumps(certificate["record"])
+    assert canonical(certificate["record"]) == signed_bytes
+    load_public_key(keys / "public.pem").verify(
+        base64.b64decode(certificate["signature"]["value"]), signed_bytes)
+    # verdict.json's durations (floats) stay out of the record
+    assert "duration_s" not in json.dumps(certificate["record"])
+    with pytest.raises(ValueError, match="integers only"):
+        canonical({"a": [1, {"b": 0.5}]})
+
+
+def test_a_record_that_names_another_key_in_its_envelope_is_refused(keys):
+    certificate = signed(keys)
+    certificate["signature"]["key_id"] = "00" * 32
+    result = verify(certificate, load_public_key(keys / "public.pem"))
+    assert not result.ok and "the signature names key" in result.reason
+
+
+def test_a_record_of_the_old_format_is_refused_by_name(keys):
+    certificate = signed(keys)
+    certificate["record"]["format"] = 1
+    result = verify(certificate, load_public_key(keys / "public.pem"))
+    assert not result.ok and "record format 1" in result.reason
 
 
 def test_the_gate_accepts_a_valid_certified_record(keys):
     result = gate(signed(keys), load_public_key(keys / "public.pem"),
                   "acme.kettle.k1", "1.4.2", TODAY)
     assert result.ok, result.reason
+    assert "emulated" not in result.reason
 
 
 @pytest.mark.parametrize("document, model, firmware, reason", [
-    (verdict_document(), "acme.kettle.k2", "1.4.2", "certifies model 'acme.kettle.k1'"),
-    (verdict_document(), "acme.kettle.k1", "1.4.3", "certifies firmware '1.4.2'"),
-    (verdict_document("NOT CERTIFIED"), "acme.kettle.k1", "1.4.2", "is NOT CERTIFIED"),
-    (verdict_document("INCOMPLETE"), "acme.kettle.k1", "1.4.2", "is INCOMPLETE"),
-    (verdict_document(selection=["SER-*"]), "acme.kettle.k1", "1.4.2", "only part"),
-    (verdict_document(complete=False), "acme.kettle.k1", "1.4.2", "only part"),
+    (verdict_document(), "acme.kettle.k2", "1.4.2", "dut.model: the record certifies model"),
+    (verdict_document(), "acme.kettle.k1", "1.4.3", "dut.firmware: the record certifies firm"),
+    (verdict_document("NOT CERTIFIED"), "acme.kettle.k1", "1.4.2", "verdict is NOT CERTIFIED"),
+    (verdict_document("INCOMPLETE"), "acme.kettle.k1", "1.4.2", "verdict is INCOMPLETE"),
+    (verdict_document(selection=["SER-*"], partial=True), "acme.kettle.k1", "1.4.2",
+     "partial is true"),
+    (verdict_document(complete=False), "acme.kettle.k1", "1.4.2", "complete is false"),
+    (verdict_document(bench_as_run=bench(serial="emulated")), "acme.kettle.k1", "1.4.2",
+     "bench_as_run.transports.serial.dut is 'emulated'"),
+    (verdict_document(bench_as_run=bench(ble="emulated", mqtt="emulated")), "acme.kettle.k1",
+     "1.4.2", "bench_as_run.transports.ble.dut is 'emulated'"),
+    (verdict_document(custom_rules=custom("fail")), "acme.kettle.k1", "1.4.2",
+     "custom_rules.rules: rules of the bench's own did not pass (custom:LAB-001: fail)"),
     (verdict_document(waivers=[{"rule": "SER-009", "reason": "r", "reviewer": "x",
                                 "expires": "2026-11-01"}]),
      "acme.kettle.k1", "1.4.2", "expired on 2026-11-01"),
@@ -135,6 +217,46 @@ def test_the_gate_refuses(keys, document, model, firmware, reason):
                   model, firmware, TODAY)
     assert not result.ok
     assert reason in result.reason
+
+
+def test_allow_emulated_accepts_reference_emulators_and_says_so(keys):
+    public = load_public_key(keys / "public.pem")
+    emulated = signed(keys, verdict_document(bench_as_run=bench(serial="emulated",
+                                                                mqtt="emulated")))
+    result = gate(emulated, public, "acme.kettle.k1", "1.4.2", TODAY, allow_emulated=True)
+    assert result.ok, result.reason
+    assert "emulated reference design accepted on purpose with --allow-emulated" in result.reason
+    faulty = bench(serial="emulated")
+    faulty["transports"]["serial"]["faults"] = ["slow-polls"]
+    refused = gate(signed(keys, verdict_document(bench_as_run=faulty)), public,
+                   "acme.kettle.k1", "1.4.2", TODAY, allow_emulated=True)
+    assert not refused.ok
+    assert "bench_as_run.transports.serial.faults is ['slow-polls']" in refused.reason
+    # --allow-emulated never waives anything else: a failed rule of one's own still refuses
+    custom_failed = signed(keys, verdict_document(bench_as_run=bench(serial="emulated"),
+                                                  custom_rules=custom("fail")))
+    assert not gate(custom_failed, public, "acme.kettle.k1", "1.4.2", TODAY,
+                    allow_emulated=True).ok
+
+
+def test_a_recommended_rule_of_ones_own_that_failed_is_refused_by_the_gate_alone(keys):
+    """A custom R fail is only a warning in the verdict (CERTIFIED), but the gate refuses it."""
+    certificate = signed(keys, verdict_document(custom_rules=custom("fail", level="R")))
+    assert certificate["record"]["verdict"] == "CERTIFIED"
+    result = gate(certificate, load_public_key(keys / "public.pem"), "acme.kettle.k1",
+                  "1.4.2", TODAY)
+    assert not result.ok and result.reason.startswith("custom_rules.rules")
+
+
+def test_custom_results_are_recorded_apart_from_the_standards(keys):
+    record = signed(keys)["record"]
+    assert [r["rule"] for r in record["rules"]] == ["SER-004", "SER-009"]
+    assert record["custom_rules"] == {
+        "files": [{"path": "lab/rules.py", "sha256": "cd" * 32}],
+        "rules": [{"rule": "custom:LAB-001", "instance": "", "level": "R", "outcome": "pass",
+                   "message": ""}]}
+    assert record["harness"]["suite_sha256"] == "ef" * 32
+    assert record["bench_as_run"] == REAL_BENCH
 
 
 def test_the_gate_refuses_an_unsigned_record(keys):
@@ -172,7 +294,7 @@ def test_run_keygen_verify_and_gate_from_the_command_line(tmp_path):
     # A design-only run is a partial run: the gate refuses it.
     refused = certkit("gate", certificate, "--public-key", tmp_path / "k.pub",
                       "--model", "acme.kettle.k1", "--firmware", "1.4.2")
-    assert refused.code == 1 and "only part of the standard" in refused.stdout
+    assert refused.code == 1 and "partial is true" in refused.stdout
     tampered = tmp_path / "tampered.json"
     tampered.write_text(certificate.read_text("utf-8").replace('"1.4.2"', '"1.4.3"'))
     invalid = certkit("verify", tampered, "--public-key", tmp_path / "k.pub")

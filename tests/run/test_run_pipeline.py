@@ -159,9 +159,12 @@ def test_rules_of_ones_own_run_with_the_suite(tmp_path):
     result = certkit("run", KETTLE, "--out", tmp_path / "out", "--rules", "LAB-00[12]",
                      "--add-rules", BENCH_RULES, env=env)
     verdict = read_verdict(tmp_path / "out")
-    assert outcomes(verdict) == {"LAB-001": "pass", "LAB-002": "pass"}
+    # Rules of one's own are namespaced and recorded apart from the standard's.
+    assert outcomes(verdict["custom_rules"]) == {"custom:LAB-001": "pass",
+                                                 "custom:LAB-002": "pass"}
+    assert not any(r["rule"].startswith(("LAB", "custom")) for r in verdict["rules"])
     assert result.code == 0
-    evidence = (tmp_path / "out" / "evidence" / "LAB-001.log").read_text("utf-8")
+    evidence = (tmp_path / "out" / "evidence" / "custom_LAB-001.log").read_text("utf-8")
     assert "manufacturer is 'Acme Labs'" in evidence
 
 
@@ -192,7 +195,7 @@ def test_interrupted_run_keeps_verdict_and_evidence(tmp_path, signum):
     assert verdict["stop_reason"] == "the run was interrupted"
     found = outcomes(verdict)
     assert [found[f"DSN-00{i}"] for i in (1, 2, 3)] == ["pass"] * 3
-    assert found["LAB-002"] == "error"
+    assert outcomes(verdict["custom_rules"])["custom:LAB-002"] == "error"
     assert (out / "evidence" / "DSN-001.log").is_file()
     assert ET.parse(out / "junit.xml").getroot() is not None
     assert "VERDICT: INCOMPLETE" in stdout
@@ -232,9 +235,10 @@ def test_a_rule_that_blocks_ends_in_error_at_its_deadline(tmp_path):
                      "--add-rules", BENCH_RULES, timeout=60)
     assert time.monotonic() - started < 30
     verdict = read_verdict(tmp_path)
-    lab3 = next(r for r in verdict["rules"] if r["rule"] == "LAB-003")
+    lab3 = next(r for r in verdict["custom_rules"]["rules"] if r["rule"] == "custom:LAB-003")
     assert lab3["outcome"] == "error"
     assert "did not finish within its deadline of 1 s" in lab3["message"]
-    assert outcomes(verdict)["LAB-001"] == "pass"  # the run went on
+    assert outcomes(verdict["custom_rules"])["custom:LAB-001"] == "pass"  # the run went on
     assert result.code == 3 and verdict["verdict"] == "INCOMPLETE"
-    assert "blocking on an event" in (tmp_path / "evidence" / "LAB-003.log").read_text("utf-8")
+    evidence = (tmp_path / "evidence" / "custom_LAB-003.log").read_text("utf-8")
+    assert "blocking on an event" in evidence
