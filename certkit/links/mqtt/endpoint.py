@@ -143,28 +143,35 @@ class DutConnection:
         self.dut.resume()
 
     def received(self, name: str, data: bytes) -> None:
-        other = self.peer_of(name).transport
-        if other is not None and not other.is_closing():
-            other.write(data)
+        # Logged before it is passed on: the broker may deliver a DUT packet to certkit at
+        # once, and a rule must never find it there before it is in the DUT's log.
+        try:
+            if name == "dut":
+                self._observe_dut(data)
+            elif self.from_broker is not None:
+                # Only the broker's first packet (CONNACK) matters: stop reading after it.
+                packets = self.from_broker.feed(data)
+                if packets:
+                    self.from_broker = None
+                    self.endpoint.observer.packet(self, packets[0], False)
+        finally:
+            other = self.peer_of(name).transport
+            if other is not None and not other.is_closing():
+                other.write(data)
+
+    def _observe_dut(self, data: bytes) -> None:
         observer = self.endpoint.observer
-        if name == "dut":
-            for packet in self.from_dut.feed(data):
-                if packet.connect is not None:
-                    why = self.endpoint.upstream.refuses(packet.connect.protocol_level)
-                    if why:
-                        observer.incident(UNSERVED, f"connection {self}: {why}")
-                observer.packet(self, packet, True)
-            if self.from_dut.broken:
-                observer.incident("malformed", f"DUT connection {self}: not MQTT any more "
-                                               f"({self.from_dut.broken}); bytes still pass")
-                self.from_dut = MqttReader()
-                self.from_dut.broken = "reported"
-        elif self.from_broker is not None:
-            # Only the broker's first packet (CONNACK) matters: stop reading after it.
-            packets = self.from_broker.feed(data)
-            if packets:
-                self.from_broker = None
-                observer.packet(self, packets[0], False)
+        for packet in self.from_dut.feed(data):
+            if packet.connect is not None:
+                why = self.endpoint.upstream.refuses(packet.connect.protocol_level)
+                if why:
+                    observer.incident(UNSERVED, f"connection {self}: {why}")
+            observer.packet(self, packet, True)
+        if self.from_dut.broken:
+            observer.incident("malformed", f"DUT connection {self}: not MQTT any more "
+                                           f"({self.from_dut.broken}); bytes still pass")
+            self.from_dut = MqttReader()
+            self.from_dut.broken = "reported"
 
     def lost(self, name: str, exc: Exception | None) -> None:
         if self.close_reason is None:
