@@ -252,7 +252,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = run_order(run, keep)
-    run.record.write()
+    try:
+        run.record.write()
+    except OSError as exc:  # nothing is checked that could not be recorded
+        config.stash[WRITE_FAULT] = (f"verdict.json could not be written to {run.out}: "
+                                     f"{exc.strerror}")
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
+        return
     _start_watchdog(run, [item.stash[INSTANCE] for item in keep if INSTANCE in item.stash])
 
 

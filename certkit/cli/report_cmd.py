@@ -18,7 +18,8 @@ from pathlib import Path
 
 from certkit.report.categories import CATEGORIES
 from certkit.report.record import write_atomically
-from certkit.report.summary import markdown_summary
+from certkit.inputfiles import InputFileError, read_json_object
+from certkit.report.summary import markdown_summary, shape_problem
 
 GENERATE_TIMEOUT_S = 300
 INSTALL_HINT = ("no Allure report generator found: install it with `npm install allure@3` "
@@ -46,16 +47,32 @@ def find_allure() -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        verdict = json.loads((args.out / "verdict.json").read_text("utf-8"))
-    except OSError:
+    path = args.out / "verdict.json"
+    if not path.exists():
         print(f"certkit report: {args.out}: no verdict.json (is it a run's --out folder?)",
               file=sys.stderr)
         return 2
-    except ValueError as exc:
-        print(f"certkit report: {args.out / 'verdict.json'}: not JSON ({exc})", file=sys.stderr)
+    try:
+        verdict = read_json_object(path, "certkit verdict record")
+    except InputFileError as exc:
+        print(f"certkit report: {exc}", file=sys.stderr)
         return 2
-    write_atomically(args.out / "summary.md", markdown_summary(verdict))
+    problem = shape_problem(verdict)
+    if problem is None:
+        try:
+            summary = markdown_summary(verdict)
+        except (AttributeError, TypeError, KeyError, ValueError, RecursionError) as exc:
+            problem = f"a field has the wrong shape ({type(exc).__name__})"
+    if problem is not None:
+        print(f"certkit report: {path}: not a certkit verdict record: {problem}",
+              file=sys.stderr)
+        return 2
+    try:
+        write_atomically(args.out / "summary.md", summary)
+    except OSError as exc:
+        print(f"certkit report: cannot write {args.out / 'summary.md'}: {exc.strerror}",
+              file=sys.stderr)
+        return 2
     print(f"wrote {args.out / 'summary.md'}")
     if args.summary_only:
         return 0

@@ -181,7 +181,10 @@ def _run(args: argparse.Namespace) -> int:
         verdict = Verdict(json.loads((out / "verdict.json").read_text("utf-8"))["verdict"])
     except (OSError, ValueError, KeyError) as exc:
         if not (out / "verdict.json").exists():  # stopped before the plugin's first write
-            return _stopped(args, lint, bench, out, "the run stopped before it began")
+            return _stopped(args, lint, bench, out,
+                            "the run was interrupted before it began"
+                            if code == pytest.ExitCode.INTERRUPTED
+                            else "the run ended without writing a verdict")
         print(f"certkit run: no verdict could be read from {out} ({exc})", file=sys.stderr)
         return Verdict.INCOMPLETE.exit_code
     if not lint.ok:

@@ -10,6 +10,33 @@ from __future__ import annotations
 from certkit.report.junit import all_rules, verdict_line
 
 
+def shape_problem(verdict: object) -> str | None:
+    """Why a JSON document is not a run's verdict.json (what the summary reads), or None."""
+    if not isinstance(verdict, dict):
+        return "not a JSON object"
+    for key in ("verdict", "standard", "certkit"):
+        if not isinstance(verdict.get(key), str):
+            return f"no {key} (text)"
+    profile = verdict.get("profile")
+    if not isinstance(profile, dict) or not all(isinstance(profile.get(k), str)
+                                                for k in ("path", "sha256")):
+        return "no profile with path and sha256"
+    rules = all_rules(verdict) if isinstance(verdict.get("rules"), list) and isinstance(
+        verdict.get("custom_rules", {}), dict) else None
+    if rules is None:
+        return "no list of rules"
+    for rule in rules:
+        if not isinstance(rule, dict) or not all(
+                isinstance(rule.get(k), str) for k in ("rule", "level", "outcome", "message")):
+            return "a rule result without rule, level, outcome and message"
+    for key in ("selection", "warnings", "waivers", "waiver_notes"):
+        if not isinstance(verdict.get(key, []), list):
+            return f"{key} is not a list"
+    if not isinstance(verdict.get("dut") or {}, dict):
+        return "dut is not an object"
+    return None
+
+
 def _instance(rule: dict) -> str:
     return f"{rule['rule']}[{rule['instance']}]" if rule["instance"] else rule["rule"]
 
