@@ -181,6 +181,9 @@ def _named_key(certificate: object) -> tuple[dict, str] | Check:
     record, signature = certificate["record"], certificate["signature"]
     if not isinstance(record, dict) or not isinstance(signature, dict):
         return Check(False, "not a certkit record (record and signature must be objects)")
+    if set(signature) != {"algorithm", "key_id", "value"}:
+        return Check(False, "not a certkit record (the signature holds algorithm, key_id and "
+                            "value, nothing else)")
     if record.get("format") != RECORD_FORMAT:
         return Check(False, f"record format {record.get('format')!r} is not the format this "
                             f"certkit reads ({RECORD_FORMAT})")
