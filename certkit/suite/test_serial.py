@@ -43,9 +43,9 @@ from certkit.links.serial.protocol import (
     tokenize,
 )
 from certkit.links.serial.samples import invalid_samples, valid_value
-from certkit.profile.values import other_valid_value, same_value
 from certkit.plan import Instance
 from certkit.profile.model import Profile, Property
+from certkit.profile.values import other_valid_value, same_value
 from certkit.standard.catalogue import catalogue
 
 # How much longer than a limit we wait, so a late answer is reported with
@@ -255,9 +255,38 @@ def test_ser_005_set_writable_property(rule_instance: Instance, serial: SerialLi
             # Put the value back for the rules after; a port that failed meanwhile
             # must not hide this rule's own outcome.
             with contextlib.suppress(LabError):
-                serial.request(set_properties([(prop.siid, prop.piid,
-                                                encode_value(before, prop.format))]),
-                               (_section10_reply_ms(limit_ms) + PATIENCE_MS) / 1000)
+                _set_back(serial, prop, before, limit_ms)
+
+
+def _set_back(serial: SerialLink, prop: Property, value: Any, limit_ms: LimitMs) -> None:
+    """Best effort, and settled: a set answered 1 (accepted, applied later) is waited for
+    until a get shows it (within the notify limit), so it cannot land in a later rule's
+    check (SER-007 would see its property change under it)."""
+    patience = _section10_reply_ms(limit_ms) + PATIENCE_MS
+    exchange = serial.request(set_properties([(prop.siid, prop.piid,
+                                               encode_value(value, prop.format))]),
+                              patience / 1000)
+    if exchange.status != "replied":
+        return
+    try:
+        entries = read_result(exchange.reply.line, "set")
+    except LineError:
+        return
+    if [e.code for e in entries] != [1] or not prop.readable:
+        return
+    until = exchange.sent_at + limit_ms("notify-ms") / 1000
+    while serial.now() < until:
+        got = serial.request(get_properties([(prop.siid, prop.piid)]), patience / 1000)
+        if got.status != "replied":
+            return
+        try:
+            entries = read_result(got.reply.line, "get")
+            if entries and entries[0].value is not None and same_value(
+                    prop.format, decode_value(entries[0].value, prop), value):
+                return
+        except LineError:
+            return
+        serial.pause(0.05)
 
 
 def _expect_report(serial: SerialLink, evidence: EvidenceLog, prop: Property, new: Any,

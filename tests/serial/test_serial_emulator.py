@@ -146,3 +146,19 @@ def test_an_accepted_set_applies_later_unless_a_later_write_came_first(kettle) -
         assert state.value(target) == 75
     finally:
         link.close(5)
+
+
+def test_boot_sync_reports_every_notify_property_once_cloud_is_answered(kettle) -> None:
+    emulator = SerialEmulator(kettle, variants=frozenset({"boot-sync"}))
+    link = SerialLink(EvidenceLog(), "", emulator=emulator)
+    link.open(5)
+    try:
+        net = link.wait_for(lambda u: u.command == "net", link.opened_at, link.opened_at + 2)
+        assert net is not None
+        sync = link.wait_for(lambda u: u.command == "properties_changed", net.t, net.t + 1)
+        assert sync is not None
+        keys = [f"{t.text}.{u.text}" for t, u in zip(sync.line.params[::3],
+                                                       sync.line.params[1::3])]
+        assert keys == [p.key for p in kettle.properties() if p.notifies]
+    finally:
+        link.close(5)

@@ -34,7 +34,7 @@ import pytest
 from emulators.ble import VARIANTS as BLE_VARIANTS
 from emulators.serial import VARIANTS as SERIAL_VARIANTS
 from tests.ble.conftest import SENSOR, Run, run_cli, run_over_tcp
-from tests.conftest import KETTLE
+from tests.conftest import KETTLE, PROFILES
 
 PARALLEL_RUNS = 3
 SER_RULES = ("SER-*", "INT-*")
@@ -50,7 +50,7 @@ EXTRA_PROPERTIES = (
 class Job:
     name: str               # the matrix row
     variants: tuple[str, ...]  # TRANSPORT:NAME
-    profile: str            # "kettle", "sensor" or "kettle+" (the widened kettle)
+    profile: str            # "kettle", "sensor", "outlet" or "kettle+" (the widened kettle)
     rules: tuple[str, ...]
     emulate: tuple[str, ...] = ("--emulate",)
     over_tcp: bool = False  # the BLE emulator in its own process
@@ -81,6 +81,11 @@ JOBS = (
     Job("serial:slow-boot (kettle, SER-004 alone)", ("serial:slow-boot",), "kettle",
         ("SER-004",)),
     _serial("fixed-decimals", "kettle+"),
+    # one writable property: SER-007 follows SER-005 at once, and with slow polls takes
+    # longer than the 300 ms an accepted set needs to apply
+    Job("serial:accepted-then-applied+slowest-polls (outlet, SER-005 SER-007)",
+        ("serial:accepted-then-applied", "serial:slowest-polls"), "outlet",
+        ("SER-005", "SER-007")),
     _ble("steady-values", "sensor"),
     _ble("steady-values"),
     _ble("fast-drift", "sensor"),
@@ -120,7 +125,8 @@ def profiles(tmp_path_factory) -> dict[str, Path]:
     assert anchor in text
     widened = folder / "acme.kettle.k1x.yaml"
     widened.write_text(text.replace(anchor, anchor + EXTRA_PROPERTIES), "utf-8")
-    return {"kettle": KETTLE, "sensor": SENSOR, "kettle+": widened}
+    return {"kettle": KETTLE, "sensor": SENSOR, "kettle+": widened,
+            "outlet": PROFILES / "acme.outlet.o1.yaml"}
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +176,8 @@ def test_the_variant_is_certified(name, matrix):
     job = _job(name)
     family = {"serial": "SER", "ble": "BLE"}[job.variants[0].split(":")[0]]
     passed = [i for i, o in run.outcomes.items() if o == "pass" and i.startswith(family)]
-    assert len(passed) >= 5, run.outcomes  # the family's rules ran, not only n/a
+    checked = [i for i in run.outcomes if i.startswith(family)]
+    assert passed and len(passed) >= min(5, len(checked)), run.outcomes  # not only n/a
     if not job.over_tcp:  # the record says which variants the bench ran
         transport = job.variants[0].split(":")[0]
         names = sorted(v.split(":", 1)[1] for v in job.variants)
@@ -214,11 +221,6 @@ def test_the_mcu_booted_near_the_limit(matrix):
     assert 1500 <= boot <= 2000
     first = evidence(matrix["serial:slow-boot (kettle, SER-004 alone)"], "SER-004[1.1]")
     assert "waiting for its first poll up to the boot limit" in first
-
-
-def test_the_mcu_reported_everything_after_booting(matrix):
-    log = evidence(matrix["serial:boot-sync (kettle)"], "SER-001")
-    assert re.search(r"<- properties_changed 2 1 \S+ 2 2 \S+ 2 3 \S+ 2 4 \S+ 2 5 \S+\n", log)
 
 
 def test_polls_were_interleaved_with_net_queries(matrix):
