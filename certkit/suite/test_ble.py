@@ -464,12 +464,37 @@ def test_notify(ble: BleLink, rule_instance: Instance, limit_ms: Any, profile: P
         restore(ble, uuid, written)
 
 
+def fresh_value(ble: BleLink, prop: Property, uuid: str, current: Any, limit: int,
+                evidence: EvidenceLog) -> tuple[Any, bytes]:
+    """A valid value other than `current` that certkit has not written in the last `limit`
+    ms: the notification of that earlier write may still be on its way (a DUT may notify
+    late, within the limit), and would carry the same bytes as the one to be timed. When
+    every candidate was written that recently (a bool), wait until the first one is not."""
+    candidates = [v for v in profile_values.valid_values(prop)
+                  if current is None or not profile_values.same_value(
+                      prop.format, v, current, "binary32")]
+    if not candidates:
+        candidates = [profile_values.other_valid_value(prop, current)]
+    encoded = [(value, codec.encode(prop.format, value)) for value in candidates]
+    now = time.monotonic()
+    ages = [(now - (ble.written_at(uuid, data) or float("-inf")), value, data)
+            for value, data in encoded]
+    settled = [(value, data) for age, value, data in ages if age * 1000 > limit]
+    if settled:
+        return settled[0]
+    age, value, data = max(ages, key=lambda item: item[0])
+    wait = limit / 1000 - age
+    evidence.note(f"{codec.show_value(value)} was written {age * 1000:.0f} ms ago; waiting "
+                  f"{wait * 1000:.0f} ms so its notification cannot be mistaken for this one")
+    time.sleep(max(wait, 0.0))
+    return value, data
+
+
 def notified_after_write(ble: BleLink, prop: Property, uuid: str, subscription: Any,
                          limit: int, evidence: EvidenceLog) -> None:
     label = ble.label(uuid)
     _, current = read_value(ble, prop, uuid)
-    new = profile_values.other_valid_value(prop, current)
-    data = codec.encode(prop.format, new)
+    new, data = fresh_value(ble, prop, uuid, current, limit, evidence)
     started = time.monotonic()
     try:
         ble.write(uuid, data)

@@ -86,6 +86,7 @@ class BleLink(Link):
         self._dropped = False                   # the DUT disconnected on its own
         self._labels = {f"{p.siid}.{p.piid}": p.label for p in profile.properties()}
         self._label_cache: dict[str, str] = {}
+        self._written: dict[tuple[str, bytes], float] = {}  # (uuid, value) -> last written
 
     # ------------------------------------------------------------ lifecycle
 
@@ -565,7 +566,13 @@ class BleLink(Link):
         what = f"write {label}: {hexdump(data)}"
         _, ms = self._op(what, lambda c: c.write_gatt_char(char, data, response=True), "->")
         self.record("->", f"{what}: ok ({ms:.1f} ms)")
+        self._written[(normalize_uuid(uuid), bytes(data))] = time.monotonic()
         return ms
+
+    def written_at(self, uuid: str, data: bytes) -> float | None:
+        """When certkit last wrote `data` to the characteristic (monotonic), if ever: a
+        notification of it may still be on its way, and would carry the same bytes."""
+        return self._written.get((normalize_uuid(uuid), bytes(data)))
 
     def subscribe(self, uuid: str) -> Subscription:
         char = self._require_char(uuid)
