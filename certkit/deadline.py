@@ -13,7 +13,7 @@ import signal
 import threading
 from collections.abc import Iterable
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from certkit.checks import LabError
 from certkit.standard.catalogue import Rule
@@ -60,9 +60,15 @@ def run_bound(rules: Iterable[Rule], links: int, link_s: float) -> float:
     return sum(deadline_for(rule) for rule in rules) + links * link_s
 
 
+# The watchdog's own signal. Not SIGINT: a run started with SIGINT ignored (`certkit run &`
+# from a script) would never see it, and its bound would hold nothing.
+WATCHDOG_SIGNAL = signal.SIGUSR1
+
+
 class RunWatchdog:
-    """Interrupts the run (as Ctrl-C does) once it passes its bound, so that pytest ends
-    it through its normal path: the verdict and the evidence so far are written."""
+    """Interrupts the run (raising KeyboardInterrupt in the main thread, as Ctrl-C does) once
+    it passes its bound, so that pytest ends it through its normal path: the verdict and the
+    evidence so far are written."""
 
     def __init__(self, seconds: float, on_expiry: Callable[[], None] = lambda: None) -> None:
         self.seconds = seconds
@@ -70,14 +76,25 @@ class RunWatchdog:
         self._on_expiry = on_expiry
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
+        self._previous: Any = None
+        self._signal = signal.SIGINT  # outside the main thread, only Ctrl-C's handler is there
 
     def start(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(WATCHDOG_SIGNAL, self._interrupt)
+            self._signal = WATCHDOG_SIGNAL
         self._timer.start()
 
     def cancel(self) -> None:
         self._timer.cancel()
+        if self._previous is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(WATCHDOG_SIGNAL, self._previous)
+            self._previous = None
+
+    def _interrupt(self, signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"the run passed its overall bound of {self.seconds:g} s")
 
     def _expire(self) -> None:
         self.expired = True
         self._on_expiry()
-        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), self._signal)

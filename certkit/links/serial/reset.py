@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 import os
 import select
+import signal
 import subprocess
 import time
 from typing import Protocol
@@ -31,6 +32,7 @@ from certkit.checks import LabError
 
 PULSE_S = 0.1
 PROMPT_TIMEOUT_S = 60.0
+KILL_WAIT_S = 2.0  # reaping a reset command killed for its hang
 
 
 class Resettable(Protocol):
@@ -80,16 +82,36 @@ class ShellCommand(ResetMethod):
         self.name = f"cmd:{command}"
 
     def reset(self, port: serial.SerialBase | None, timeout: float) -> None:
+        # In a session of its own, so that a hang ends with everything the shell started (a
+        # `sleep` under `sh -c` would outlive the shell and hold its output pipes open).
+        process = subprocess.Popen(self.command, shell=True, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                   start_new_session=True)
         try:
-            done = subprocess.run(self.command, shell=True, capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+            stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            _kill_group(process)
             raise LabError(f"reset command `{self.command}` did not finish within "
-                           f"{timeout:g} s") from None
-        if done.returncode != 0:
-            said = (done.stderr or done.stdout).strip().splitlines()
-            raise LabError(f"reset command `{self.command}` exited with {done.returncode}"
+                           f"{timeout:g} s; stopped it and what it started") from None
+        except BaseException:  # an interrupt: the command does not outlive the run
+            _kill_group(process)
+            raise
+        if process.returncode != 0:
+            said = (stderr or stdout).strip().splitlines()
+            raise LabError(f"reset command `{self.command}` exited with {process.returncode}"
                            + (f": {said[-1]}" if said else ""))
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the command's process group, then reap the shell (bounded)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        process.communicate(timeout=KILL_WAIT_S)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 class OperatorPrompt(ResetMethod):
