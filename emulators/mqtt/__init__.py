@@ -63,6 +63,9 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
     Fault("accepts-untrusted-certificate", "SEC-003", "accepts any broker certificate"),
     Fault("action-ignored", "MQT-006",
           "does nothing on an action's trigger (publishes no trigger, writes no argument)"),
+    Fault("action-argument-misreported", "MQT-006",
+          "after an action's trigger, reports its argument property with the value it had "
+          "before"),
     Fault("action-invalid-accepted", "MQT-007",
           "runs an action on any trigger payload, publishing it on the action's topic"),
 )}

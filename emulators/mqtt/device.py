@@ -311,8 +311,12 @@ class HomieDevice:
                 return self._refused(action.label, exc)
         out: list[Out] = []
         for prop in homie.action_inputs(self.profile, action):
-            if prop.writable or prop.readable:
-                out += self._apply(prop, arguments[prop.name], delay)
+            before = self.state.value(prop)
+            out += self._apply(prop, arguments[prop.name], delay)
+            if "action-argument-misreported" in self.faults and prop.readable:
+                hp_arg = homie.homie_property(prop)
+                out.append(Out(f"{self.base}/{hp_arg.path}", self.spelled(prop, before),
+                               hp_arg.retained, delay))
         trigger = homie.trigger_payload(self.profile, action, arguments)
         out.append(Out(topic, trigger, False, delay, self._transient_qos))
         event = next((e for e in self.profile.events() if e.siid == action.siid), None)

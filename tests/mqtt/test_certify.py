@@ -54,6 +54,7 @@ TARGETS: dict[str, tuple[str, list[str], dict]] = {
     "slow-set": ("MQT-006", ["MQT-006[2.1]", "MQT-006[2.3]", "MQT-006[2.5]",
                              "MQT-006[action-2.1]"], {}),
     "action-ignored": ("MQT-006", ["MQT-006[action-2.1]"], {}),
+    "action-argument-misreported": ("MQT-006", ["MQT-006[action-2.1]"], {}),
     "out-of-range-accepted": ("MQT-007", ["MQT-007[2.3]"], {}),
     "crash-on-garbage": ("MQT-007", ["MQT-007[2.1]", "MQT-007[2.3]", "MQT-007[2.5]",
                                      "MQT-007[action-2.1]"], {}),
