@@ -14,8 +14,8 @@ from __future__ import annotations
 import inspect
 import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import certkit.suite
 from certkit.plan import selected

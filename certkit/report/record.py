@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -31,14 +31,14 @@ from certkit.bench import INTEROP, Bench
 from certkit.plan import Instance, Plan
 from certkit.standard.catalogue import catalogue
 from certkit.standard.ecs1 import STANDARD
-from certkit.waivers import Waiver, WaiverReport, apply_waivers
 from certkit.verdict import Outcome, RuleResult, Verdict, decide, warnings
+from certkit.waivers import Waiver, WaiverReport, apply_waivers
 
 CUSTOM = "custom:"  # the namespace of rules of one's own: LAB-001 is recorded as custom:LAB-001
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _umask() -> int:
