@@ -48,13 +48,14 @@ def test_without_the_override_the_fault_fails_ser_002_and_the_gate_refuses(tmp_p
     """What the override tried to hide: the fault does fail SER-002, and the record says so."""
     out = tmp_path / "X"
     result = certkit("run", KETTLE, "--emulate", "serial", "--fault", "serial:slow-polls",
-                     "--rules", "SER-002", "--key", keys / "priv.pem", "--out", out)
+                     "--variant", "serial:batched-reports", "--rules", "SER-002",
+                     "--key", keys / "priv.pem", "--out", out)
     assert result.code == 1
     assert outcomes(read_verdict(out)) == {"SER-002": "fail"}
     record = json.loads((out / "certificate.json").read_text("utf-8"))["record"]
     assert record["bench_as_run"]["transports"]["serial"] == {
-        "dut": "emulated", "faults": ["slow-polls"], "variants": [], "port": "emulator pty",
-        "reset": None}
+        "dut": "emulated", "faults": ["slow-polls"], "variants": ["batched-reports"],
+        "port": "emulator pty", "reset": None}
     assert record["bench_as_run"]["transports"]["mqtt"]["dut"] == "real"
     gate = certkit("gate", out / "certificate.json", "--public-key", keys / "pub.pem",
                    "--model", "acme.kettle.k1", "--firmware", "1.4.2", "--allow-emulated")
