@@ -48,7 +48,7 @@ from certkit.profile.model import Profile
 from certkit.report import allure_labels, terminal
 from certkit.report.junit import junit_xml
 from certkit.report.outdir import OutputFolderError, default_folder, prepare
-from certkit.report.record import RunRecord, is_custom, now, sha256_file, write_atomically
+from certkit.report.record import RunRecord, now, sha256_file, write_atomically
 from certkit.standard.catalogue import Rule, catalogue
 from certkit.verdict import Outcome, RuleResult
 from certkit.waivers import Waiver, WaiverError, apply_waivers, load_waivers
@@ -207,11 +207,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector) -> Iterator:
     """A test file that cannot be collected (a syntax error, a failed import) refuses the run,
-    named plainly (file:line: what) rather than as an "error during collection"."""
+    named plainly (file:line: what) rather than as an "error during collection". Every test
+    file outside the suite that was loaded goes into the record with its sha256, whether or
+    not a rule of it runs: its code ran in the session."""
     report = yield
     run = _run(collector.config)
     if run is not None and report.failed:
         run.refusals.append(load_problem(collector.path, str(report.longrepr)))
+    elif run is not None and isinstance(collector, pytest.Module) and not in_suite(collector.path):
+        run.record.custom_files[shown(collector.path)] = sha256_file(collector.path)
     return report
 
 
@@ -245,8 +249,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         run.record.collected[instance.id] = instance
         # Who checks what: two tests giving one instance two results is a harness error.
         run.record.claims.setdefault(instance.id, []).append(f"{shown(item.path)}::{item.name}")
-        if is_custom(instance.rule.id):
-            run.record.custom_files[shown(item.path)] = sha256_file(item.path)
         allure_labels.label(item, instance, run.profile)
         keep.append(item)
     if drop:

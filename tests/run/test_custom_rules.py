@@ -123,14 +123,20 @@ def test_two_results_for_one_instance_are_a_harness_error(tmp_path):
 def test_custom_rules_are_recorded_apart_with_the_sha256_of_their_files(tmp_path, keys):
     env = {"CERTKIT_TEST_RELEASE": str(tmp_path)}  # exists: LAB-002 returns at once
     out = tmp_path / "out"
+    # A file none of whose rules is selected still ran its code: it is listed too.
+    unselected = tmp_path / "unselected_rules.py"
+    unselected.write_text(RULE.format(marker='"OTHER-1", level="M", title="t"'), "utf-8")
     result = certkit("run", KETTLE, "--rules", "DSN-001", "--rules", "custom:LAB-00[12]",
-                     "--add-rules", BENCH_RULES, "--key", keys / "priv.pem", "--out", out,
-                     env=env)
+                     "--add-rules", BENCH_RULES, "--add-rules", unselected,
+                     "--key", keys / "priv.pem", "--out", out, env=env)
     assert result.code == 0, result.stdout + result.stderr
     verdict = read_verdict(out)
     assert outcomes(verdict) == {"DSN-001": "pass"}
-    files = [{"path": "fixtures/rules/bench_rules.py",
-              "sha256": hashlib.sha256(BENCH_RULES.read_bytes()).hexdigest()}]
+    files = sorted([{"path": "fixtures/rules/bench_rules.py",
+                     "sha256": hashlib.sha256(BENCH_RULES.read_bytes()).hexdigest()},
+                    {"path": unselected.as_posix(),
+                     "sha256": hashlib.sha256(unselected.read_bytes()).hexdigest()}],
+                   key=lambda f: f["path"])
     assert verdict["custom_rules"]["files"] == files
     assert outcomes(verdict["custom_rules"]) == {"custom:LAB-001": "pass",
                                                  "custom:LAB-002": "pass"}
