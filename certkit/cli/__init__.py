@@ -17,6 +17,7 @@ import sys  # noqa: E402
 from certkit import __version__  # noqa: E402
 from certkit.cli import (  # noqa: E402
     emulate_cmd,
+    examples_cmd,
     lint_cmd,
     plan_cmd,
     record_cmds,
@@ -25,7 +26,8 @@ from certkit.cli import (  # noqa: E402
     run_cmd,
 )
 
-COMMANDS = (lint_cmd, run_cmd, plan_cmd, rules_cmd, report_cmd, record_cmds, emulate_cmd)
+COMMANDS = (lint_cmd, run_cmd, plan_cmd, rules_cmd, report_cmd, record_cmds, emulate_cmd,
+            examples_cmd)
 
 
 def parser() -> argparse.ArgumentParser:
