@@ -367,7 +367,8 @@ def _judged(run: CertkitRun, instance: Instance, outcome: Outcome, message: str)
 def _show_call(item: pytest.Item, phases: dict, report: pytest.TestReport) -> None:
     run = _run(item.config)
     outcome, message = _outcome(phases)
-    outcome, message = under_bench_faults(outcome, message, _bench_faults(run, phases))
+    # The bench was just checked (pytest_runtest_makereport): only what the links logged.
+    outcome, message = under_bench_faults(outcome, message, _bench_faults(run, phases, ask=False))
     shown = _judged(run, item.stash[INSTANCE], outcome, message)
     if shown in ("waived", "warning"):
         report.outcome = "passed"
@@ -468,7 +469,7 @@ def _check_bench(run: CertkitRun, phases: dict, thorough: bool) -> None:
             run.links[transport].check_bench(thorough)
 
 
-def _bench_faults(run: CertkitRun, phases: dict) -> list[BenchFault]:
+def _bench_faults(run: CertkitRun, phases: dict, ask: bool = True) -> list[BenchFault]:
     """The bench faults the links this instance used logged while it ran (C-2): a pass or
     fail stands only on a sound bench, and an error names the fault behind it."""
     used = [run.links[t] for t in sorted(phases["links"]) if t in run.links]
@@ -478,7 +479,7 @@ def _bench_faults(run: CertkitRun, phases: dict) -> list[BenchFault]:
         return [fault for each in used for fault in each.bench_faults_between(phases["start"], end)]
 
     faults = logged()
-    if not faults:  # no call phase (a setup error, say): ask now, while the links are open
+    if not faults and ask:  # no call phase (a setup error, say): ask now, while links are open
         _check_bench(run, phases, thorough=False)
         faults = logged()
     return faults

@@ -53,8 +53,9 @@ def markdown_summary(verdict: dict) -> str:
     rules = all_rules(verdict)
     dut = verdict.get("dut") or {}
     counts: dict[str, int] = {}
-    for rule in rules:
-        counts[rule["outcome"]] = counts.get(rule["outcome"], 0) + 1
+    for rule in rules:  # a recommended rule's fail is a warning, as in junit.xml
+        shown = "warning" if rule["outcome"] == "fail" and rule["level"] != "M" else rule["outcome"]
+        counts[shown] = counts.get(shown, 0) + 1
     fails = [r for r in rules if r["outcome"] == "fail" and r["level"] == "M"]
     errors = [r for r in rules if r["outcome"] == "error"]
     lines = [

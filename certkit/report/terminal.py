@@ -24,6 +24,10 @@ SHOWN = {
 WORST_FIRST = (Outcome.FAIL, Outcome.ERROR, Outcome.WAIVED, Outcome.PASS, Outcome.NOT_APPLICABLE)
 
 
+def _shown(outcome: Outcome, level: str) -> str:
+    return "warning" if outcome is Outcome.FAIL and level != "M" else SHOWN[outcome]
+
+
 def _instance_id(result: RuleResult) -> str:
     return f"{result.rule}[{result.instance}]" if result.instance else result.rule
 
@@ -40,15 +44,22 @@ def summary_lines(record: RunRecord, lint: LintResult) -> list[str]:
         outcomes = {r.outcome for r in members}
         worst = next(o for o in WORST_FIRST if o in outcomes)
         count = sum(r.outcome is worst for r in members)
-        lines.append(f"{rule:<9} {members[0].level:<3} {SHOWN[worst]:<7} "
+        lines.append(f"{rule:<9} {members[0].level:<3} {_shown(worst, members[0].level):<7} "
                      f"{f'{count}/{len(members)}':<9} {members[0].title}")
-    problems = [r for r in results if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
+    # A recommended rule's fail is a warning (listed below), as in junit.xml and summary.md.
+    problems = [r for r in results if r.outcome is Outcome.ERROR
+                or r.outcome is Outcome.FAIL and r.level == "M"]
     if problems:
         lines.append("")
     for result in problems:
         lines.append(f"{SHOWN[result.outcome]:<5} {_instance_id(result)}: {result.message}")
-    counts = {outcome: sum(r.outcome is outcome for r in results) for outcome in Outcome}
-    lines += ["", "instances: " + ", ".join(f"{n} {o}" for o, n in counts.items() if n)]
+    counts: dict[str, int] = {}
+    for result in results:
+        shown = _shown(result.outcome, result.level).lower()
+        counts[shown] = counts.get(shown, 0) + 1
+    order = ["pass", "fail", "warning", "error", "waived", "n/a"]
+    lines += ["", "instances: " + ", ".join(
+        f"{counts[o]} {o}" for o in sorted(counts, key=lambda o: (order + [o]).index(o)))]
     lines += [f"warning: {_instance_id(w)} {w.message}" for w in warnings(results)]
     lines += [f"waiver: {note}" for note in final.notes]
     if lint.findings:

@@ -130,10 +130,13 @@ def test_a_recommended_rule_fail_is_a_warning_not_a_failure(mqtt_run):
     assert suite_property(suite, "warnings") == "1"
     closing = stdout.strip().splitlines()[-1]
     assert "1 failed" in closing and "1 warned" in closing, closing
+    assert "instances: 1 fail, 1 warning" in stdout
+    assert "MQT-009   R   warning" in stdout
     statuses = allure_statuses(out)
     assert (statuses["MQT-009"]["status"], statuses["MQT-010"]["status"]) == ("passed", "failed")
     text = summary(out)
     assert "`MQT-010`" in text.split("## Warnings")[0] and "`MQT-009`" not in text
+    assert "Rule instances: 1 fail, 1 warning." in text
 
 
 def test_a_traffic_rule_fail_shows_the_offending_publishes(mqtt_run):
