@@ -449,19 +449,20 @@ def test_notify(ble: BleLink, rule_instance: Instance, limit_ms: Any, profile: P
     if "notify" not in char.properties:
         raise Mismatch(label, "a characteristic that notifies",
                        f"properties {property_list(char.properties)}")
+    before, current = read_value(ble, prop, uuid)
+    new, data = fresh_value(ble, prop, uuid, current, limit, evidence)  # may wait a moment
+    # Encrypt and subscribe only now: a DUT may let a central that sat idle go.
     if pairing := ble.secure():
         evidence.note(f"{pairing}; writing on an unencrypted link")
     subscription = ble.subscribe(uuid)
-    written: bytes | None = None
     try:
-        written = read(ble, uuid)
-        notified_after_write(ble, prop, uuid, subscription, limit, evidence)
+        notified_after_write(ble, prop, uuid, subscription, limit, new, data, evidence)
     finally:
         try:
             ble.unsubscribe(subscription)
         except Exception as exc:  # noqa: BLE001 - the rule's own outcome stands
             evidence.note(f"could not disable notifications again: {exc}")
-        restore(ble, uuid, written)
+        restore(ble, uuid, before)
 
 
 def fresh_value(ble: BleLink, prop: Property, uuid: str, current: Any, limit: int,
@@ -491,10 +492,8 @@ def fresh_value(ble: BleLink, prop: Property, uuid: str, current: Any, limit: in
 
 
 def notified_after_write(ble: BleLink, prop: Property, uuid: str, subscription: Any,
-                         limit: int, evidence: EvidenceLog) -> None:
+                         limit: int, new: Any, data: bytes, evidence: EvidenceLog) -> None:
     label = ble.label(uuid)
-    _, current = read_value(ble, prop, uuid)
-    new, data = fresh_value(ble, prop, uuid, current, limit, evidence)
     started = time.monotonic()
     try:
         ble.write(uuid, data)
