@@ -7,27 +7,22 @@ Exit codes: 0 success (CERTIFIED, or lint without mandatory findings),
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import sys
+from types import ModuleType
+
+from certkit import __version__
 from certkit.cli import interrupts
 
-interrupts.defer()  # before the imports below, which take a few hundred ms
+# One module per command, imported by parser(): main() defers interrupts first (the imports
+# take a few hundred ms), and importing certkit.cli changes nothing in the importer's process.
+COMMAND_MODULES = ("lint_cmd", "run_cmd", "plan_cmd", "rules_cmd", "report_cmd", "record_cmds",
+                   "emulate_cmd", "examples_cmd")
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
 
-from certkit import __version__  # noqa: E402
-from certkit.cli import (  # noqa: E402
-    emulate_cmd,
-    examples_cmd,
-    lint_cmd,
-    plan_cmd,
-    record_cmds,
-    report_cmd,
-    rules_cmd,
-    run_cmd,
-)
-
-COMMANDS = (lint_cmd, run_cmd, plan_cmd, rules_cmd, report_cmd, record_cmds, emulate_cmd,
-            examples_cmd)
+def commands() -> list[ModuleType]:
+    return [importlib.import_module(f"certkit.cli.{name}") for name in COMMAND_MODULES]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -38,17 +33,17 @@ def parser() -> argparse.ArgumentParser:
                "2 usage or input error, 3 INCOMPLETE (run), 130 interrupted (other commands)",
     )
     top.add_argument("--version", action="version", version=f"certkit {__version__}")
-    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(commands)
+    subcommands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in commands():
+        command.add_parser(subcommands)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    interrupts.defer()  # again, for main() called more than once in one process
+    interrupts.defer()  # until a run has a folder for its verdict (certkit.cli.interrupts)
     try:
         args = parser().parse_args(argv)
-        if args.handler is not run_cmd.run and interrupts.resume() is not None:
+        if args.command != "run" and interrupts.resume() is not None:
             raise KeyboardInterrupt
         return args.handler(args)  # a run resumes interrupts once its folder exists
     except BrokenPipeError:  # `certkit rules | head`

@@ -1,6 +1,6 @@
 """Interrupts before a run has somewhere to write its verdict.
 
-From the moment the `certkit` command starts until a run's folder exists,
+From the moment `certkit.cli.main` starts until a run's folder exists,
 Ctrl-C and SIGTERM are remembered rather than raised: a run interrupted in
 its first half-second still writes a verdict (INCOMPLETE, `complete: false`)
 instead of dying in an import with a traceback. A signal the caller ignores

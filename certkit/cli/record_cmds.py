@@ -82,13 +82,27 @@ def _load(args: argparse.Namespace, command: str):
     return None
 
 
+# What a JSON object of the wrong shape raises inside verify or gate (a list where a mapping
+# belongs, a number where a date does, nesting past the recursion limit).
+NOT_A_RECORD = (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError)
+
+
+def _not_a_record(args: argparse.Namespace, command: str, exc: BaseException) -> int:
+    print(f"certkit {command}: {args.certificate}: not a certkit record (a field has the "
+          f"wrong shape: {type(exc).__name__})", file=sys.stderr)
+    return 2
+
+
 def run_verify(args: argparse.Namespace) -> int:
     loaded = _load(args, "verify")
     if loaded is None:
         return 2
     from certkit.certificate import verify
 
-    result = verify(*loaded)
+    try:
+        result = verify(*loaded)
+    except NOT_A_RECORD as exc:
+        return _not_a_record(args, "verify", exc)
     print(f"{'VALID' if result.ok else 'INVALID'}: {result.reason}")
     return 0 if result.ok else 1
 
@@ -102,7 +116,10 @@ def run_gate(args: argparse.Namespace) -> int:
     if args.allow_emulated:
         print("certkit gate: --allow-emulated: records of emulated reference designs are "
               "accepted (an ecosystem's CI, never a campaign)")
-    result = gate(*loaded, model=args.model, firmware=args.firmware, today=date.today(),
-                  allow_emulated=args.allow_emulated)
+    try:
+        result = gate(*loaded, model=args.model, firmware=args.firmware, today=date.today(),
+                      allow_emulated=args.allow_emulated)
+    except NOT_A_RECORD as exc:
+        return _not_a_record(args, "gate", exc)
     print(f"{'ACCEPTED' if result.ok else 'REFUSED'}: {result.reason}")
     return 0 if result.ok else 1

@@ -157,22 +157,27 @@ def _run(args: argparse.Namespace) -> int:
                 return _fail_usage(f"--rules: {pattern!r} matches no rule of "
                                    f"{catalogue().standard} (see certkit rules)")
     model = lint.profile.device.model if lint.profile else args.profile.stem
+    import pytest  # only a run needs it; lint and plan start faster without
+
     try:
         out = prepare(args.out, args.force) if args.out else default_folder(model)
     except OutputFolderError as exc:
         return _fail_usage(f"--out: {exc}")
-    if interrupts.resume() is not None:
-        return _stopped(args, lint, bench, out, "the run was interrupted before it began")
-
-    import pytest  # only a run needs it; lint and plan start faster without
 
     # A terminated run still writes its verdict: SIGTERM is handled like Ctrl-C.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        if interrupts.resume() is not None:  # received while deferred
+            raise KeyboardInterrupt
         with hermetic_environment():
             code = pytest.main(pytest_args(args, out))
-    except KeyboardInterrupt:  # again while the first one was handled (a double Ctrl-C)
-        return _stopped(args, lint, bench, out, "the run was interrupted twice and abandoned")
+    except KeyboardInterrupt:
+        # pytest handles an interrupt during its session; one escapes before the session
+        # began, or while it was ending (a second Ctrl-C during the first one's handling).
+        return _stopped(args, lint, bench, out,
+                        "the run was interrupted while it was ending"
+                        if (out / "verdict.json").exists()
+                        else "the run was interrupted before it began")
     finally:
         signal.signal(signal.SIGTERM, previous)
     if code == pytest.ExitCode.USAGE_ERROR:  # e.g. rules of one's own refused at collection
