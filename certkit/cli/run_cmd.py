@@ -21,7 +21,9 @@ from typing import Iterator
 from certkit.bench import Bench, BenchError
 from certkit.cli import interrupts
 from certkit.design import LintResult, ProfileReadError, lint_file
+from certkit.report.junit import junit_xml
 from certkit.report.outdir import OutputFolderError, default_folder, prepare
+from certkit.report.record import write_atomically
 from certkit.verdict import Verdict
 from certkit.waivers import WaiverError, load_waivers
 from emulators import UnknownFault, check_faults, check_variants
@@ -216,10 +218,10 @@ def _stopped(args: argparse.Namespace, lint: LintResult, bench: Bench, out: Path
             if document["verdict"] == str(Verdict.CERTIFIED):
                 document["verdict"] = str(Verdict.INCOMPLETE)
             text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-            from certkit.report.record import write_atomically
             write_atomically(path, text)
         else:
-            _write_unstarted_verdict(args, lint, bench, out, reason)
+            document = _write_unstarted_verdict(args, lint, bench, out, reason)
+        write_atomically(out / "junit.xml", junit_xml(document))
     except OSError as exc:
         print(f"certkit run: {reason}, and its verdict could not be written to {out}: "
               f"{exc.strerror or exc}", file=sys.stderr)
@@ -232,7 +234,7 @@ def _stopped(args: argparse.Namespace, lint: LintResult, bench: Bench, out: Path
 
 
 def _write_unstarted_verdict(args: argparse.Namespace, lint: LintResult, bench: Bench,
-                             out: Path, reason: str) -> None:
+                             out: Path, reason: str) -> dict:
     """Every planned instance `error` (not run), the run incomplete."""
     from certkit.plan import make_plan
     from certkit.report.record import RunRecord, now
@@ -240,10 +242,12 @@ def _write_unstarted_verdict(args: argparse.Namespace, lint: LintResult, bench: 
     patterns = tuple(args.rules)
     plan = make_plan(lint.profile, patterns) if lint.ok else None
     model = lint.profile.device.model if lint.profile else None
-    record = RunRecord(out, lint.path, lint.sha256, model, plan, patterns, bench.describe())
+    record = RunRecord(out, lint.path, lint.sha256, model, plan, patterns, bench.describe(),
+                       setup=bench,
+                       transports=lint.profile.transports.declared if lint.profile else ())
     record.finished = now()
     record.stop_reason = reason
-    record.write()
+    return record.write()
 
 
 @contextlib.contextmanager
