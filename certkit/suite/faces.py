@@ -26,7 +26,7 @@ from certkit.links.mqtt.homie import PayloadError
 from certkit.links.serial.protocol import (LineError, decode_value, encode_value,
                                            get_properties, read_result, set_properties)
 from certkit.profile.model import Property
-from certkit.profile.values import WIRE_ENCODING, same_value
+from certkit.profile.values import WIRE_ENCODING, other_valid_value, same_value
 
 POLL_S = 0.02  # between reads while waiting for a value to show
 
@@ -134,11 +134,15 @@ class MqttFace(Face):
         return value if echo is not None else self.read(prop, 0.0)
 
     def healthy(self, prop: Property, timeout: float) -> bool:
-        """Still `ready`, and a /set of the current value is published again."""
+        """Still `ready`, and /set is answered: another value, then the current one again
+        (a DUT need not publish a /set of the value it already has; Homie SDKs do not)."""
         if self.link.dut_state() != "ready":
             return False
         current = self.read(prop, timeout)
-        return current is not None and (not prop.writable or self.set(prop, current, timeout)[0])
+        if current is None or not prop.writable:
+            return current is not None
+        other = other_valid_value(prop, current)
+        return self.set(prop, other, timeout)[0] and self.set(prop, current, timeout)[0]
 
 
 class BleFace(Face):

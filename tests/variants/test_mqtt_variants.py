@@ -275,6 +275,25 @@ def test_periodic_republish_publishes_ready_more_often_than_it_connects(matrix_r
         assert readies > text.count("dut CONNECT") >= 1, (broker, readies)
 
 
+def test_health_checks_do_not_need_a_republish_of_an_unchanged_value(tmp_path):
+    """SEC-002 and INT-004 check the DUT's health on the first property they find; when that
+    one is writable, a /set of its current value got no answer from a DUT that publishes
+    only changes, and both rules failed it."""
+    text = KETTLE.read_text("utf-8")
+    first, second, end = (text.index("  - siid: 1\n"), text.index("  - siid: 2\n"),
+                          text.index("transports:"))
+    writable_first = (text[:first] + text[second:end] + text[first:second]
+                      + "transports:\n  mqtt: {device-id: acme-k1-0001}\n")
+    profile = tmp_path / "kettle-mqtt-writable-first.yaml"
+    profile.write_text(writable_first, "utf-8")
+    result = certkit("run", profile, "--out", tmp_path / "out", "--emulate",
+                     "--variant", "mqtt:no-republish-unchanged", "--rules", "SEC-002",
+                     "--rules", "INT-004", timeout=RUN_TIMEOUT_S)
+    verdict = read_verdict(tmp_path / "out")
+    assert outcomes(verdict) == {"SEC-002[mqtt]": "pass", "INT-004[mqtt]": "pass"}, verdict
+    assert result.code == 0
+
+
 def test_the_whole_matrix(matrix_runs):
     for (name, broker), run in matrix_runs.items():
         wanted = "INCOMPLETE" if (name, broker) in BENCH_ERROR else "CERTIFIED"
