@@ -312,8 +312,13 @@ class SerialEmulator(Emulator):
             if did_change:
                 changed.append(self.device.props[(siid, piid)])
         self._work("set")
-        self._send_result(entries)
-        self._report([p for p in changed if p.notifies and not self.has("no-notify")])
+        reports = [p for p in changed if p.notifies and not self.has("no-notify")]
+        if self.uses("report-before-result"):
+            self._report(reports)
+            self._send_result(entries)
+        else:
+            self._send_result(entries)
+            self._report(reports)
 
     def _apply_later(self, prop: Property, value: object) -> None:
         """accepted-then-applied: store the value soon, unless a later write came first."""

@@ -23,6 +23,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "properties in one line)",
             "holds property reports for 200 ms and sends what gathered in one "
             "properties_changed line (a set's report shares a line with sensor readings)"),
+    Variant("report-before-result",
+            "SER-005: \"returns code 0 ... within 1000 ms; ... `properties_changed` carrying "
+            "the new value arrives within 1000 ms\" (no order between the two)",
+            "sends the properties_changed of a set before the set's result line"),
     Variant("slowest-polls",
             "SER-002: \"median interval 100..250 ms and no gap over 1000 ms\"",
             "polls get_down every 235 ms with every fourth gap 920 ms (median 235 ms, "

@@ -76,6 +76,7 @@ JOBS = (
     _serial("replies-near-limit", rules=SLOW_SER_RULES),
     _serial("slowest-polls", rules=SLOW_SER_RULES),
     _serial("batched-reports"),
+    _serial("report-before-result"),
     _serial("accepted-then-applied", "kettle+"),
     _serial("net-queries"),
     _serial("slow-boot"),
@@ -209,6 +210,12 @@ def test_reports_came_in_batches(matrix):
     run = matrix["serial:batched-reports (kettle)"]
     lines = re.findall(r"<- (properties_changed [^\n]*)", evidence(run, "SER-013"))
     assert any(len(line.split()) >= 7 for line in lines), lines  # two or more properties
+
+
+def test_the_report_came_before_the_result(matrix):
+    log = evidence(matrix["serial:report-before-result (kettle)"], "SER-005[2.3]")
+    sent = log.index("-> down set_properties 2 3 ")
+    assert log.index("<- properties_changed 2 3 ", sent) < log.index("<- result 2 3 0", sent)
 
 
 def test_sets_were_accepted_then_applied(matrix):
