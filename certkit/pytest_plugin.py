@@ -298,7 +298,12 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     run.links_used = set()
     item.stash[PHASES] = {"mark": run.evidence.mark(), "start": time.monotonic(), "reports": [],
                           "links": run.links_used}
-    return (yield)
+    try:
+        return (yield)
+    except OSError as exc:  # Allure writes its result as the item ends (logfinish)
+        _cannot_write(item.session, f"the Allure results could not be written: "
+                                    f"{exc.strerror or exc}")
+        return True
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -526,13 +531,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _write_session_outputs(session: pytest.Session, run: CertkitRun) -> None:
-    allure_labels.write_environment(session.config, run)
-    # What happened after the last instance's check (its links closing) is the run's, not its.
-    after = run.evidence.since(session.config.stash.get(FILED, 0))
-    if after:
-        write_atomically(run.out / "evidence" / "after-the-last-rule.log",
-                         "after the last rule instance (links closing)\n\n"
-                         + "".join(entry.line() + "\n" for entry in after))
+    try:  # what the verdict does not rest on: not written, the verdict still is
+        allure_labels.write_environment(session.config, run)
+        # What happened after the last instance's check (links closing) is the run's, not its.
+        after = run.evidence.since(session.config.stash.get(FILED, 0))
+        if after:
+            write_atomically(run.out / "evidence" / "after-the-last-rule.log",
+                             "after the last rule instance (links closing)\n\n"
+                             + "".join(entry.line() + "\n" for entry in after))
+    except OSError as exc:
+        print(f"certkit: the Allure environment or the evidence after the last rule could "
+              f"not be written to {run.out}: {exc.strerror}", file=sys.stderr)
     document = run.record.write()
     write_atomically(run.out / "junit.xml", junit_xml(document, list(run.record.results)))
     if run.signing_key is not None:

@@ -236,3 +236,28 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"
+
+
+def test_a_run_whose_allure_results_cannot_be_written_ends_incomplete(tmp_path):
+    rules = tmp_path / "vandal_rule.py"
+    rules.write_text(textwrap.dedent('''
+        import shutil
+        from pathlib import Path
+
+        import pytest
+
+        @pytest.mark.certkit_rule("LAB-102", level="M", title="Replaces allure-results by a file")
+        def test_vandal(request):
+            out = Path(request.config.getoption("--certkit-out"))
+            shutil.rmtree(out / "allure-results")
+            (out / "allure-results").write_text("a file now")
+    '''))
+    out = tmp_path / "out"
+    result = certkit("run", KETTLE, "--rules", "DSN-001", "--rules", "LAB-102",
+                     "--add-rules", rules, "--out", out)
+    assert result.code == 3, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "INTERNALERROR" not in result.stdout and "Traceback" not in result.stderr
+    verdict = read_verdict(out)
+    assert verdict["complete"] is False
+    assert "the Allure results could not be written: Not a directory" in verdict["stop_reason"]
+    assert (out / "junit.xml").is_file()
