@@ -72,7 +72,7 @@ def _ble(name: str, profile: str = "kettle", rules: tuple[str, ...] = BLE_RULES,
 
 
 JOBS = (
-    # the slow ones first, so three workers finish together
+    # the slow ones first, so the workers finish together
     _serial("replies-near-limit", rules=SLOW_SER_RULES),
     _serial("slowest-polls", rules=SLOW_SER_RULES),
     _serial("batched-reports"),
