@@ -96,10 +96,12 @@ def generate_keys(private_path: Path, public_path: Path) -> str:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"{path}: {exc.strerror}") from None
+    from certkit.inputfiles import InputFileError, read_input
+
+    try:  # a regular file: a FIFO or a device given as a key would block or never end
+        return read_input(path)
+    except InputFileError as exc:
+        raise KeyFileError(str(exc)) from None
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from certkit.certificate import load_private_key, sign
-from tests.conftest import certkit
+from tests.conftest import KETTLE, certkit
 
 DEEP = "[" * 100_000 + "]" * 100_000
 
@@ -115,3 +115,15 @@ def test_keygen_to_an_unusable_private_path_is_a_usage_error(tmp_path):
     assert result.code == 2, result
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "public.pem").exists()
+
+
+def test_a_key_that_is_a_fifo_is_refused_unread(tmp_path, keys):
+    fifo = tmp_path / "key.pem"
+    os.mkfifo(fifo)
+    certificate = tmp_path / "certificate.json"
+    certificate.write_text("{}")
+    checked = certkit("verify", certificate, "--public-key", fifo, timeout=30)
+    assert checked.code == 2 and "is a FIFO, not a regular file" in checked.stderr
+    run = certkit("run", KETTLE, "--rules", "DSN-001", "--key", fifo, "--out", tmp_path / "out",
+                  timeout=30)
+    assert run.code == 2 and "--key" in run.stderr and "is a FIFO" in run.stderr
