@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from certkit.report.categories import CATEGORIES
+from certkit.report.junit import verdict_line
 from certkit.report.record import write_atomically
 from certkit.inputfiles import InputFileError, read_json_object
 from certkit.report.summary import markdown_summary, shape_problem
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
               + (f" (CERTKIT_ALLURE={os.environ['CERTKIT_ALLURE']} is not an executable)"
                  if os.environ.get("CERTKIT_ALLURE") else ""), file=sys.stderr)
         return 2
-    name = f"certkit {verdict['profile'].get('model') or ''}: {verdict['verdict']}"
+    name = f"certkit {verdict['profile'].get('model') or ''}: {verdict_line(verdict)}"
     target = args.out / "allure-report"
     shutil.rmtree(target, ignore_errors=True)  # a report of this run's results only
     # Allure 3 takes categories from its configuration, Allure 2 from categories.json.

@@ -118,6 +118,8 @@ def write_environment(config: pytest.Config, run: CertkitRun) -> None:
         env |= {"model": device.model, "firmware": device.firmware,
                 "mcu-version": device.mcu_version or "-"}
     env |= {f"bench.{key}": value for key, value in run.bench.describe().items()}
+    if run.patterns:  # a partial run says so wherever its results are shown
+        env["selection"] = "partial: only rules matching " + ", ".join(run.patterns)
     path = Path(folder)
     write_atomically(path / "environment.properties",
                      "".join(f"{key}={str(value).replace(chr(10), ' ')}\n"

@@ -89,6 +89,8 @@ def test_a_partial_run_says_partial_wherever_the_verdict_shows(waived_run):
     assert suite_property(suite, "verdict") == partial
     assert suite_property(suite, "partial") == "true"
     assert summary(out).startswith(f"# certkit: {partial}\n")
+    environment = (out / "allure-results" / "environment.properties").read_text("utf-8")
+    assert "selection=partial: only rules matching DSN-00[16]" in environment
 
 
 def test_a_lab_error_is_an_error_not_a_failure(tmp_path):
