@@ -88,12 +88,16 @@ def run(args: argparse.Namespace) -> int:
     shutil.rmtree(target, ignore_errors=True)  # a report of this run's results only
     # Allure 3 takes categories from its configuration, Allure 2 from categories.json.
     config = args.out / "allurerc.json"
-    write_atomically(config, json.dumps({
-        "name": name,
-        "categories": {"rules": CATEGORIES},
-        # The tree a reviewer walks: rule family, transport, rule.
-        "plugins": {"awesome": {"options": {"groupBy": ["epic", "feature", "story"]}}},
-    }, indent=2))
+    try:
+        write_atomically(config, json.dumps({
+            "name": name,
+            "categories": {"rules": CATEGORIES},
+            # The tree a reviewer walks: rule family, transport, rule.
+            "plugins": {"awesome": {"options": {"groupBy": ["epic", "feature", "story"]}}},
+        }, indent=2))
+    except OSError as exc:
+        print(f"certkit report: cannot write {config}: {exc.strerror}", file=sys.stderr)
+        return 2
     try:
         done = subprocess.run([allure, "generate", str(args.out / "allure-results"),
                                "-o", str(target), "-c", str(config)],
