@@ -91,6 +91,9 @@ def runs(tmp_path_factory) -> dict[str, Run]:
                           "--fault", "serial:goes-silent", *INTEROP_RULES),
         "sigint": (_run_interrupted, out / "sigint", 6.0, "--emulate"),
         "dut-killed": (_run_dut_killed, out / "dut-killed", 4.0),
+        # INT-004 alone: its unknown downlink is the first serial exchange of the run.
+        "int-004-first": (run_cli, KETTLE, out / "int-004-first", "--emulate",
+                          "--rules", "INT-004"),
     }
     if MOSQUITTO is not None:
         jobs["broker-dies"] = (_run_broker_dies, out / "broker-dies", 5.0)
@@ -156,6 +159,15 @@ def test_an_interop_fault_fails_its_own_rule_and_no_other(runs, fault):
 
 
 # ------------------------------------------------------------------ never hang
+
+
+def test_the_boot_announcement_is_no_reboot_in_answer_to_int_004(runs):
+    # The MCU announces itself when the link opens; only a `model` after the unknown
+    # downlink left would be a reboot caused by it.
+    run = runs["int-004-first"]
+    found = {(r["rule"], r["instance"]): r for r in run.verdict["rules"]}
+    assert found[("INT-004", "serial")]["outcome"] == "pass", found[("INT-004", "serial")]
+    assert run.verdict["verdict"] == "CERTIFIED"
 
 
 def test_serial_goes_silent(runs):
