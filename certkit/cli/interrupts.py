@@ -32,10 +32,17 @@ def defer() -> None:
         signal.signal(signum, _remember)
 
 
-def resume() -> int | None:
-    """Stop deferring; the first signal received meanwhile, if any."""
+def original(signum: int) -> Any:
+    """The handler a deferred signal had before certkit deferred it."""
+    return _previous.get(signum, signal.getsignal(signum))
+
+
+def resume(replace: dict[int, Any] | None = None) -> int | None:
+    """Stop deferring: each deferred signal gets its handler back, or the one `replace`
+    gives it (so that no moment is left with neither); the first signal received
+    meanwhile, if any."""
     for signum, handler in _previous.items():
-        signal.signal(signum, handler)
+        signal.signal(signum, (replace or {}).get(signum, handler))
     _previous.clear()
     first = _received[0] if _received else None
     _received.clear()

@@ -167,10 +167,10 @@ def _run(args: argparse.Namespace) -> int:
         return _fail_usage(f"--out: {exc}")
 
     # A terminated run still writes its verdict: SIGTERM is handled like Ctrl-C.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = interrupts.original(signal.SIGTERM)
     try:
-        if interrupts.resume() is not None:  # received while deferred
-            raise KeyboardInterrupt
+        if interrupts.resume(replace={signal.SIGTERM: _interrupt}) is not None:
+            raise KeyboardInterrupt  # received while deferred
         with hermetic_environment():
             code = pytest.main(pytest_args(args, out))
     except KeyboardInterrupt:

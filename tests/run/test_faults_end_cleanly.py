@@ -151,10 +151,13 @@ def test_a_profile_that_is_no_regular_file_is_refused_unread(tmp_path, kind):
 # ---------------------------------------------------------------- interrupts
 
 
-@pytest.mark.parametrize("moment", ["0.3 s", "0.5 s", "folder made", "session started"])
-def test_an_early_interrupt_leaves_a_verdict(tmp_path, moment):
-    """Ctrl-C while certkit imports or lints, as soon as the run's folder exists (pytest is
-    starting), as soon as the session wrote its first verdict."""
+@pytest.mark.parametrize("moment, signum", [
+    ("0.3 s", signal.SIGINT), ("0.5 s", signal.SIGINT), ("folder made", signal.SIGINT),
+    ("session started", signal.SIGINT), ("0.3 s", signal.SIGTERM),
+    ("folder made", signal.SIGTERM), ("session started", signal.SIGTERM)])
+def test_an_early_interrupt_leaves_a_verdict(tmp_path, moment, signum):
+    """Ctrl-C or SIGTERM while certkit imports or lints, as soon as the run's folder exists
+    (pytest is starting), as soon as the session wrote its first verdict."""
     out = tmp_path / "out"
     proc = start_run(tmp_path, "--out", out)
     try:
@@ -162,7 +165,7 @@ def test_an_early_interrupt_leaves_a_verdict(tmp_path, moment):
             time.sleep(float(moment.split()[0]))
         else:
             wait_for(out if moment == "folder made" else out / "verdict.json", proc)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()
