@@ -46,15 +46,16 @@ def run_keygen(args: argparse.Namespace) -> int:
         print(f"certkit keygen: --private and --public are both {args.private}; a key pair "
               "needs two files", file=sys.stderr)
         return 2
-    private_existed = args.private.exists() or args.private.is_symlink()
+    existed = {path: path.exists() or path.is_symlink() for path in (args.private, args.public)}
     try:
         key = generate_keys(args.private, args.public)
     except KeyFileError as exc:
         print(f"certkit keygen: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # never a private key without its public key
-        if not private_existed and args.private.is_file() and not args.public.exists():
-            args.private.unlink()
+    except OSError as exc:  # never a private key without its public key, nor a half-written one
+        for path, was_there in existed.items():
+            if not was_there and path.is_file():
+                path.unlink()
         print(f"certkit keygen: cannot write {exc.filename or args.public}: "
               f"{exc.strerror or exc}; no key was written", file=sys.stderr)
         return 2

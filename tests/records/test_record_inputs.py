@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from certkit.certificate import load_private_key, sign
-from tests.conftest import KETTLE, certkit
+from tests.conftest import KETTLE, ROOT, certkit
 
 DEEP = "[" * 100_000 + "]" * 100_000
 
@@ -127,3 +131,18 @@ def test_a_key_that_is_a_fifo_is_refused_unread(tmp_path, keys):
     run = certkit("run", KETTLE, "--rules", "DSN-001", "--key", fifo, "--out", tmp_path / "out",
                   timeout=30)
     assert run.code == 2 and "--key" in run.stderr and "is a FIFO" in run.stderr
+
+
+def test_keygen_on_a_full_disk_leaves_no_key_at_all(tmp_path):
+    """The disk fills while the private key (119 bytes of PEM) is written."""
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG rather than death
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100))
+
+    private, public = tmp_path / "private.pem", tmp_path / "public.pem"
+    proc = subprocess.run([sys.executable, "-m", "certkit", "keygen", "--private", str(private),
+                           "--public", str(public)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, preexec_fn=limit)
+    assert proc.returncode == 2, proc.stderr
+    assert "no key was written" in proc.stderr and "Traceback" not in proc.stderr
+    assert not private.exists() and not public.exists()
