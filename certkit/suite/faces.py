@@ -9,13 +9,13 @@ as the link records it.
 
     faces = {t: face_for(link(t)) for t in profile.transports.declared}
     ok, ms = faces["mqtt"].set(prop, True, timeout=1.0)
-    faces["serial"].wait_value(prop, True, deadline=time.monotonic() + 1.0)
+    shown, at = faces["serial"].wait_value(prop, True, deadline=time.monotonic() + 1.0)
 """
 
 from __future__ import annotations
 
 import abc
-
+import math
 import time
 from typing import Any
 
@@ -23,6 +23,7 @@ from certkit.links.ble import AttError
 from certkit.links.ble.codec import characteristic_uuid, decode, encode
 from certkit.links.mqtt import homie
 from certkit.links.mqtt.homie import PayloadError
+from certkit.links.serial.module import Uplink
 from certkit.links.serial.protocol import (LineError, decode_value, encode_value,
                                            get_properties, read_result, set_properties)
 from certkit.profile.model import Property
@@ -51,15 +52,18 @@ class Face(abc.ABC):
         """Whether what this transport shows is `value`, as its wire carries floats."""
         return same_value(prop.format, shown, value, WIRE_ENCODING[self.transport])
 
-    def wait_value(self, prop: Property, value: Any, deadline: float) -> Any:
-        """Wait until the transport shows `value`; the value last shown (equal or not)."""
+    def wait_value(self, prop: Property, value: Any, deadline: float,
+                   since: float | None = None) -> tuple[Any, float]:
+        """Wait until the transport shows `value`: (the value last shown, equal or not;
+        when `value` was first seen, inf if never). With `since`, a report the DUT made
+        on its own of `value` after that moment counts as showing it."""
         shown = None
         while True:
             shown = self.read(prop, max(deadline - time.monotonic(), 0.3))
             if shown is not None and self.same(prop, shown, value):
-                return shown
+                return shown, time.monotonic()
             if time.monotonic() >= deadline:
-                return shown
+                return shown, math.inf
             time.sleep(POLL_S)
 
     def healthy(self, prop: Property, timeout: float) -> bool:
@@ -94,6 +98,36 @@ class SerialFace(Face):
         except LineError:
             return None
 
+    def wait_value(self, prop: Property, value: Any, deadline: float,
+                   since: float | None = None) -> tuple[Any, float]:
+        # The MCU's own `properties_changed` shows a change the moment it is sent; a get
+        # shows it only after the next poll and the MCU's reply (up to reply-ms later).
+        shown: Any = None
+        while True:
+            if since is not None and (report := self._reported(prop, value, since)):
+                return value, report.t
+            shown = self.read(prop, max(deadline - time.monotonic(), 0.3))
+            if shown is not None and self.same(prop, shown, value):
+                report = self._reported(prop, value, since) if since is not None else None
+                return shown, report.t if report else time.monotonic()
+            if time.monotonic() >= deadline:
+                return shown, math.inf
+            time.sleep(POLL_S)
+
+    def _reported(self, prop: Property, value: Any, since: float) -> Uplink | None:
+        """The first `properties_changed` since `since` that carries `value` for `prop`."""
+        for uplink in self.link.uplinks(since=since, command="properties_changed"):
+            params = uplink.line.params if uplink.line else []
+            for i in range(0, len(params) - 2, 3):
+                if (params[i].text, params[i + 1].text) != (str(prop.siid), str(prop.piid)):
+                    continue
+                try:
+                    if self.same(prop, decode_value(params[i + 2], prop), value):
+                        return uplink
+                except LineError:
+                    pass
+        return None
+
 
 class MqttFace(Face):
     transport = "mqtt"
@@ -122,16 +156,17 @@ class MqttFace(Face):
             latest = self.link.retained().get(self.topic(prop))
         return self._decoded(prop, latest.payload) if latest is not None else None
 
-    def wait_value(self, prop: Property, value: Any, deadline: float) -> Any:
+    def wait_value(self, prop: Property, value: Any, deadline: float,
+                   since: float | None = None) -> tuple[Any, float]:
         topic = self.topic(prop)
         shown = self.read(prop, 0.0)
         if shown is not None and self.same(prop, shown, value):
-            return shown
+            return shown, time.monotonic()
         echo = self.link.wait_message(
             lambda m: m.topic == topic and self.same(prop, self._decoded(prop, m.payload),
                                                      value),
             deadline)
-        return value if echo is not None else self.read(prop, 0.0)
+        return (value, echo.t) if echo is not None else (self.read(prop, 0.0), math.inf)
 
     def healthy(self, prop: Property, timeout: float) -> bool:
         """Still `ready`, and /set is answered: another value, then the current one again
