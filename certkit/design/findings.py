@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 from certkit.profile.yaml12 import Document, Path, Position
 from certkit.standard.catalogue import catalogue
+
+
+def severity(level: str) -> str:
+    """A mandatory rule's finding is an error (a run refuses the profile), a
+    recommended rule's a warning."""
+    return "error" if level == "M" else "warning"
 
 
 @dataclass(frozen=True, order=True)
@@ -19,7 +25,7 @@ class Finding:
     message: str
 
     def text(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.rule} {self.message}"
+        return f"{self.path}:{self.line}:{self.column}: {severity(self.level)}: {self.rule} {self.message}"
 
     def as_json(self) -> dict:
         return asdict(self)

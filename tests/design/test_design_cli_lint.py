@@ -2,7 +2,7 @@
 
 Exit codes: 0 no mandatory finding, 1 mandatory findings, 2 a profile that
 cannot be read or a usage error. Text lines are
-`<path>:<line>:<column>: <RULE-ID> <message>`.
+`<path>:<line>:<column>: error|warning: <RULE-ID> <message>`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import pytest
 
 from tests.design.conftest import EXAMPLES, Kettle
 
-LINE = re.compile(r"^(?P<path>.+):(?P<line>\d+):(?P<column>\d+): (?P<rule>[A-Z]{3}-\d{3}) "
+LINE = re.compile(r"^(?P<path>.+):(?P<line>\d+):(?P<column>\d+): (?P<severity>error|warning): "
+                  r"(?P<rule>[A-Z]{3}-\d{3}) "
                   r"(?P<message>\S.*)$")
 
 
@@ -53,6 +54,7 @@ def test_text_format(kettle, run_lint, tmp_path: Path) -> None:
         (str(path), *source.where("timing: {reply-ms: 2000}", "2000"), "DSN-012"),
     }
     assert "Acme.Kettle.K1" in lines[0] and "2000" in lines[1]  # sorted by line
+    assert {m["severity"] for m in parsed} == {"error"}  # mandatory rules
 
 
 def test_json_format(kettle, run_lint, tmp_path: Path) -> None:
@@ -79,6 +81,8 @@ def test_only_a_recommended_rule_exits_0(kettle, run_lint, tmp_path: Path) -> No
     assert done.returncode == 0, done.stdout + done.stderr
     findings = json.loads(done.stdout)
     assert [(f["rule"], f["level"]) for f in findings] == [("DSN-010", "R")]
+    text = run_lint(path)
+    assert text.returncode == 0 and LINE.match(text.stdout)["severity"] == "warning", text.stdout
 
 
 def test_several_files_in_one_call(kettle, run_lint, tmp_path: Path) -> None:

@@ -1,0 +1,93 @@
+"""Lint findings as CI tools read them: SARIF 2.1.0 and GitHub workflow commands.
+
+A mandatory rule's finding is an `error` (the run would refuse the profile),
+a recommended rule's a `warning`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path, PurePath
+
+from certkit.design.findings import Finding, severity
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/certkit/certkit"  # where the rules are documented
+
+
+def _artifact_uri(path: str) -> str:
+    """A relative path stays a relative URI (resolved against the checkout by code
+    scanning); an absolute one becomes a file URI."""
+    pure = PurePath(path)
+    return Path(path).absolute().as_uri() if pure.is_absolute() else pure.as_posix()
+
+
+def sarif_log(findings: Iterable[Finding], unreadable: dict[str, str], version: str) -> dict:
+    """One SARIF run: the rules that have findings, a result per finding, and a
+    notification per profile that could not be read (`unreadable`: path -> reason)."""
+    from certkit.standard.catalogue import LEVEL_NAMES, catalogue
+
+    findings = list(findings)
+    rule_ids = sorted({f.rule for f in findings})
+    rules = []
+    for rule_id in rule_ids:
+        rule = catalogue().get(rule_id)
+        rules.append({
+            "id": rule.id,
+            "shortDescription": {"text": rule.title},
+            "fullDescription": {"text": rule.text},
+            "defaultConfiguration": {"level": severity(rule.level)},
+            "properties": {"section": rule.section, "level": LEVEL_NAMES[rule.level]},
+        })
+    results = [{
+        "ruleId": f.rule,
+        "ruleIndex": rule_ids.index(f.rule),
+        "level": severity(f.level),
+        "message": {"text": f.message},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": _artifact_uri(f.path)},
+            "region": {"startLine": f.line, "startColumn": f.column},
+        }}],
+    } for f in findings]
+    notifications = [{
+        "level": "error",
+        "message": {"text": reason},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _artifact_uri(path)}}}],
+    } for path, reason in unreadable.items()]
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "certkit", "version": version,
+                                "informationUri": INFORMATION_URI, "rules": rules}},
+            # certkit counts columns in characters, not UTF-16 code units (SARIF's default).
+            "columnKind": "unicodeCodePoints",
+            "invocations": [{"executionSuccessful": not unreadable,
+                             "toolExecutionNotifications": notifications}],
+            "results": results,
+        }],
+    }
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_command(kind: str, message: str, file: str | None = None, line: int | None = None,
+                   col: int | None = None, title: str | None = None) -> str:
+    """A workflow command that annotates a file: `::error file=F,line=L,col=C::message`."""
+    props = [f"{name}={_escape_property(str(value))}"
+             for name, value in (("file", file), ("line", line), ("col", col), ("title", title))
+             if value is not None]
+    return f"::{kind} {','.join(props)}::{_escape_data(message)}" if props \
+        else f"::{kind}::{_escape_data(message)}"
+
+
+def github_annotation(finding: Finding) -> str:
+    return github_command(severity(finding.level), f"{finding.rule} {finding.message}",
+                          file=finding.path, line=finding.line, col=finding.column,
+                          title=finding.rule)
