@@ -12,7 +12,6 @@ from pathlib import Path, PurePath
 from certkit.design.findings import Finding, severity
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/certkit/certkit"  # where the rules are documented
 
 
 def _artifact_uri(path: str) -> str:
@@ -58,8 +57,7 @@ def sarif_log(findings: Iterable[Finding], unreadable: dict[str, str], version: 
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "certkit", "version": version,
-                                "informationUri": INFORMATION_URI, "rules": rules}},
+            "tool": {"driver": {"name": "certkit", "version": version, "rules": rules}},
             # certkit counts columns in characters, not UTF-16 code units (SARIF's default).
             "columnKind": "unicodeCodePoints",
             "invocations": [{"executionSuccessful": not unreadable,
