@@ -21,11 +21,19 @@ COMMAND_MODULES = ("lint_cmd", "run_cmd", "plan_cmd", "rules_cmd", "report_cmd",
                    "emulate_cmd", "examples_cmd")
 
 
-def commands() -> list[ModuleType]:
-    return [importlib.import_module(f"certkit.cli.{name}") for name in COMMAND_MODULES]
+# Commands parsed with their own module only: the others' imports (pytest's plugin, the
+# bench, the report) would double lint's start-up (benchmarks/lint_bench.py).
+ALONE = {"lint": "lint_cmd"}
 
 
-def parser() -> argparse.ArgumentParser:
+def commands(only: str | None = None) -> list[ModuleType]:
+    names = (ALONE[only],) if only in ALONE else COMMAND_MODULES
+    return [importlib.import_module(f"certkit.cli.{name}") for name in names]
+
+
+def parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; for a command in ALONE (first in `argv`), only its own."""
+    first = (sys.argv[1:] if argv is None else argv)[:1]
     top = argparse.ArgumentParser(
         prog="certkit",
         description="Certify IoT devices against the ECS-1.0 compatibility standard.",
@@ -34,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"certkit {__version__}")
     subcommands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in commands():
+    for command in commands(first[0] if first else None):
         command.add_parser(subcommands)
     return top
 
@@ -42,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     interrupts.defer()  # until a run has a folder for its verdict (certkit.cli.interrupts)
     try:
-        args = parser().parse_args(argv)
+        args = parser(argv).parse_args(argv)
         if args.command != "run" and interrupts.resume() is not None:
             raise KeyboardInterrupt
         return args.handler(args)  # a run resumes interrupts once its folder exists
