@@ -17,6 +17,45 @@ from certkit.standard.ecs1 import TRANSPORTS
 RESET_METHODS = ("dtr", "rts", "prompt", "none")
 
 
+@dataclass(frozen=True)
+class BenchOption:
+    """One bench option: its key under its transport in a bench file, its `certkit run`
+    option, and what it holds (the one table the CLI help, bench files and their schema
+    come from)."""
+
+    transport: str
+    key: str          # in a bench file: serial: {port: ...}
+    attr: str         # Bench.from_options keyword and argparse dest
+    metavar: str
+    help: str
+
+    @property
+    def cli(self) -> str:
+        return "--" + self.attr.replace("_", "-")
+
+
+BENCH_OPTIONS: tuple[BenchOption, ...] = (
+    BenchOption("serial", "port", "serial", "PORT",
+                "the MCU's serial port: a device path or a pyserial URL"),
+    BenchOption("serial", "reset", "reset", "METHOD",
+                "how to reset the DUT: dtr, rts, cmd:<shell command>, prompt, none"),
+    BenchOption("mqtt", "listen", "mqtt_listen", "HOST:PORT",
+                "where certkit's broker endpoint listens for the DUT"),
+    BenchOption("mqtt", "broker", "mqtt_broker", "URL",
+                "the broker behind the endpoint: embedded:mosquitto or embedded:amqtt "
+                "(default: mosquitto where installed, else amqtt), or an external "
+                "one, mqtt://HOST:PORT or mqtts://HOST:PORT"),
+    BenchOption("ble", "address", "ble", "NAME_OR_ADDRESS", "which BLE device is the DUT"),
+    BenchOption("ble", "adapter", "ble_adapter", "ADAPTER",
+                "bluez (default) or bumble:<transport>"),
+)
+
+# What identifies one unit, as the bench expects it (--identity KEY=VALUE, a bench file's
+# `identity`) and as the transports report it.
+IDENTITY_KEYS = ("serial-number", "device-id", "ble-address", "model", "firmware",
+                 "mcu-version")
+
+
 class BenchError(ValueError):
     """A bench option is malformed; the message names the option."""
 
@@ -41,13 +80,15 @@ class Bench:
     ble_adapter: str | None = None
     faults: dict[str, frozenset[str]] = field(default_factory=dict)  # transport -> fault names
     variants: dict[str, frozenset[str]] = field(default_factory=dict)  # transport -> variants
+    identity: dict[str, str] = field(default_factory=dict)  # what the unit must report
 
     @classmethod
     def from_options(cls, *, emulate: str | None = None, serial: str | None = None,
                      reset: str | None = None, mqtt_listen: str | None = None,
                      mqtt_broker: str | None = None, ble: str | None = None,
                      ble_adapter: str | None = None, faults: list[str] | None = None,
-                     variants: list[str] | None = None) -> Bench:
+                     variants: list[str] | None = None,
+                     identity: list[str] | None = None) -> Bench:
         return cls(
             emulate=parse_emulate(emulate),
             serial=serial,
@@ -58,6 +99,7 @@ class Bench:
             ble_adapter=ble_adapter,
             faults=parse_faults(faults or []),
             variants=parse_variants(variants or []),
+            identity=parse_identity(identity or []),
         )
 
     def describe(self) -> dict[str, str]:
@@ -72,6 +114,7 @@ class Bench:
             "ble-adapter": self.ble_adapter,
             "faults": _switches(self.faults),
             "variants": _switches(self.variants),
+            "identity": ";".join(f"{k}={v}" for k, v in sorted(self.identity.items())),
         }
         return {key: value for key, value in shown.items() if value}
 
@@ -149,6 +192,22 @@ def parse_faults(values: list[str]) -> dict[str, frozenset[str]]:
 def parse_variants(values: list[str]) -> dict[str, frozenset[str]]:
     """`--variant mqtt:qos2` (repeatable): conformant behaviours the emulators choose."""
     return _parse_switches("--variant", "VARIANT", values, TRANSPORTS)
+
+
+def parse_identity(values: list[str]) -> dict[str, str]:
+    """`--identity serial-number=K1-0001` (repeatable): what the unit must say it is."""
+    identity: dict[str, str] = {}
+    for value in values:
+        key, sep, expected = value.partition("=")
+        key = key.strip()
+        if not sep or key not in IDENTITY_KEYS or not expected.strip():
+            raise BenchError(f"--identity: {value!r} is not KEY=VALUE "
+                             f"(KEY one of {', '.join(IDENTITY_KEYS)})")
+        if key in identity and identity[key] != expected.strip():
+            raise BenchError(f"--identity: {key} given twice ({identity[key]!r} and "
+                             f"{expected.strip()!r})")
+        identity[key] = expected.strip()
+    return identity
 
 
 def _parse_switches(option: str, what: str, values: list[str],

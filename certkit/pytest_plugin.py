@@ -83,6 +83,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--certkit-mqtt-broker", metavar="URL")
     group.addoption("--certkit-ble", metavar="NAME_OR_ADDRESS")
     group.addoption("--certkit-ble-adapter", metavar="ADAPTER")
+    group.addoption("--certkit-identity", metavar="KEY=VALUE", action="append", default=[],
+                    help="what the unit must report before any rule judges it (repeatable)")
     group.addoption("--certkit-waivers", metavar="FILE", help="waivers to apply (YAML)")
     group.addoption("--certkit-key", metavar="FILE",
                     help="Ed25519 private key (PEM): also write a signed certificate.json")
@@ -109,6 +111,7 @@ def pytest_configure(config: pytest.Config) -> None:
             ble_adapter=config.getoption("--certkit-ble-adapter"),
             faults=config.getoption("--certkit-fault"),
             variants=config.getoption("--certkit-variant"),
+            identity=config.getoption("--certkit-identity"),
         )
         lint = lint_file(Path(path))
         waivers_file = config.getoption("--certkit-waivers")
@@ -153,6 +156,7 @@ class CertkitRun:
         self.links_used: set[str] = set()   # the transports the running instance asked for
         self.refusals: list[str] = []       # why collected tests cannot run (file:line: what)
         self.refused = False                # the run was refused at collection: nothing ran
+        self.wrong_unit: str | None = None  # the identity check found another unit (a stop)
 
     @property
     def profile(self) -> Profile | None:
@@ -516,6 +520,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if WRITE_FAULT in session.config.stash:
         run.record.stop_reason = (f"the run could not write its results: "
                                   f"{session.config.stash[WRITE_FAULT]}")
+    elif run.wrong_unit:
+        run.record.stop_reason = run.wrong_unit
     elif run.watchdog is not None and run.watchdog.expired:
         run.record.stop_reason = (f"the run passed its overall bound of "
                                   f"{run.watchdog.seconds:g} s and was stopped")
@@ -554,6 +560,37 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     run = _run(config)
     if run is not None and not run.refused:
         terminal.summary(terminalreporter, run.record, run.lint)
+
+
+def _check_identity(session: pytest.Session, run: CertkitRun, transport: str,
+                    opened: dict[str, Link]) -> None:
+    """Before any rule uses a newly opened link: when the bench names the unit, is it the one
+    on this transport? Another unit stops the run (a bench error naming expected and observed
+    identity, so no rule is judged against it); an identity that cannot be read fails the link."""
+    from certkit.identity import expected_identity, mismatches, observe
+
+    expected = expected_identity(run.bench.identity, run.profile)
+    if not expected:
+        return
+    try:
+        observed = observe(transport, opened[transport], run.profile)
+    except LabError as exc:
+        raise LabError(f"the DUT's identity could not be read over {transport}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - a bench or harness problem, never the DUT's fail
+        raise LabError(f"the DUT's identity could not be read over {transport}: "
+                       f"{type(exc).__name__}: {exc}") from exc
+    for key, value in observed.items():
+        run.record.observe(key, value, transport)
+    run.evidence.note(f"identity over {transport}: " + ", ".join(
+        f"{k} {v!r}" for k, v in sorted(observed.items())))
+    wrong = mismatches(expected, observed)
+    if wrong:
+        problem = (f"bench error: the unit on {transport} is not the one the bench names: "
+                   + "; ".join(wrong))
+        opened.pop(transport).close(LINK_CLOSE_TIMEOUT_S)
+        run.wrong_unit = run.wrong_unit or problem
+        session.shouldstop = problem
+        raise LabError(problem)
 
 
 # ---------------------------------------------------------------- fixtures
@@ -631,6 +668,7 @@ def link(request: pytest.FixtureRequest, profile: Profile, bench: Bench,
                 served = getattr(opened[transport], "bench_facts", None)
                 if served:
                     _required_run(request).record.bench.update(served)
+                _check_identity(request.session, run, transport, opened)
             except LabError as exc:
                 failed[transport] = exc
                 raise

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
+from certkit.bench import BENCH_OPTIONS as BENCH_OPTION_TABLE
 from certkit.bench import Bench, BenchError
 from certkit.cli import interrupts
 from certkit.design import LintResult, ProfileReadError, lint_file
@@ -49,7 +50,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     cmd = commands.add_parser(
         "run", help="certify a device against its profile",
         description="Certify the device a profile describes, on a bench or against emulators.")
-    cmd.add_argument("profile", metavar="PROFILE", type=Path)
+    cmd.add_argument("profile", metavar="PROFILE", type=Path, nargs="?")
     cmd.add_argument("--emulate", metavar="TRANSPORT,...", nargs="?", const="all",
                      help="stand the reference emulators in for these transports "
                           "(serial, mqtt, ble; all when given alone)")
@@ -58,19 +59,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     cmd.add_argument("--variant", metavar="TRANSPORT:VARIANT", action="append", default=[],
                      help="make an emulator use a conformant variant of the standard "
                           "(repeatable; see certkit emulate --list-variants)")
-    cmd.add_argument("--serial", metavar="PORT",
-                     help="the MCU's serial port: a device path or a pyserial URL")
-    cmd.add_argument("--reset", metavar="METHOD",
-                     help="how to reset the DUT: dtr, rts, cmd:<shell command>, prompt, none")
-    cmd.add_argument("--mqtt-listen", metavar="HOST:PORT",
-                     help="where certkit's broker endpoint listens for the DUT")
-    cmd.add_argument("--mqtt-broker", metavar="URL",
-                     help="the broker behind the endpoint: embedded:mosquitto or embedded:amqtt "
-                          "(default: mosquitto where installed, else amqtt), or an external "
-                          "one, mqtt://HOST:PORT or mqtts://HOST:PORT")
-    cmd.add_argument("--ble", metavar="NAME_OR_ADDRESS", help="which BLE device is the DUT")
-    cmd.add_argument("--ble-adapter", metavar="ADAPTER",
-                     help="bluez (default) or bumble:<transport>")
+    for option in BENCH_OPTION_TABLE:  # the bench options, one table (certkit/bench.py)
+        cmd.add_argument(option.cli, metavar=option.metavar, help=option.help)
+    cmd.add_argument("--identity", metavar="KEY=VALUE", action="append", default=[],
+                     help="what the unit must report before any rule judges it (repeatable): "
+                          "serial-number, device-id, ble-address, model, firmware, mcu-version")
+    cmd.add_argument("--bench", metavar="BENCH.yaml", type=Path,
+                     help="certify the DUTs of a bench file, each in its own process, at once "
+                          "(instead of PROFILE and the bench options; docs/bench-files.md)")
+    cmd.add_argument("--dut", metavar="NAME", action="append", default=[],
+                     help="with --bench: only this DUT (repeatable)")
     cmd.add_argument("--rules", metavar="GLOB", action="append", default=[],
                      help="only rules whose ID matches (repeatable), e.g. 'SER-*'")
     cmd.add_argument("--add-rules", metavar="PATH", action="append", default=[], type=Path,
@@ -85,6 +83,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                      help="Ed25519 private key to sign a certification record with")
     cmd.add_argument("--waivers", metavar="FILE", type=Path, help="waivers to apply (YAML)")
     cmd.add_argument("-v", "--verbose", action="store_true", help="show pytest's own detail")
+    cmd.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
     cmd.set_defaults(handler=run)
 
 
@@ -115,7 +114,10 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
     argv += [f"--certkit-rules={pattern}" for pattern in args.rules]
     argv += [f"--certkit-fault={fault}" for fault in args.fault]
     argv += [f"--certkit-variant={variant}" for variant in args.variant]
+    argv += [f"--certkit-identity={identity}" for identity in args.identity]
     argv += ["-v", "--tb=short"] if args.verbose else ["-q", "--tb=no", "--no-header", "-rN"]
+    argv.append("--certkit-progress=" + ("pytest" if args.verbose else
+                                         "quiet" if getattr(args, "quiet", False) else "auto"))
     return argv
 
 
@@ -128,9 +130,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.bench is not None:
+        from certkit.benchfile.runner import run_bench
+
+        return run_bench(args)
+    if args.profile is None:
+        return _fail_usage("give a PROFILE to certify, or --bench BENCH.yaml")
+    if args.dut:
+        return _fail_usage("--dut names a DUT of a bench file: give --bench BENCH.yaml too")
     try:
         bench = Bench.from_options(**{name: getattr(args, name) for name in BENCH_OPTIONS},
-                                   faults=args.fault, variants=args.variant)
+                                   faults=args.fault, variants=args.variant,
+                                   identity=args.identity)
         check_faults(bench.faults, bench.emulate)
         check_variants(bench.variants, bench.emulate)
         lint = lint_file(args.profile)

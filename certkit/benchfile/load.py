@@ -1,0 +1,210 @@
+"""Reading a bench file: YAML 1.2 with positions, its JSON Schema, then what the schema
+cannot say (unique names, profiles that exist, options that parse, faults for emulated
+transports, resources no two DUTs may share). Every problem names file, line and column."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from certkit.bench import BENCH_OPTIONS, Bench, BenchError
+from certkit.design.document import StrictValidator, describe_schema_error
+from certkit.inputfiles import InputFileError, read_input
+from certkit.profile.yaml12 import Document, Position, YamlError, load_yaml
+
+ANY_HOST = ("0.0.0.0", "::", "")
+
+
+class BenchFileError(ValueError):
+    """A bench file that cannot be used: every problem as FILE:LINE:COLUMN: what."""
+
+    def __init__(self, path: Path, problems: list[tuple[Position, str]]) -> None:
+        self.path = path
+        self.problems = sorted(problems)
+        super().__init__("\n".join(f"{path}:{p.line}:{p.column}: {what}"
+                                   for p, what in self.problems))
+
+
+@dataclass(frozen=True)
+class Dut:
+    """One DUT of a bench file, its options checked."""
+
+    name: str
+    profile: Path
+    bench: Bench
+    options: dict[str, str] = field(default_factory=dict)  # Bench.from_options keyword -> value
+    faults: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
+    identity: dict[str, str] = field(default_factory=dict)
+
+    def run_args(self) -> list[str]:
+        """The `certkit run` arguments that certify this DUT alone (no --out)."""
+        args = [str(self.profile)]
+        if self.bench.emulate:
+            args.append("--emulate=" + ",".join(sorted(self.bench.emulate)))
+        by_attr = {o.attr: o for o in BENCH_OPTIONS}
+        for attr, value in self.options.items():
+            args.append(f"{by_attr[attr].cli}={value}")
+        args += [f"--fault={f}" for f in self.faults]
+        args += [f"--variant={v}" for v in self.variants]
+        args += [f"--identity={k}={v}" for k, v in self.identity.items()]
+        return args
+
+
+@dataclass(frozen=True)
+class BenchFile:
+    path: Path
+    duts: tuple[Dut, ...]
+
+    def select(self, names: list[str]) -> list[Dut]:
+        """The DUTs named (all when none); BenchFileError for a name not in the file."""
+        if not names:
+            return list(self.duts)
+        known = {d.name: d for d in self.duts}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise BenchFileError(self.path, [(Position(1, 1), (
+                f"--dut {unknown[0]!r}: no such DUT (the file has "
+                f"{', '.join(known)})"))])
+        return [known[n] for n in dict.fromkeys(names)]
+
+
+@functools.cache
+def bench_schema() -> dict:
+    text = resources.files("certkit.benchfile").joinpath("bench.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def load_bench_file(path: Path) -> BenchFile:
+    try:
+        text = read_input(path).decode("utf-8")
+    except InputFileError as exc:
+        raise BenchFileError(path, [(Position(1, 1), str(exc).removeprefix(f"{path}: "))])
+    except UnicodeDecodeError as exc:
+        raise BenchFileError(path, [(Position(1, 1), f"not UTF-8 text ({exc.reason})")])
+    try:
+        document = load_yaml(text)
+    except YamlError as exc:
+        raise BenchFileError(path, [(exc.position, f"not a well-formed YAML document: "
+                                                   f"{exc.message}")])
+    if not isinstance(document.value, dict):
+        raise BenchFileError(path, [(Position(1, 1), "a bench file is a YAML mapping with "
+                                                     "certkit-bench: 1 and duts")])
+    problems = []
+    for error in StrictValidator(bench_schema()).iter_errors(document.value):
+        for where, message, key in describe_schema_error(error):
+            problems.append((document.position(where, key=key), message))
+    if problems:
+        raise BenchFileError(path, problems)
+    checker = _Checker(path, document)
+    duts = tuple(checker.dut(n, entry) for n, entry in enumerate(document.value["duts"]))
+    checker.clashes(duts)
+    if checker.problems:
+        raise BenchFileError(path, checker.problems)
+    return BenchFile(path, duts)
+
+
+class _Checker:
+    def __init__(self, path: Path, document: Document) -> None:
+        self.path, self.document = path, document
+        self.problems: list[tuple[Position, str]] = []
+        self.names: dict[str, int] = {}
+        self.claims: dict[tuple[str, str], tuple[str, Position]] = {}  # resource -> holder
+
+    def at(self, where: tuple, message: str, key: bool = False) -> None:
+        self.problems.append((self.document.position(where, key=key), message))
+
+    def dut(self, n: int, entry: dict[str, Any]) -> Dut:
+        here = ("duts", n)
+        name = entry["name"]
+        if name in self.names:
+            first = self.document.position(("duts", self.names[name], "name"))
+            self.at(here + ("name",), f"DUT name {name!r} is also used on line {first.line}: "
+                                      "each DUT needs a name of its own (its results folder)")
+        self.names.setdefault(name, n)
+        profile = (self.path.parent / entry["profile"])
+        if not profile.is_file():
+            self.at(here + ("profile",), f"profile {entry['profile']!r}: no such file "
+                                         f"({profile}; relative to the bench file's folder)")
+        options = {o.attr: entry[o.transport][o.key] for o in BENCH_OPTIONS
+                   if o.key in entry.get(o.transport, {})}
+        faults, variants = tuple(entry.get("fault", ())), tuple(entry.get("variant", ()))
+        identity = dict(entry.get("identity", {}))
+        emulate = entry.get("emulate")
+        bench = Bench()
+        try:
+            bench = Bench.from_options(
+                emulate=",".join(emulate) if emulate else None, **options,
+                faults=list(faults), variants=list(variants),
+                identity=[f"{k}={v}" for k, v in identity.items()])
+        except BenchError as exc:
+            self.at(self._where(here, str(exc)), _plain(str(exc)))
+        else:
+            from emulators import UnknownFault, check_faults, check_variants
+
+            for check, key in ((check_faults, "fault"), (check_variants, "variant")):
+                try:
+                    check(getattr(bench, key + "s"), bench.emulate)
+                except UnknownFault as exc:
+                    self.at(here + (key,), _plain(str(exc)))
+        return Dut(name, profile.resolve(), bench, options, faults, variants, identity)
+
+    def _where(self, here: tuple, message: str) -> tuple:
+        """The key an option error is about, from the option it names."""
+        for option in BENCH_OPTIONS:
+            if message.startswith(option.cli + ":"):
+                return here + (option.transport, option.key)
+        for key in ("emulate", "fault", "variant", "identity"):
+            if message.startswith(f"--{key}:"):
+                return here + (key,)
+        return here
+
+    def clashes(self, duts: tuple[Dut, ...]) -> None:
+        """Resources two DUTs cannot share: a serial port, a listen address, a BLE adapter
+        (an emulated transport has its own pty, free port and in-process radio)."""
+        for n, dut in enumerate(duts):
+            here = ("duts", n)
+            bench = dut.bench
+            if bench.serial and "serial" not in bench.emulate:
+                port = bench.serial if "://" in bench.serial else os.path.realpath(bench.serial)
+                self._claim(("serial port", port), dut.name, here + ("serial", "port"))
+            if bench.mqtt_listen and bench.mqtt_listen.port != 0:
+                listen = bench.mqtt_listen
+                for (kind, held), (holder, pos) in list(self.claims.items()):
+                    if kind != "MQTT listen address":
+                        continue
+                    host, _, port = held.rpartition(":")
+                    if int(port) == listen.port and (host == listen.host or host in ANY_HOST
+                                                     or listen.host in ANY_HOST):
+                        self.at(here + ("mqtt", "listen"),
+                                f"MQTT listen address {listen} clashes with {holder}'s {held} "
+                                f"(line {pos.line}): two DUTs cannot listen on one port")
+                        break
+                else:
+                    self._claim(("MQTT listen address", str(listen)), dut.name,
+                                here + ("mqtt", "listen"))
+            if "ble" not in bench.emulate and (bench.ble or bench.ble_adapter):
+                adapter = bench.ble_adapter or "bluez"
+                self._claim(("BLE adapter", adapter), dut.name,
+                            here + ("ble", "adapter" if bench.ble_adapter else "address"))
+
+    def _claim(self, resource: tuple[str, str], name: str, where: tuple) -> None:
+        held = self.claims.get(resource)
+        if held is not None and held[0] != name:
+            kind, value = resource
+            self.at(where, f"{kind} {value} is also {held[0]}'s (line {held[1].line}): two "
+                           f"DUTs cannot share a {kind.removeprefix('MQTT ')}")
+            return
+        self.claims[resource] = (name, self.document.position(where))
+
+
+def _plain(message: str) -> str:
+    """An option error as a bench file shows it (the file's key, not the CLI option)."""
+    for option in BENCH_OPTIONS:
+        message = message.replace(option.cli + ":", f"{option.transport}.{option.key}:", 1)
+    return message

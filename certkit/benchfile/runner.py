@@ -1,0 +1,272 @@
+"""`certkit run --bench BENCH.yaml`: every selected DUT certified at once, each by a
+`certkit run` process of its own writing to OUT/<name>/ exactly what a single run writes.
+
+Ctrl-C or SIGTERM is forwarded to every DUT's run (as SIGTERM, which a run handles like
+Ctrl-C even when started with SIGINT ignored); each writes its verdict, and one that has
+not ended within STOP_GRACE_S is killed with its process group and its verdict closed
+INCOMPLETE here. OUT/bench.json names each DUT's verdict, folder and exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from certkit.bench import BENCH_OPTIONS
+from certkit.benchfile.load import BenchFileError, Dut, load_bench_file
+from certkit.benchfile.progress import Progress, read_progress, table
+from certkit.cli import interrupts
+from certkit.report.outdir import OutputFolderError, default_folder, prepare
+from certkit.report.record import now, write_atomically
+from certkit.verdict import Verdict
+
+POLL_S = 0.5
+STOP_GRACE_S = 45.0         # after the stop is forwarded, for each run to write its verdict
+MAX_RUN_S = 6 * 3600.0      # beyond each run's own bound (certkit/deadline.py): a last resort
+PLAIN_EVERY_S = 15.0        # progress lines when the output is not a terminal
+
+
+@dataclass
+class DutRun:
+    dut: Dut
+    out: Path
+    process: subprocess.Popen
+    log: IO[bytes]
+    killed: bool = False
+
+    @property
+    def exit(self) -> int | None:
+        return self.process.poll()
+
+
+def _usage(message: str) -> int:
+    print(f"certkit run: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    refused = _single_run_options(args)
+    if refused:
+        return _usage(refused)
+    try:
+        duts = load_bench_file(args.bench).select(args.dut)
+    except BenchFileError as exc:
+        for line in str(exc).splitlines():
+            print(f"certkit run: {line}", file=sys.stderr)
+        return 2
+    problem = _check_shared_inputs(args)
+    if problem:
+        return _usage(problem)
+    try:
+        out = prepare(args.out, args.force) if args.out else default_folder(
+            "bench-" + args.bench.stem.removesuffix(".bench"))
+    except OutputFolderError as exc:
+        return _usage(f"--out: {exc}")
+    return _Bench(args, duts, out).run()
+
+
+def _single_run_options(args: argparse.Namespace) -> str | None:
+    if args.profile is not None:
+        return "--bench certifies the DUTs of the bench file: give no PROFILE with it"
+    given = [o.cli for o in BENCH_OPTIONS if getattr(args, o.attr) is not None]
+    given += ["--emulate"] * (args.emulate is not None)
+    given += [f"--{name}" for name in ("fault", "variant", "identity") if getattr(args, name)]
+    if given:
+        return (f"{given[0]}: with --bench, where each DUT is and how it is emulated is in the "
+                "bench file (docs/bench-files.md)")
+    return None
+
+
+def _check_shared_inputs(args: argparse.Namespace) -> str | None:
+    """--key and --waivers once here, not as many times as there are DUTs."""
+    if args.waivers:
+        from certkit.waivers import WaiverError, load_waivers
+
+        try:
+            load_waivers(args.waivers)
+        except WaiverError as exc:
+            return f"--waivers: {exc}"
+    if args.key is not None:
+        from certkit.certificate import KeyFileError, load_private_key
+
+        try:
+            load_private_key(args.key)
+        except KeyFileError as exc:
+            return f"--key: {exc}"
+    return None
+
+
+class _Bench:
+    def __init__(self, args: argparse.Namespace, duts: list[Dut], out: Path) -> None:
+        self.args, self.duts, self.out = args, duts, out
+        self.runs: list[DutRun] = []
+        self.stop_asked: float | None = None
+        self.started = now()
+        self.tty = sys.stdout.isatty()
+        self.drawn = 0
+        self.shown: dict[str, tuple[str, float]] = {}
+
+    def common_args(self) -> list[str]:
+        args = [f"--rules={p}" for p in self.args.rules]
+        args += [f"--add-rules={p}" for p in self.args.add_rules]
+        if self.args.key:
+            args.append(f"--key={self.args.key}")
+        if self.args.waivers:
+            args.append(f"--waivers={self.args.waivers}")
+        return args + (["--verbose"] if self.args.verbose else [])
+
+    def run(self) -> int:
+        first = interrupts.resume(replace={signal.SIGINT: self._on_signal,
+                                           signal.SIGTERM: self._on_signal})
+        try:
+            self._start()
+            if first is not None:
+                self._on_signal(first, None)
+            self._watch()
+        finally:
+            for run in self.runs:
+                run.log.close()
+        return self._finish()
+
+    def _start(self) -> None:
+        (self.out / "logs").mkdir(exist_ok=True)
+        for dut in self.duts:
+            out = self.out / dut.name
+            log = open(self.out / "logs" / f"{dut.name}.log", "wb")
+            command = [sys.executable, "-m", "certkit", "run", *dut.run_args(),
+                       f"--out={out}", *self.common_args()]
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+            self.runs.append(DutRun(dut, out, process, log))
+        self._write_summary(finished=False)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if self.stop_asked is None:
+            self.stop_asked = time.monotonic()
+            print(f"\ncertkit run: stopping {len(self.runs)} DUT runs (each writes its "
+                  "verdict)", file=sys.stderr, flush=True)
+        for run in self.runs:
+            if run.exit is None:
+                try:
+                    run.process.send_signal(signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+    def _watch(self) -> None:
+        started = time.monotonic()
+        while any(run.exit is None for run in self.runs):
+            now_s = time.monotonic()
+            if self.stop_asked is None and now_s - started > MAX_RUN_S:
+                self._on_signal(signal.SIGTERM, None)
+            if self.stop_asked is not None and now_s - self.stop_asked > STOP_GRACE_S:
+                self._kill_stragglers()
+            self._show()
+            time.sleep(POLL_S)
+        self._show()
+
+    def _kill_stragglers(self) -> None:
+        for run in self.runs:
+            if run.exit is None:
+                run.killed = True
+                try:
+                    os.killpg(run.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                try:
+                    run.process.wait(5.0)
+                except subprocess.TimeoutExpired:
+                    pass
+                _close_verdict(run.out, f"the run did not stop within {STOP_GRACE_S:g} s of "
+                                        "the bench's stop and was killed")
+
+    def progress(self) -> list[Progress]:
+        rows = []
+        for run in self.runs:
+            row = read_progress(run.dut.name, run.out)
+            row.exit = run.exit
+            if row.exit is not None:
+                row.verdict = _verdict_of(run.out) or str(Verdict.INCOMPLETE)
+            rows.append(row)
+        return rows
+
+    def _show(self) -> None:
+        rows = self.progress()
+        if self.tty:
+            lines = table(rows)
+            up = f"\x1b[{self.drawn}F" if self.drawn else ""
+            sys.stdout.write(up + "".join(f"\x1b[2K{line}\n" for line in lines))
+            sys.stdout.flush()
+            self.drawn = len(lines)
+            return
+        for row in rows:  # plain lines: when the verdict lands, else now and then
+            said, at = self.shown.get(row.name, ("", 0.0))
+            state = row.verdict or row.current
+            if state != said and (row.verdict or time.monotonic() - at >= PLAIN_EVERY_S):
+                print(row.line(), flush=True)
+                self.shown[row.name] = (state, time.monotonic())
+
+    def _finish(self) -> int:
+        interrupts.defer()  # the summary is written whatever comes now
+        try:
+            document = self._write_summary(finished=True)
+        finally:
+            interrupts.resume()
+        verdicts = {d["verdict"] for d in document["duts"]}
+        code = (1 if str(Verdict.NOT_CERTIFIED) in verdicts else
+                3 if str(Verdict.INCOMPLETE) in verdicts else 0)
+        for entry in document["duts"]:
+            if not self.tty:
+                continue
+            print(f"{entry['name']}: {entry['verdict']} (results in {entry['out']})")
+        print(f"BENCH: {len(document['duts'])} DUTs, "
+              + ", ".join(f"{sum(d['verdict'] == v for d in document['duts'])} {v}"
+                          for v in map(str, Verdict)
+                          if any(d["verdict"] == v for d in document["duts"]))
+              + f" (summary in {self.out / 'bench.json'})")
+        return code
+
+    def _write_summary(self, finished: bool) -> dict:
+        document = {
+            "bench": str(self.args.bench),
+            "duts": [{"name": run.dut.name,
+                      "verdict": (_verdict_of(run.out) or str(Verdict.INCOMPLETE))
+                      if finished else None,
+                      "out": str(run.out), "exit": run.exit if finished else None,
+                      **({"killed": True} if run.killed else {})}
+                     for run in self.runs],
+            "started": self.started,
+            "finished": now() if finished else None,
+        }
+        write_atomically(self.out / "bench.json",
+                         json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return document
+
+
+def _verdict_of(out: Path) -> str | None:
+    try:
+        return str(Verdict(json.loads((out / "verdict.json").read_text("utf-8"))["verdict"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _close_verdict(out: Path, reason: str) -> None:
+    """A killed run's verdict as of its last instance, ended INCOMPLETE (never CERTIFIED)."""
+    path = out / "verdict.json"
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(document, dict) or "verdict" not in document:
+        return
+    document.update(complete=False, stop_reason=document.get("stop_reason") or reason)
+    if document["verdict"] == str(Verdict.CERTIFIED):
+        document["verdict"] = str(Verdict.INCOMPLETE)
+    write_atomically(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,76 @@
+"""The right unit on the right place: what a DUT says it is, checked before rules judge it.
+
+When the bench names the unit (`--identity KEY=VALUE`, a bench file's `identity`), the
+`link` fixture reads the DUT's identity over each transport as its link opens, before
+the first rule on it, and compares it with what the bench expects (the profile's model
+and MQTT device id too). A mismatch is a bench error: that link is refused, the run
+stops INCOMPLETE, and no rule is judged against the wrong unit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from certkit.profile.model import Profile
+from certkit.standard.ecs1 import DEVICE_INFORMATION
+
+CONFIRM_S = 1.5  # patience for one identity read
+SERIAL_NUMBER_UUID16 = 0x2A25  # Device Information: Serial Number String
+
+
+def expected_identity(bench_identity: dict[str, str], profile: Profile) -> dict[str, str]:
+    """What the unit must report: the bench's identity, with the profile's model and MQTT
+    device id where the bench names none. Empty when the bench names no identity."""
+    if not bench_identity:
+        return {}
+    expected = {"model": profile.device.model}
+    mqtt = profile.transports.mqtt
+    if mqtt is not None and mqtt.device_id:
+        expected["device-id"] = mqtt.device_id
+    return expected | bench_identity
+
+
+def observe(transport: str, opened: Any, profile: Profile) -> dict[str, str]:
+    """What one transport says the DUT is: model, firmware, mcu-version (as INT-002 reads
+    them), serial-number, and the MQTT device id or BLE address it is reached under."""
+    from certkit.suite import test_interop  # INT-002's readers, shared
+    from certkit.suite.faces import face_for
+
+    found = dict(test_interop._identity_on(transport, test_interop._open(
+        lambda _: opened, transport, profile), profile))
+    info = {p.name: p for p in profile.properties_on(transport) if p.siid == 1 and p.readable}
+    if transport == "ble":
+        from certkit.links.ble.codec import sig_uuid
+
+        found["ble-address"] = str(opened.dut.address)
+        try:
+            found["serial-number"] = opened.read(sig_uuid(SERIAL_NUMBER_UUID16)).decode(
+                "utf-8", "replace")
+        except Exception:  # noqa: BLE001 - a DUT without the characteristic says nothing
+            pass
+    elif transport == "mqtt":
+        ids = sorted({p.publish.topic.split("/")[2] for p in opened.dut.publishes_since(0.0)
+                      if p.publish.topic.startswith("homie/5/")
+                      and len(p.publish.topic.split("/")) > 3})
+        if ids:
+            found["device-id"] = ", ".join(ids)
+    name = DEVICE_INFORMATION[3]
+    if "serial-number" not in found and name in info:
+        value = face_for(opened).read(info[name], CONFIRM_S)
+        if value is not None:
+            found["serial-number"] = str(value)
+    return found
+
+
+def mismatches(expected: dict[str, str], observed: dict[str, str]) -> list[str]:
+    """Each identity field the unit reports otherwise than expected: 'KEY expected X,
+    observed Y'."""
+    wrong = []
+    for key, want in expected.items():
+        seen = observed.get(key)
+        if seen is None:
+            continue
+        same = seen.lower() == want.lower() if key == "ble-address" else seen == want
+        if not same:
+            wrong.append(f"{key} expected {want!r}, observed {seen!r}")
+    return wrong
