@@ -1,9 +1,11 @@
 """Wall time of `certkit lint` and of a design-only `certkit run`.
 
-    python benchmarks/lint_bench.py [--repeat N]
+    python benchmarks/lint_bench.py [--repeat N] [--lint-only]
 
 Prints the median of N runs of each case, start-up included (each case is a
-fresh `python -m certkit` process, as a user or CI would run it).
+fresh `python -m certkit` process, as a user or CI would run it). The goal for
+one profile is 0.15 s on the project's 2-core machine when it is quiet; on a busy
+machine compare with the bare interpreter's start, printed beside it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
-GOAL_ONE_PROFILE_S = 0.3
+GOAL_ONE_PROFILE_S = 0.15
 
 
 def timed(args: list[str], repeat: int) -> float:
@@ -35,7 +37,9 @@ def timed(args: list[str], repeat: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
-    repeat = parser.parse_args().repeat
+    parser.add_argument("--lint-only", action="store_true", help="skip the design-only run")
+    options = parser.parse_args()
+    repeat = options.repeat
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
     interpreter = time.perf_counter() - start
@@ -52,6 +56,8 @@ def main() -> None:
         print(f"lint, 200 profiles:   {many:.3f} s  "
               f"({(many - one) / 199 * 1000:.2f} ms per extra profile)")
 
+        if options.lint_only:
+            return
         out = Path(folder) / "run"
         design = timed(["run", str(ROOT / "profiles" / "acme.kettle.k1.yaml"), "--out", str(out),
                         "--rules", "PRF-*", "--rules", "DSN-*", "--rules", "SEC-001"],

@@ -7,8 +7,8 @@ reports at the node that is wrong.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from fractions import Fraction
-from typing import Iterator
 
 from certkit.design.findings import Reporter
 from certkit.profile.yaml12 import Path

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import json
 from importlib import resources
-
-from jsonschema import Draft202012Validator, ValidationError, validators
+from typing import Any
 
 from certkit.design.findings import Reporter
+from certkit.design.schema import SchemaError, SchemaValidator
 from certkit.profile.yaml12 import Document, YamlError, load_yaml
 from certkit.standard.ecs1 import PROFILE_FORMATS, STANDARD
 
@@ -24,18 +24,29 @@ def profile_schema() -> dict:
     return json.loads(text)
 
 
-# JSON Schema counts 2.0 as an integer; a profile's iids and versions must be
-# written as integers, so 2.0 is refused.
-StrictValidator = validators.extend(
-    Draft202012Validator,
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)),
-)
+@functools.cache
+def _strict_validator() -> Any:
+    """jsonschema's Draft 2020-12 validator with strict integers (2.0 is not one), for
+    schemas other than the profile's (waivers); imported only when asked for."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(
+        Draft202012Validator,
+        type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+            "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "StrictValidator":
+        return _strict_validator()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @functools.cache
-def _validator() -> Draft202012Validator:
-    return StrictValidator(profile_schema())
+def _validator() -> SchemaValidator:
+    # The profile schema's keywords only, without jsonschema's import time (design/schema.py).
+    return SchemaValidator(profile_schema())
 
 
 def parse(text: str, report: Reporter) -> Document | None:
@@ -57,8 +68,8 @@ def _pointer(path) -> str:
     return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
-def describe_schema_error(error: ValidationError) -> list[tuple[tuple, str, bool]]:
-    """(path, message, point at the key?) for one schema error."""
+def describe_schema_error(error: SchemaError | Any) -> list[tuple[tuple, str, bool]]:
+    """(path, message, point at the key?) for one schema error (ours or jsonschema's)."""
     path = tuple(error.absolute_path)
     where = _pointer(path)
     if error.validator == "additionalProperties":

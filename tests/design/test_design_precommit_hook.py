@@ -21,7 +21,8 @@ def _hook() -> dict:
 
 def _run_hook(hook: dict, files: list[str], cwd: Path) -> subprocess.CompletedProcess:
     """As pre-commit runs it: the entry's words, then the matching files."""
-    selected = [f for f in files if re.search(hook["files"], f)]
+    selected = [f for f in files
+                if re.search(hook["files"], f) and not re.search(hook["exclude"], f)]
     command = shlex.split(hook["entry"])
     venv_bin = Path(REPO / ".venv" / "bin")
     return subprocess.run([str(venv_bin / command[0]), *command[1:], *selected],
@@ -29,8 +30,11 @@ def _run_hook(hook: dict, files: list[str], cwd: Path) -> subprocess.CompletedPr
 
 
 def test_hook_selects_profiles_only() -> None:
-    pattern = _hook()["files"]
+    hook = _hook()
+    pattern = hook["files"]
     assert all(re.search(pattern, str(p.relative_to(REPO))) for p in EXAMPLES)
+    assert re.search(hook["exclude"], "profiles/lab.bench.yaml")
+    assert not re.search(hook["exclude"], "profiles/acme.kettle.k1.yaml")
     assert re.search(pattern, "firmware/certkit/acme.kettle.k1.yaml")
     assert not re.search(pattern, ".github/workflows/certify.yml")
     assert not re.search(pattern, "profiles/README.md")
