@@ -2,8 +2,7 @@
 
 When the bench names the unit (`--identity KEY=VALUE`, a bench file's `identity`), the
 `link` fixture reads the DUT's identity over each transport as its link opens, before
-the first rule on it, and compares it with what the bench expects (the profile's model
-and MQTT device id too). A mismatch is a bench error: that link is refused, the run
+the first rule on it, and compares it with what the bench expects. A mismatch is a bench error: that link is refused, the run
 stops INCOMPLETE, and no rule is judged against the wrong unit.
 """
 
@@ -19,15 +18,11 @@ SERIAL_NUMBER_UUID16 = 0x2A25  # Device Information: Serial Number String
 
 
 def expected_identity(bench_identity: dict[str, str], profile: Profile) -> dict[str, str]:
-    """What the unit must report: the bench's identity, with the profile's model and MQTT
-    device id where the bench names none. Empty when the bench names no identity."""
-    if not bench_identity:
-        return {}
-    expected = {"model": profile.device.model}
-    mqtt = profile.transports.mqtt
-    if mqtt is not None and mqtt.device_id:
-        expected["device-id"] = mqtt.device_id
-    return expected | bench_identity
+    """What the unit must report: the bench's identity. The profile's model and firmware are
+    not added: a unit that names the wrong model is a DUT that breaks SER-001 or INT-002 (a
+    fail), told from another unit by what the bench names (its serial number, say). A bench
+    file's identity that contradicts its profile is refused when the file is read."""
+    return dict(bench_identity)
 
 
 def observe(transport: str, opened: Any, profile: Profile) -> dict[str, str]:

@@ -41,6 +41,7 @@ class Dut:
     faults: tuple[str, ...] = ()
     variants: tuple[str, ...] = ()
     identity: dict[str, str] = field(default_factory=dict)
+    transports: tuple[str, ...] = ()  # as the profile declares them
 
     def run_args(self) -> list[str]:
         """The `certkit run` arguments that certify this DUT alone (no --out)."""
@@ -128,9 +129,12 @@ class _Checker:
                                       "each DUT needs a name of its own (its results folder)")
         self.names.setdefault(name, n)
         profile = (self.path.parent / entry["profile"])
+        transports: tuple[str, ...] = ()
         if not profile.is_file():
             self.at(here + ("profile",), f"profile {entry['profile']!r}: no such file "
                                          f"({profile}; relative to the bench file's folder)")
+        else:
+            transports = self._against_profile(here, profile, entry.get("identity", {}))
         options = {o.attr: entry[o.transport][o.key] for o in BENCH_OPTIONS
                    if o.key in entry.get(o.transport, {})}
         faults, variants = tuple(entry.get("fault", ())), tuple(entry.get("variant", ()))
@@ -152,7 +156,30 @@ class _Checker:
                     check(getattr(bench, key + "s"), bench.emulate)
                 except UnknownFault as exc:
                     self.at(here + (key,), _plain(str(exc)))
-        return Dut(name, profile.resolve(), bench, options, faults, variants, identity)
+        return Dut(name, profile.resolve(), bench, options, faults, variants, identity,
+                   transports)
+
+    def _against_profile(self, here: tuple, path: Path, identity: dict[str, str]
+                         ) -> tuple[str, ...]:
+        """The transports the profile declares; an identity that contradicts it is refused
+        (its lint findings are the DUT's run's to report)."""
+        from certkit.design import ProfileReadError, lint_file
+
+        try:
+            profile = lint_file(path).profile
+        except ProfileReadError:
+            return ()
+        if profile is None:
+            return ()
+        mqtt = profile.transports.mqtt
+        stated = {"model": profile.device.model, "firmware": profile.device.firmware,
+                  "mcu-version": profile.device.mcu_version,
+                  "device-id": mqtt.device_id if mqtt else None}
+        for key, value in identity.items():
+            if stated.get(key) is not None and stated[key] != value:
+                self.at(here + ("identity", key), f"identity {key} {value!r} contradicts the "
+                                                  f"profile ({key} {stated[key]!r})")
+        return tuple(profile.transports.declared)
 
     def _where(self, here: tuple, message: str) -> tuple:
         """The key an option error is about, from the option it names."""
@@ -188,7 +215,7 @@ class _Checker:
                 else:
                     self._claim(("MQTT listen address", str(listen)), dut.name,
                                 here + ("mqtt", "listen"))
-            if "ble" not in bench.emulate and (bench.ble or bench.ble_adapter):
+            if "ble" not in bench.emulate and "ble" in dut.transports:
                 adapter = bench.ble_adapter or "bluez"
                 self._claim(("BLE adapter", adapter), dut.name,
                             here + ("ble", "adapter" if bench.ble_adapter else "address"))
