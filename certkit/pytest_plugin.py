@@ -46,6 +46,9 @@ from certkit.links import Link, open_link
 from certkit.plan import Instance, Plan, make_plan
 from certkit.profile.model import Profile
 from certkit.report import allure_labels, terminal
+from certkit.report.charts import write_chart
+from certkit.report.progress import MODES, Progress
+from certkit.report.run_view import RunView
 from certkit.report.junit import junit_xml
 from certkit.report.outdir import OutputFolderError, default_folder, prepare
 from certkit.report.record import RunRecord, now, sha256_file, write_atomically
@@ -88,6 +91,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--certkit-waivers", metavar="FILE", help="waivers to apply (YAML)")
     group.addoption("--certkit-key", metavar="FILE",
                     help="Ed25519 private key (PEM): also write a signed certificate.json")
+    group.addoption("--certkit-progress", choices=MODES, default="auto",
+                    help="live (a terminal), plain (lines, for CI logs), quiet (the verdict "
+                         "only), pytest (pytest's own reporting); default: live on a terminal")
 
 
 @pytest.hookimpl(tryfirst=True)  # before Allure's, which creates (and may empty) allure-results
@@ -124,6 +130,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except OutputFolderError as exc:
         raise pytest.UsageError(f"--certkit-out: {exc}") from None
     config.stash[RUN] = run
+    mode = config.getoption("--certkit-progress")
+    progress = None if mode == "pytest" else Progress.for_terminal(mode)
+    config.pluginmanager.register(RunView(run, progress), "certkit-run-view")
 
 
 class CertkitRun:
@@ -441,10 +450,23 @@ def _finish(item: pytest.Item, phases: dict) -> None:
         _cannot_write(item.session, problem)
         outcome, message = Outcome.ERROR, f"{problem} (it was: {outcome}. {message})"
         evidence_file = None
+    figures = [entry.measurement for entry in items if entry.measurement is not None]
+    run.record.measurements[instance.id] = figures
+    chart = None
+    if evidence_file is not None:
+        try:
+            chart = write_chart(run.out, evidence_file, f"{instance.id} {instance.rule.title}",
+                                figures)
+        except OSError as exc:  # the figures are in verdict.json either way
+            print(f"certkit: the chart of {instance.id} could not be written: {exc.strerror}",
+                  file=sys.stderr)
+    if chart is not None:
+        run.record.charts[instance.id] = str(chart)
     shown = _judged(run, instance, outcome, message)
     if getattr(item.config.option, "allure_report_dir", None):
         try:
             allure_labels.attach_evidence(items, f"{instance.id}: {shown}. {message}")
+            allure_labels.attach_measurements(figures, run.out / chart if chart else None)
         except OSError as exc:
             _cannot_write(item.session,
                           f"the Allure results could not be written: {exc.strerror}")

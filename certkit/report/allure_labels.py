@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable
 import pytest
 
 from certkit import __version__
-from certkit.evidence import EvidenceItem
+from certkit.evidence import EvidenceItem, Measurement
 from certkit.plan import Instance
 from certkit.profile.model import Profile
 from certkit.standard.catalogue import catalogue
@@ -77,6 +77,25 @@ def attach_evidence(items: Iterable[EvidenceItem], summary: str) -> None:
 
     lines = [summary, ""] + [item.line() for item in items]
     allure.attach("\n".join(lines), name="evidence", attachment_type=allure.attachment_type.TEXT)
+
+
+def attach_measurements(figures: Iterable[Measurement], chart: Path | None) -> None:
+    """Each measured figure as a parameter (`p95 latency = 412 ms (limit: at most 500 ms, ok)`),
+    the samples behind it as a CSV attachment in the order taken, and the latency chart."""
+    import allure
+
+    for figure in figures:
+        verdict = "ok" if figure.ok else "OUTSIDE the limit"
+        allure.dynamic.parameter(figure.name, f"{figure.value:g} {figure.unit} "
+                                              f"(limit: {figure.limit}; {verdict})")
+        if figure.samples:
+            allure.attach("sample,value\n" + "".join(f"{n},{value:g}\n" for n, value
+                                                      in enumerate(figure.samples, 1)),
+                          name=f"{figure.name} samples ({figure.unit}, in the order taken)",
+                          attachment_type=allure.attachment_type.CSV)
+    if chart is not None:
+        allure.attach.file(str(chart), name="latency chart",
+                           attachment_type=allure.attachment_type.SVG)
 
 
 # ECS-1 outcome as shown (see pytest_plugin._judged) -> Allure status.

@@ -28,6 +28,7 @@ from pathlib import Path
 import certkit
 from certkit import __version__
 from certkit.bench import INTEROP, Bench
+from certkit.evidence import Measurement
 from certkit.plan import Instance, Plan
 from certkit.standard.catalogue import catalogue
 from certkit.standard.ecs1 import STANDARD
@@ -149,6 +150,8 @@ class RunRecord:
     custom_files: dict[str, str] = field(default_factory=dict)  # path -> sha256, rules of one's own
     claims: dict[str, list[str]] = field(default_factory=dict)  # instance id -> tests that check it
     duplicates: dict[str, list[RuleResult]] = field(default_factory=dict)  # more than one result
+    measurements: dict[str, list[Measurement]] = field(default_factory=dict)  # by instance id
+    charts: dict[str, str] = field(default_factory=dict)  # instance id -> its chart (SVG) path
 
     def observe(self, name: str, value: str, source: str) -> None:
         """What a transport reported about the DUT's identity (model, firmware...)."""
@@ -236,13 +239,21 @@ class RunRecord:
             "waiver_notes": final.notes,
             "warnings": [f"{r.rule}{f'[{r.instance}]' if r.instance else ''}: {r.message}"
                          for r in warnings(results)],
-            "rules": [r.as_json() for r in results if not is_custom(r.rule)],
+            "rules": [self._result_json(r) for r in results if not is_custom(r.rule)],
             "custom_rules": {
                 "files": [{"path": path, "sha256": digest}
                           for path, digest in sorted(self.custom_files.items())],
-                "rules": [r.as_json() for r in results if is_custom(r.rule)],
+                "rules": [self._result_json(r) for r in results if is_custom(r.rule)],
             },
         }
+
+    def _result_json(self, result: RuleResult) -> dict:
+        """A result with its measured figures (samples in the order taken) and its chart."""
+        key = f"{result.rule}[{result.instance}]" if result.instance else result.rule
+        data = result.as_json()
+        data["measurements"] = [m.as_json() for m in self.measurements.get(key, [])]
+        data["chart"] = self.charts.get(key)
+        return data
 
     def write(self) -> dict:
         document = self.document()

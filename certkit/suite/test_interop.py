@@ -357,16 +357,16 @@ def test_int_005_quality_bar(rule_instance: Instance, profile: Profile,
             current = value
         else:
             unconfirmed += 1
-    latencies.sort()
-    p95 = latencies[max(0, math.ceil(0.95 * len(latencies)) - 1)] if latencies else math.inf
-    worst = latencies[-1] if latencies else math.inf
+    ranked = sorted(latencies)  # `latencies` stay in cycle order: drift over the run shows
+    p95 = ranked[max(0, math.ceil(0.95 * len(ranked)) - 1)] if ranked else math.inf
+    worst = ranked[-1] if ranked else math.inf
     evidence.measure(f"{transport} cycles confirmed", cycles - unconfirmed, "count",
                      limit=f"all {cycles}", ok=unconfirmed == 0)
     evidence.measure(f"{transport} p95 latency", round(p95, 1), "ms",
-                     limit=f"at most {p95_ms:g} ms", ok=p95 <= p95_ms)
+                     limit=f"at most {p95_ms:g} ms", ok=p95 <= p95_ms, samples=latencies)
     evidence.measure(f"{transport} max latency", round(worst, 1), "ms",
                      limit=f"at most {max_ms:g} ms", ok=worst <= max_ms)
-    evidence.note(f"{transport} latencies (ms, sorted): "
+    evidence.note(f"{transport} latencies (ms, in cycle order): "
                   + " ".join(f"{x:.1f}" for x in latencies))
     expect(unconfirmed == 0, f"all {cycles} set-and-confirm cycles on {transport} confirmed",
            f"{unconfirmed} unconfirmed")

@@ -30,7 +30,6 @@ import os
 import secrets
 import shutil
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -44,6 +43,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from certkit.bench import Bench
 from certkit.checks import LabError
 from certkit.evidence import EvidenceLog
+from certkit.report.progress import operator_line
 from certkit.links.base import Link, LinkStateError
 from certkit.links.mqtt import homie, tls
 from certkit.links.mqtt.aio import LoopThread, bounded
@@ -252,7 +252,7 @@ class MqttLink(Link):
         backend = self.broker.name if self.broker else str(self.upstream)
         line = (f"MQTT endpoint for the DUT: {endpoint.url} (device topics under {self.base}/, "
                 f"broker: {backend})")
-        print(f"certkit: {line}", file=sys.stderr, flush=True)
+        operator_line(f"certkit: {line}")  # above the live progress, never mid-line
         self.evidence.note(f"bench: {line}")
 
     def _start_emulator(self, deadline: float) -> None:

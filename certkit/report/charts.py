@@ -1,0 +1,151 @@
+"""Latency charts: each sample in the order taken, the limit lines, and a histogram.
+
+Made for every rule instance that measured times in ms more than once (INT-005's
+50 cycles, a readvertising delay per cycle, propagation per transport pair),
+from its `Measurement`s, and written beside its evidence: evidence/<instance>.svg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from certkit.evidence import Measurement
+from certkit.report.record import write_atomically
+from certkit.report.svg import Svg, nice_ticks
+
+WIDTH, LEFT, RIGHT = 900, 70, 30
+SERIES_TOP, SERIES_H = 60, 260
+HIST_TOP, HIST_H = 390, 170
+HEIGHT = 610
+BINS = 20
+LIMIT_COLOURS = ("#c62828", "#ef6c00", "#6a1b9a")
+SAMPLE, OVER = "#1565c0", "#c62828"
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    samples: tuple[float, ...]           # in the order taken
+    limits: tuple[tuple[str, float], ...]  # (label, ms): drawn as lines
+    figures: tuple[tuple[str, float], ...]  # (label, ms): what was measured, e.g. p95
+
+
+def latency_series(measurements: Sequence[Measurement]) -> Series | None:
+    """What to draw for one instance, or None when it measured no latencies worth a chart:
+    the ms measurement with the most samples, else its single ms figures of one kind."""
+    timed = [m for m in measurements if m.unit == "ms"]
+    if not timed:
+        return None
+    limits = tuple(dict.fromkeys((f"limit of {m.name}: {m.limit}", m.bound) for m in timed
+                                 if m.bound is not None))
+    with_samples = max(timed, key=lambda m: len(m.samples))
+    if len(with_samples.samples) >= 2:
+        figures = tuple((f"{m.name} {m.value:g} ms", float(m.value)) for m in timed
+                        if not m.samples or m is with_samples)
+        return Series(with_samples.name, with_samples.samples, limits, figures)
+    # Else one figure per cycle or pair, named alike ("advertising again after disconnect 2",
+    # "serial -> mqtt propagation"): three or more make a series.
+    kinds = {m.name.rstrip("0123456789 ").split()[-1] for m in timed}
+    if len(timed) < 3 or len(kinds) != 1:
+        return None
+    return Series(f"{timed[0].name.rstrip('0123456789 ')} (each figure in order)",
+                  tuple(float(m.value) for m in timed), limits, ())
+
+
+def latency_chart(title: str, series: Series) -> str:
+    samples = series.samples
+    tallest = max([*samples, *(v for _, v in series.limits), *(v for _, v in series.figures), 1])
+    ticks = nice_ticks(tallest * 1.05)
+    top = ticks[-1]
+    plot_w = WIDTH - LEFT - RIGHT
+    over = min((v for _, v in series.limits), default=None)
+    drawing = Svg(WIDTH, HEIGHT, title)
+    drawing.text(LEFT, 24, title, size=16, bold=True)
+    drawing.text(LEFT, 44, f"{series.name}: {len(samples)} samples in the order taken (ms)",
+                 size=12, fill="#555")
+
+    def y_of(ms: float) -> float:
+        return SERIES_TOP + SERIES_H - ms / top * SERIES_H
+
+    def x_of(index: int) -> float:
+        return LEFT + (index + 0.5) / len(samples) * plot_w
+
+    for tick in ticks:
+        drawing.line(LEFT, y_of(tick), WIDTH - RIGHT, y_of(tick), stroke="#e0e0e0")
+        drawing.text(LEFT - 6, y_of(tick) + 4, f"{tick:g}", size=11, anchor="end")
+    drawing.line(LEFT, SERIES_TOP + SERIES_H, WIDTH - RIGHT, SERIES_TOP + SERIES_H)
+    drawing.line(LEFT, SERIES_TOP, LEFT, SERIES_TOP + SERIES_H)
+    drawing.text(LEFT + plot_w / 2, SERIES_TOP + SERIES_H + 30, "sample (cycle) number",
+                 size=12, anchor="middle")
+    step = max(1, len(samples) // 10)
+    for index in range(0, len(samples), step):
+        drawing.text(x_of(index), SERIES_TOP + SERIES_H + 15, str(index + 1), size=10,
+                     anchor="middle")
+    drawing.polyline([(x_of(i), y_of(v)) for i, v in enumerate(samples)], stroke="#90caf9")
+    for index, value in enumerate(samples):
+        colour = OVER if over is not None and value > over else SAMPLE
+        drawing.circle(x_of(index), y_of(value), 3.5, colour,
+                       tip=f"#{index + 1}: {value:g} ms")
+    for n, (label, value) in enumerate(series.limits):
+        colour = LIMIT_COLOURS[n % len(LIMIT_COLOURS)]
+        drawing.line(LEFT, y_of(value), WIDTH - RIGHT, y_of(value), stroke=colour, width=1.5,
+                     dash="6 4", tip=label)
+        drawing.text(WIDTH - RIGHT - 4, y_of(value) - 4, label, size=11, anchor="end",
+                     fill=colour)
+    for label, value in series.figures:  # named once in the heading: they may lie close
+        drawing.line(LEFT, y_of(value), WIDTH - RIGHT, y_of(value), stroke="#2e7d32",
+                     dash="2 3", tip=label)
+    if series.figures:
+        drawing.text(WIDTH - RIGHT, 44, "measured (green dotted): "
+                     + "; ".join(label for label, _ in series.figures), size=12,
+                     anchor="end", fill="#2e7d32")
+    _histogram(drawing, samples, top, series.limits)
+    return drawing.render()
+
+
+def _histogram(drawing: Svg, samples: Sequence[float], top: float,
+               limits: Sequence[tuple[str, float]]) -> None:
+    plot_w = WIDTH - LEFT - RIGHT
+    width = top / BINS
+    counts = [0] * BINS
+    for value in samples:
+        counts[min(int(value / width), BINS - 1)] += 1
+    most = max(counts) or 1
+    drawing.text(LEFT, HIST_TOP - 12, "histogram (samples per bin of "
+                 f"{width:g} ms)", size=12, fill="#555")
+    bottom = HIST_TOP + HIST_H
+    for tick in nice_ticks(most, 4):
+        if tick > most:
+            break
+        y = bottom - tick / most * HIST_H
+        drawing.line(LEFT, y, WIDTH - RIGHT, y, stroke="#eeeeee")
+        drawing.text(LEFT - 6, y + 4, f"{tick:g}", size=11, anchor="end")
+    for n, count in enumerate(counts):
+        x = LEFT + n / BINS * plot_w
+        h = count / most * HIST_H
+        drawing.rect(x + 1, bottom - h, plot_w / BINS - 2, h, fill=SAMPLE,
+                     tip=f"{n * width:g}-{(n + 1) * width:g} ms: {count}")
+    for n, (label, value) in enumerate(limits):
+        x = LEFT + value / top * plot_w
+        drawing.line(x, HIST_TOP, x, bottom, stroke=LIMIT_COLOURS[n % len(LIMIT_COLOURS)],
+                     width=1.5, dash="6 4", tip=label)
+    drawing.line(LEFT, bottom, WIDTH - RIGHT, bottom)
+    for tick in nice_ticks(top, 8):
+        if tick <= top:
+            drawing.text(LEFT + tick / top * plot_w, bottom + 15, f"{tick:g}", size=10,
+                         anchor="middle")
+    drawing.text(LEFT + plot_w / 2, bottom + 32, "latency (ms)", size=12, anchor="middle")
+
+
+def write_chart(out: Path, evidence_file: Path, title: str,
+                measurements: Sequence[Measurement]) -> Path | None:
+    """The instance's latency chart beside its evidence (evidence/<instance>.svg), as a path
+    relative to the run folder; None when it measured no latencies worth drawing."""
+    series = latency_series(measurements)
+    if series is None:
+        return None
+    chart = evidence_file.with_suffix(".svg")
+    write_atomically(out / chart, latency_chart(title, series))
+    return chart
