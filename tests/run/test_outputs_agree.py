@@ -1,6 +1,6 @@
 """Every output of a run tells the verdict's story (issue 11, "Outputs agree").
 
-junit.xml, pytest's closing line, Allure's statuses and summary.md map ECS-1
+junit.xml, the run's terminal output, Allure's statuses and summary.md map ECS-1
 outcomes the same way: only an unwaived fail of a mandatory rule is a failure,
 an `error` is an error (Allure "broken"), waived results and warnings are
 visible but pass. A `--rules` run says "partial" wherever the verdict shows.
@@ -71,8 +71,7 @@ def test_a_waived_fail_is_no_failure_in_any_output(waived_run):
     assert waived.find("failure") is None and waived.find("error") is None
     assert "waived: waived by j.chen" in waived.find("system-out").text
     assert suite_property(suite, "waived") == "1"
-    closing = stdout.strip().splitlines()[-1]
-    assert "1 waived" in closing and "failed" not in closing, closing
+    assert "instances: 1 pass, 1 waived" in stdout and " failed" not in stdout
     status = allure_statuses(out)["DSN-006"]
     assert status["status"] == "passed"
     assert status["statusDetails"]["message"].startswith("waived: ")
@@ -102,8 +101,9 @@ def test_a_lab_error_is_an_error_not_a_failure(tmp_path):
     suite, cases = junit(tmp_path)
     assert (suite.get("failures"), suite.get("errors")) == ("0", "2")
     assert "/dev/does-not-exist" in cases["SER-001"].find("error").get("message")
-    closing = result.stdout.strip().splitlines()[-1]
-    assert "2 errors" in closing and "failed" not in closing, closing
+    # certkit's own counts, and no closing line of pytest's that could contradict them
+    assert "instances: 2 error" in result.stdout and " failed" not in result.stdout
+    assert result.stdout.strip().splitlines()[-1].startswith("VERDICT: INCOMPLETE")
     assert {r["status"] for r in allure_statuses(tmp_path).values()} == {"broken"}
     text = summary(tmp_path)
     assert "Could not be checked" in text and "Device failures" not in text
@@ -130,8 +130,8 @@ def test_a_recommended_rule_fail_is_a_warning_not_a_failure(mqtt_run):
     assert cases["MQT-009"].find("failure") is None
     assert cases["MQT-009"].find("system-out").text.startswith("warning (recommended rule")
     assert suite_property(suite, "warnings") == "1"
-    closing = stdout.strip().splitlines()[-1]
-    assert "1 failed" in closing and "1 warned" in closing, closing
+    assert stdout.strip().splitlines()[-1].startswith("VERDICT: NOT CERTIFIED")
+    assert " failed" not in stdout and " warned" not in stdout  # no pytest counts
     assert "instances: 1 fail, 1 warning" in stdout
     assert "MQT-009   R   warning" in stdout
     statuses = allure_statuses(out)
