@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import select
 import signal
 import subprocess
 import sys
@@ -157,3 +159,55 @@ def test_single_run_identity_mismatch_judges_no_rule(tmp_path: Path):
                                       "names: serial-number expected 'O1-7777', observed "
                                       "'O1-0001'")
     assert verdict["bench"]["identity"] == "serial-number=O1-7777"
+
+
+def test_example_lab_certifies_the_five_examples_at_once(tmp_path: Path):
+    out = tmp_path / "lab"
+    result = certkit("run", "--bench", PROFILES / "lab.bench.yaml", "--out", out, *RULES,
+                     timeout=120)
+    assert result.code == 0, result.stdout + result.stderr
+    summary = json.loads((out / "bench.json").read_text("utf-8"))
+    assert [(d["name"], d["verdict"], d["exit"]) for d in summary["duts"]] == [
+        (name, "CERTIFIED", 0) for name in ("kettle", "light", "outlet", "purifier", "sensor")]
+    for entry in summary["duts"]:
+        verdict = read_verdict(Path(entry["out"]))
+        assert judged(verdict), entry["name"]  # each DUT was checked, not only its profile
+        emulated = verdict["bench_as_run"]["transports"]
+        assert {e["dut"] for e in emulated.values()} == {"emulated"}
+
+
+def test_live_table_on_a_terminal(tmp_path: Path):
+    import pty
+
+    bench = bench_file(tmp_path, f"""\
+        - name: sensor
+          profile: {PROFILES / 'acme.sensor.th1.yaml'}
+          emulate: [ble]
+        """)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "certkit", "run", "--bench", str(bench),
+                                "--out", str(tmp_path / "out"), "--rules", "BLE-001"],
+                               cwd=ROOT, stdout=follower, stderr=subprocess.PIPE)
+    os.close(follower)
+    shown = b""
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # read as it comes: a full terminal would block it
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            try:
+                chunk = os.read(leader, 65536) if ready else b""
+            except OSError:  # the other end is closed and drained
+                break
+            shown += chunk
+            if not chunk and process.poll() is not None:
+                break
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        process.stderr.close()
+        os.close(leader)
+    text = shown.decode("utf-8", "replace")
+    assert "DUT" in text and "verdict" in text  # the table's header
+    assert "sensor" in text and "CERTIFIED" in text
+    assert process.returncode == 0
