@@ -15,6 +15,7 @@ from pathlib import Path
 
 DEFAULT_EXAMPLE = "acme.kettle.k1"  # the example of ECS-1 section 2
 SCHEMA_COMMENT = "# yaml-language-server: $schema="
+BENCH_FILE_SUFFIX = ".bench.yaml"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ def examples() -> list[Example]:
     folder = Path(str(resources.files("certkit.examples")))
     found = []
     for path in sorted(folder.glob("*.yaml")):
+        if path.name.endswith(BENCH_FILE_SUFFIX):  # a bench of the examples, not a device
+            continue
         comments = [line[1:].strip() for line in path.read_text(encoding="utf-8").splitlines()
                     if line.startswith("#") and not line.startswith(SCHEMA_COMMENT)]
         found.append(Example(path.name.removesuffix(".yaml"), path, comments[0] if comments else ""))
