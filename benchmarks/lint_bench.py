@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
+PROFILES = sorted(p for p in (ROOT / "profiles").glob("*.yaml")
+                  if not p.name.endswith(".bench.yaml"))  # device profiles only
 GOAL_ONE_PROFILE_S = 0.15
 
 

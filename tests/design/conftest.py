@@ -31,7 +31,8 @@ from certkit.standard.catalogue import catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILES = REPO / "profiles"
-EXAMPLES = sorted(PROFILES.glob("*.yaml"))
+EXAMPLES = sorted(p for p in PROFILES.glob("*.yaml")
+                  if not p.name.endswith(".bench.yaml"))  # a bench of them, not a device
 
 
 def locate(text: str, anchor: str, target: str | None = None) -> tuple[int, int]:
