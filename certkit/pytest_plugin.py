@@ -39,7 +39,7 @@ from certkit.certificate import KeyFileError, load_private_key, make_record, sig
 from certkit.checks import LabError, NotApplicable
 from certkit.custom_rules import (RuleRefused, custom_rule, in_suite, load_problem, location,
                                   selected_rule, shown)
-from certkit.deadline import RunWatchdog, deadline, deadline_for, run_bound
+from certkit.deadline import RunWatchdog, bound_in_force, deadline, deadline_for, run_bound
 from certkit.design import DESIGN_RULES, LintResult, ProfileReadError, lint_file
 from certkit.evidence import EvidenceLog
 from certkit.links import Link, open_link
@@ -47,7 +47,7 @@ from certkit.plan import Instance, Plan, make_plan
 from certkit.profile.model import Profile
 from certkit.report import allure_labels, terminal
 from certkit.report.charts import write_chart
-from certkit.report.progress import MODES, Progress
+from certkit.report.progress import MODES, Progress, operator_line
 from certkit.report.run_view import RunView
 from certkit.report.junit import junit_xml
 from certkit.report.outdir import OutputFolderError, default_folder, prepare
@@ -91,6 +91,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--certkit-waivers", metavar="FILE", help="waivers to apply (YAML)")
     group.addoption("--certkit-key", metavar="FILE",
                     help="Ed25519 private key (PEM): also write a signed certificate.json")
+    group.addoption("--certkit-max-duration", metavar="SECONDS", type=float,
+                    help="stop the run (INCOMPLETE) after this long, if sooner than the "
+                         "bound its plan gives")
     group.addoption("--certkit-progress", choices=MODES, default="auto",
                     help="live (a terminal), plain (lines, for CI logs), quiet (the verdict "
                          "only), pytest (pytest's own reporting); default: live on a terminal")
@@ -267,6 +270,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = run_order(run, keep)
+    bound_s = _bound(run, config,
+                     [item.stash[INSTANCE] for item in keep if INSTANCE in item.stash])
     try:
         run.record.write()
     except OSError as exc:  # nothing is checked that could not be recorded
@@ -275,7 +280,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=list(items))
         items[:] = []
         return
-    _start_watchdog(run, [item.stash[INSTANCE] for item in keep if INSTANCE in item.stash])
+    run.watchdog = RunWatchdog(bound_s)
+    run.watchdog.start()
 
 
 def run_order(run: CertkitRun, items: list[pytest.Item]) -> list[pytest.Item]:
@@ -294,13 +300,18 @@ def run_order(run: CertkitRun, items: list[pytest.Item]) -> list[pytest.Item]:
     return [item for _, item in sorted(enumerate(items), key=key)]
 
 
-def _start_watchdog(run: CertkitRun, instances: list[Instance]) -> None:
-    """The run's overall bound, derived from what it will check (see deadline.run_bound)."""
+def _bound(run: CertkitRun, config: pytest.Config, instances: list[Instance]) -> float:
+    """The run's overall bound in force: derived from what it will check (deadline.run_bound),
+    or --max-duration if smaller. Printed now and recorded in verdict.json."""
     applying = [i.rule for i in instances if i.applies]
     links = len(run.profile.transports.declared) if run.profile else 0
-    seconds = run_bound(applying, links, LINK_OPEN_TIMEOUT_S + LINK_CLOSE_TIMEOUT_S)
-    run.watchdog = RunWatchdog(seconds)
-    run.watchdog.start()
+    derived = run_bound(applying, links, LINK_OPEN_TIMEOUT_S + LINK_CLOSE_TIMEOUT_S)
+    seconds, source = bound_in_force(derived, config.getoption("--certkit-max-duration"))
+    run.record.bound = {"seconds": seconds, "source": source, "plan_seconds": derived}
+    operator_line(f"certkit run: bounded to {seconds:g} s "
+                  f"({'by --max-duration' if source != 'plan' else 'by its plan'}; "
+                  f"the plan allows {derived:.0f} s)")
+    return seconds
 
 
 @pytest.hookimpl(wrapper=True)

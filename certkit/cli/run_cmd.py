@@ -82,10 +82,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     cmd.add_argument("--key", metavar="FILE", type=Path,
                      help="Ed25519 private key to sign a certification record with")
     cmd.add_argument("--waivers", metavar="FILE", type=Path, help="waivers to apply (YAML)")
+    cmd.add_argument("--max-duration", metavar="SECONDS", type=_positive_seconds,
+                     help="stop the run (INCOMPLETE, verdict and evidence written) after this "
+                          "long, if sooner than the bound its plan gives; the bound in force is "
+                          "printed at start and recorded in verdict.json")
     cmd.add_argument("-v", "--verbose", action="store_true", help="show pytest's own detail")
     cmd.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
     cmd.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
     cmd.set_defaults(handler=run)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return seconds
 
 
 def _fail_usage(message: str) -> int:
@@ -112,6 +126,8 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
         argv.append(f"--certkit-waivers={args.waivers}")
     if args.key:
         argv.append(f"--certkit-key={args.key}")
+    if args.max_duration is not None:
+        argv.append(f"--certkit-max-duration={args.max_duration}")
     argv += [f"--certkit-rules={pattern}" for pattern in args.rules]
     argv += [f"--certkit-fault={fault}" for fault in args.fault]
     argv += [f"--certkit-variant={variant}" for variant in args.variant]

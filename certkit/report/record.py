@@ -152,6 +152,7 @@ class RunRecord:
     duplicates: dict[str, list[RuleResult]] = field(default_factory=dict)  # more than one result
     measurements: dict[str, list[Measurement]] = field(default_factory=dict)  # by instance id
     charts: dict[str, str] = field(default_factory=dict)  # instance id -> its chart (SVG) path
+    bound: dict | None = None  # the run's overall bound in force (seconds, source, plan_seconds)
 
     def observe(self, name: str, value: str, source: str) -> None:
         """What a transport reported about the DUT's identity (model, firmware...)."""
@@ -235,6 +236,7 @@ class RunRecord:
             "finished": self.finished,
             "complete": self.finished is not None and not self.stop_reason,
             "stop_reason": self.stop_reason,
+            "bound": self.bound,
             "waivers": [w.as_json() for w in final.applied],
             "waiver_notes": final.notes,
             "warnings": [f"{r.rule}{f'[{r.instance}]' if r.instance else ''}: {r.message}"
