@@ -33,6 +33,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                           "(OUT_DIR/allure-report) and OUT_DIR/summary.md.")
     cmd.add_argument("out", metavar="OUT_DIR", type=Path, help="the run's folder (--out)")
     cmd.add_argument("--summary-only", action="store_true", help="only write summary.md")
+    cmd.add_argument("--single-file", action="store_true",
+                     help="make the HTML report one self-contained file "
+                          "(OUT_DIR/allure-report/index.html opens from disk or an artifact)")
     cmd.set_defaults(handler=run)
 
 
@@ -61,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     problem = shape_problem(verdict)
     if problem is None:
         try:
-            summary = markdown_summary(verdict)
+            summary = markdown_summary(verdict, args.out)
         except (AttributeError, TypeError, KeyError, ValueError, RecursionError) as exc:
             problem = f"a field has the wrong shape ({type(exc).__name__})"
     if problem is not None:
@@ -92,8 +95,11 @@ def run(args: argparse.Namespace) -> int:
         write_atomically(config, json.dumps({
             "name": name,
             "categories": {"rules": CATEGORIES},
-            # The tree a reviewer walks: rule family, transport, rule.
-            "plugins": {"awesome": {"options": {"groupBy": ["epic", "feature", "story"]}}},
+            # The tree a reviewer walks: rule family (in the standard's order: the family
+            # names are numbered, see allure_labels.family_label), transport, rule.
+            "plugins": {"awesome": {"options": {
+                "groupBy": ["epic", "feature", "story"], "defaultSortBy": "name,asc",
+                "singleFile": bool(getattr(args, "single_file", False))}}},
         }, indent=2))
     except OSError as exc:
         print(f"certkit report: cannot write {config}: {exc.strerror}", file=sys.stderr)
@@ -110,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"certkit report: the Allure generator failed:\n{done.stdout}{done.stderr}",
               file=sys.stderr)
         return 2
-    print(f"wrote {target / 'index.html'} (serve the folder over HTTP to view it, "
-          f"e.g. `npx allure open {target}`)")
+    if getattr(args, "single_file", False):
+        print(f"wrote {target / 'index.html'} (one file: open it in a browser)")
+    else:
+        print(f"wrote {target / 'index.html'} (serve the folder over HTTP to view it, "
+              f"e.g. `npx allure open {target}`)")
     return 0

@@ -32,6 +32,17 @@ if TYPE_CHECKING:
 STANDARD_URL = os.environ.get("CERTKIT_STANDARD_URL", "ECS-1.md")
 SEVERITY = {"M": "critical", "R": "minor"}
 FEATURE = {"design": "profile", "interop": "all transports"}
+# The standard's order of rule families; the report's tree sorts by name, so each family's
+# name starts with its place ("3. SER Serial ..."), not the order the rules happened to run in.
+FAMILY_ORDER = ("PRF", "DSN", "SER", "MQT", "BLE", "INT", "SEC")
+
+
+def family_label(family_id: str) -> str:
+    family = catalogue().families.get(family_id)
+    named = f"{family_id} {family.title}" if family else family_id
+    place = (FAMILY_ORDER.index(family_id) + 1 if family_id in FAMILY_ORDER
+             else len(FAMILY_ORDER) + 1)  # rules of one's own after the standard's
+    return f"{place}. {named}"
 
 
 
@@ -41,8 +52,7 @@ def _label(value: str, kind: str) -> pytest.MarkDecorator:
 
 def label(item: pytest.Item, instance: Instance, profile: Profile | None) -> None:
     rule = instance.rule
-    family = catalogue().families.get(rule.family)
-    item.add_marker(_label(f"{rule.family} {family.title}" if family else rule.family, "epic"))
+    item.add_marker(_label(family_label(rule.family), "epic"))
     item.add_marker(_label(FEATURE.get(rule.transport, rule.transport), "feature"))
     item.add_marker(_label(f"{rule.id} {rule.title}", "story"))
     item.add_marker(_label(SEVERITY[rule.level], "severity"))

@@ -7,7 +7,11 @@ observed, lab errors, warnings and waivers.
 
 from __future__ import annotations
 
-from certkit.report.junit import all_rules, verdict_line
+import html
+from pathlib import Path
+from urllib.parse import quote
+
+from certkit.report.junit import all_rules, instance_name, verdict_line
 
 
 def shape_problem(verdict: object) -> str | None:
@@ -37,6 +41,20 @@ def shape_problem(verdict: object) -> str | None:
     return None
 
 
+def _text(value: object) -> str:
+    """Device and user text as Markdown that shows it as written: no HTML (a step summary
+    renders it), no link, image, emphasis or table cell boundary, on one line."""
+    text = html.escape(" ".join(str(value).splitlines()), quote=False)
+    for char in "\\`*_[]|!":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _code(value: object) -> str:
+    """Text in a code span (shown literally, HTML included); a backtick cannot end it."""
+    return "`" + " ".join(str(value).splitlines()).replace("`", "'") + "`"
+
+
 def _instance(rule: dict) -> str:
     return f"{rule['rule']}[{rule['instance']}]" if rule["instance"] else rule["rule"]
 
@@ -44,12 +62,12 @@ def _instance(rule: dict) -> str:
 def _table(rows: list[dict]) -> list[str]:
     lines = ["| rule instance | level | message |", "| --- | --- | --- |"]
     for row in rows:
-        message = row["message"].replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| `{_instance(row)}` {row.get('title', '')} | {row['level']} | {message} |")
+        lines.append(f"| {_code(_instance(row))} {_text(row.get('title', ''))} "
+                     f"| {_text(row['level'])} | {_text(row['message'])} |")
     return lines
 
 
-def markdown_summary(verdict: dict) -> str:
+def markdown_summary(verdict: dict, folder: Path | None = None) -> str:
     rules = all_rules(verdict)
     dut = verdict.get("dut") or {}
     counts: dict[str, int] = {}
@@ -59,19 +77,19 @@ def markdown_summary(verdict: dict) -> str:
     fails = [r for r in rules if r["outcome"] == "fail" and r["level"] == "M"]
     errors = [r for r in rules if r["outcome"] == "error"]
     lines = [
-        f"# certkit: {verdict_line(verdict)}",
+        f"# certkit: {html.escape(verdict_line(verdict), quote=False)}",  # the user's --rules
         "",
-        f"**{dut.get('model') or verdict['profile']['model']}** firmware "
-        f"{dut.get('firmware') or '?'} against {verdict['standard']}, certkit "
-        f"{verdict['certkit']}; profile `{verdict['profile']['path']}` "
-        f"(sha256 `{verdict['profile']['sha256'][:16]}…`).",
+        f"**{_text(dut.get('model') or verdict['profile']['model'])}** firmware "
+        f"{_text(dut.get('firmware') or '?')} against {_text(verdict['standard'])}, certkit "
+        f"{_text(verdict['certkit'])}; profile {_code(verdict['profile']['path'])} "
+        f"(sha256 {_code(verdict['profile']['sha256'][:16] + '…')}).",
         "",
         "Rule instances: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) + ".",
     ]
     if verdict.get("selection"):
-        lines += ["", f"Only rules matching {', '.join(verdict['selection'])} were checked."]
+        lines += ["", f"Only rules matching {_code(', '.join(verdict['selection']))} were checked."]
     if verdict.get("stop_reason"):
-        lines += ["", f"The run stopped early: {verdict['stop_reason']}."]
+        lines += ["", f"The run stopped early: {_text(verdict['stop_reason'])}."]
     if fails:
         lines += ["", "## Device failures (block certification)", "", *_table(fails)]
     if errors:
@@ -79,11 +97,37 @@ def markdown_summary(verdict: dict) -> str:
                   "", *_table(errors)]
     if verdict.get("warnings"):
         lines += ["", "## Warnings (recommended rules)", ""]
-        lines += [f"- {warning}" for warning in verdict["warnings"]]
+        lines += [f"- {_text(warning)}" for warning in verdict["warnings"]]
+    lines += _pictures(rules, folder)
     if verdict.get("waivers") or verdict.get("waiver_notes"):
         lines += ["", "## Waivers", ""]
-        lines += [f"- {w['rule']}{'[' + w['instance'] + ']' if w.get('instance') else ''}: "
-                  f"{w['reason']} (by {w['reviewer']}, until {w['expires']})"
+        lines += [f"- {_code(instance_name(w))}: "
+                  f"{_text(w['reason'])} (by {_text(w['reviewer'])}, until {_text(w['expires'])})"
                   for w in verdict.get("waivers", [])]
-        lines += [f"- note: {note}" for note in verdict.get("waiver_notes", [])]
+        lines += [f"- note: {_text(note)}" for note in verdict.get("waiver_notes", [])]
     return "\n".join(lines) + "\n"
+
+
+def _link(path: str) -> str:
+    """A relative link that survives brackets in instance ids: evidence/INT-005[ble].svg."""
+    return quote(path, safe="/")
+
+
+def _pictures(rules: list[dict], folder: Path | None) -> list[str]:
+    """Links to the latency charts (with their figures) and the run's timeline (when the
+    run's folder is known and has one)."""
+    charted = [r for r in rules if isinstance(r.get("chart"), str)]
+    lines: list[str] = []
+    if charted:
+        lines += ["", "## Latency charts", ""]
+        for rule in charted:
+            figures = "; ".join(
+                f"{m['name']} {m['value']} {m['unit']} (limit {m['limit']}"
+                f"{'' if m.get('ok') else ', OUTSIDE'})"
+                for m in rule.get("measurements") or [] if isinstance(m, dict) and m.get("unit") == "ms")
+            lines.append(f"- [`{_instance(rule)}`]({_link(rule['chart'])}) {figures}")
+    if folder is None or not (folder / "timeline.svg").exists():
+        return lines
+    lines += ["", "Timeline of the run: [timeline.svg](timeline.svg); every exchange in "
+              "[trace.json](trace.json) (open it in ui.perfetto.dev or chrome://tracing)."]
+    return lines
