@@ -61,7 +61,7 @@ class Bare:
 
     def open(self, profile, address: str | None) -> None:
         if self.adapter is None:  # its own emulator on its own in-process link
-            from emulators.ble import BleEmulator
+            from certkit_emulators.ble import BleEmulator
 
             self.emulator = BleEmulator(profile, loop=self.loop)
             self.emulator.start(10)
@@ -154,7 +154,7 @@ def compare(title: str, bare: Bare, via: ViaLink, reads: int, rounds: int) -> No
 
 
 def emulator_process() -> tuple[subprocess.Popen, str, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "emulators.ble", str(KETTLE)],
+    proc = subprocess.Popen([sys.executable, "-m", "certkit_emulators.ble", str(KETTLE)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             cwd=ROOT)
     _, spec, address, _ = proc.stdout.readline().split()

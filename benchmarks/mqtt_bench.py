@@ -92,7 +92,7 @@ def amqtt() -> Iterator[str]:
 @contextmanager
 def emulator(port: int) -> Iterator[None]:
     """The reference emulator in a process of its own, as a DUT would be."""
-    process = subprocess.Popen([sys.executable, "-m", "emulators.mqtt", str(KETTLE),
+    process = subprocess.Popen([sys.executable, "-m", "certkit_emulators.mqtt", str(KETTLE),
                                 "--connect", f"127.0.0.1:{port}"], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -10,7 +10,7 @@ allowed rate), each naming the sentence of ECS-1 it exercises. Every
 variant must be CERTIFIED; a variant the suite misjudges is a harness bug
 (`certkit emulate --list-variants`, docs/variants.md).
 
-Each transport's emulator lives in `emulators.<transport>` and registers
+Each transport's emulator lives in `certkit_emulators.<transport>` and registers
 itself on import; `emulator_class("serial")` imports it on first use.
 """
 
@@ -89,14 +89,14 @@ def register(cls: type[Emulator]) -> type[Emulator]:
 def emulator_class(transport: str) -> type[Emulator]:
     """The reference emulator of a transport (imported on first use)."""
     if transport not in EMULATORS:
-        importlib.import_module(f"emulators.{transport}")
+        importlib.import_module(f"certkit_emulators.{transport}")
     return EMULATORS[transport]
 
 
 def faults_of(transport: str) -> dict[str, Fault]:
     """The faults `--fault TRANSPORT:NAME` can name; `interop` for the device as a whole."""
     if transport == "interop":
-        return importlib.import_module("emulators.interop").FAULTS
+        return importlib.import_module("certkit_emulators.interop").FAULTS
     return emulator_class(transport).FAULTS
 
 

@@ -1,6 +1,6 @@
 """What the emulators' command lines share: a profile, faults, variants, --list-faults.
 
-Each `python -m emulators.<transport>` builds its parser with
+Each `python -m certkit_emulators.<transport>` builds its parser with
 `emulator_parser`, adds its own options, and calls `start_from_args`,
 which lists the faults or checks the profile and builds the emulator, and
 ends the command with a clear usage error when either is wrong.
@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 from certkit.design import ProfileReadError, lint_file
 from certkit.profile.model import Profile
-from emulators import Emulator, UnknownFault
+from certkit_emulators import Emulator, UnknownFault
 
 
 def emulator_parser(transport: str, description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"python -m emulators.{transport}",
+    parser = argparse.ArgumentParser(prog=f"python -m certkit_emulators.{transport}",
                                      description=description)
     parser.add_argument("profile", metavar="PROFILE", type=Path, nargs="?")
     parser.add_argument("--fault", metavar="NAME", action="append", default=[],

@@ -1,7 +1,7 @@
 """Faults of the multi-transport device: breaches only visible across its faces.
 
 The serial, MQTT and BLE emulators of one run share one `DeviceState`
-(`emulators.session`); these faults bend how the faces share it, so each
+(`certkit_emulators.session`); these faults bend how the faces share it, so each
 rule of ECS-1 section 8 (and SEC-002) can be shown to fail. They are given
 as `--fault interop:NAME` and need at least one emulated transport; each
 names the face that misbehaves.
@@ -9,7 +9,7 @@ names the face that misbehaves.
 
 from __future__ import annotations
 
-from emulators import Fault
+from certkit_emulators import Fault
 
 FAULTS: dict[str, Fault] = {f.name: f for f in (
     Fault("no-propagation", "INT-001",

@@ -17,7 +17,7 @@ import threading
 import weakref
 
 from certkit.profile.model import Profile
-from emulators.state import DeviceState
+from certkit_emulators.state import DeviceState
 
 _STATES: weakref.WeakKeyDictionary[object, DeviceState] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()

@@ -18,7 +18,7 @@ truth, safe to use from the emulators' threads and loops at once:
   serial number), the same on every face.
 
 Each emulator makes a private `DeviceState` when used alone; with several
-transports emulated in one run they share one (`emulators.session`).
+transports emulated in one run they share one (`certkit_emulators.session`).
 
     state = DeviceState(profile)
     state.subscribe(lambda prop, value, source: print(prop.label, value, source))
@@ -89,7 +89,7 @@ class DeviceState:
 
     def __init__(self, profile: Profile, identity: Identity | None = None,
                  faults: frozenset[str] = frozenset()) -> None:
-        """`faults`: interop faults (`emulators.interop`), which the faces consult."""
+        """`faults`: interop faults (`certkit_emulators.interop`), which the faces consult."""
         self.profile = profile
         self.faults = frozenset(faults)
         self.identity = identity or identity_of(profile)

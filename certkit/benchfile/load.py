@@ -149,7 +149,7 @@ class _Checker:
         except BenchError as exc:
             self.at(self._where(here, str(exc)), _plain(str(exc)))
         else:
-            from emulators import UnknownFault, check_faults, check_variants
+            from certkit_emulators import UnknownFault, check_faults, check_variants
 
             for check, key in ((check_faults, "fault"), (check_variants, "variant")):
                 try:

@@ -6,7 +6,7 @@
     certkit emulate mqtt PROFILE --connect HOST:PORT [--fault NAME]...
     certkit emulate ble PROFILE [--fault NAME]...      (an HCI endpoint over TCP)
 
-Everything after the transport goes to `python -m emulators.<transport>`.
+Everything after the transport goes to `python -m certkit_emulators.<transport>`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import argparse
 import importlib
 
 from certkit.standard.ecs1 import TRANSPORTS
-from emulators import faults_of, variants_of
+from certkit_emulators import faults_of, variants_of
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             for fault in faults_of(transport).values():
                 print(f"  {fault.name:<28} {fault.rule}  {fault.description}")
         return 0
-    module = importlib.import_module(f"emulators.{args.transport}.__main__")
+    module = importlib.import_module(f"certkit_emulators.{args.transport}.__main__")
     return module.main(args.args)
 
 

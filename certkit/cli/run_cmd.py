@@ -27,7 +27,7 @@ from certkit.report.outdir import OutputFolderError, default_folder, prepare
 from certkit.report.record import write_atomically
 from certkit.verdict import Verdict
 from certkit.waivers import WaiverError, load_waivers
-from emulators import UnknownFault, check_faults, check_variants
+from certkit_emulators import UnknownFault, check_faults, check_variants
 
 # The environment pytest runs in: no plugin loaded from entry points or PYTEST_PLUGINS,
 # no options from PYTEST_ADDOPTS.

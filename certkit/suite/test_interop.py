@@ -401,7 +401,7 @@ def _neighbour_profile(profile: Profile) -> Profile:
 
 def _mqtt_neighbour(profile: Profile, mqtt: Any, neighbours: list[Any],
                     evidence: EvidenceLog) -> None:
-    from emulators.mqtt import MqttEmulator
+    from certkit_emulators.mqtt import MqttEmulator
 
     upstream = mqtt.upstream
     if upstream is None or mqtt.tls_required:
@@ -462,7 +462,7 @@ def _ble_neighbour(profile: Profile, ble: Any, neighbours: list[Any],
     if emulator is None or emulator.link is None:
         evidence.note("INT-006: the BLE neighbour needs the emulated radio; BLE part not checked")
         return
-    from emulators.ble import BleEmulator
+    from certkit_emulators.ble import BleEmulator
 
     neighbour = BleEmulator(_neighbour_profile(profile), loop=emulator.loop,
                             address="C1:23:45:67:89:AB")

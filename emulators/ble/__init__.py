@@ -15,7 +15,7 @@ the link's own loop and joins the same LocalLink with a virtual central
 virtual controller on its link behind an HCI transport, so a harness in
 another process reaches it as it would a bench radio:
 
-    python -m emulators.ble profiles/acme.kettle.k1.yaml --hci tcp-server:127.0.0.1:0
+    python -m certkit_emulators.ble profiles/acme.kettle.k1.yaml --hci tcp-server:127.0.0.1:0
     certkit run profiles/acme.kettle.k1.yaml --ble-adapter bumble:tcp-client:127.0.0.1:PORT
 
 Each fault in `FAULTS` breaks one rule on purpose (`--fault ble:NAME`); each
@@ -30,15 +30,15 @@ from typing import TYPE_CHECKING
 
 from certkit.links.ble.aio import LoopThread
 from certkit.profile.model import Profile
-from emulators import Emulator, Fault, Variant, register
-from emulators.state import DeviceState
+from certkit_emulators import Emulator, Fault, Variant, register
+from certkit_emulators.state import DeviceState
 
 if TYPE_CHECKING:  # bumble loads when the emulator starts, not to list its faults
     from bumble.link import LocalLink
     from bumble.transport.common import Transport
 
     from certkit.links.ble.bumble_backend.controller import CertkitController
-    from emulators.ble.peripheral import Peripheral
+    from certkit_emulators.ble.peripheral import Peripheral
 
 FAULTS: dict[str, Fault] = {f.name: f for f in (
     Fault("no-manufacturer-data", "BLE-001", "advertises no manufacturer specific data"),
@@ -176,7 +176,7 @@ class BleEmulator(Emulator):
     async def _start(self, link: LocalLink | None = None) -> None:
         from bumble.link import LocalLink
 
-        from emulators.ble.peripheral import Peripheral
+        from certkit_emulators.ble.peripheral import Peripheral
 
         self.link = link or LocalLink()
         self.peripheral = Peripheral(self.profile, self.faults, self.link, self.state,

@@ -1,8 +1,8 @@
 """Run the reference BLE emulator in its own process, behind an HCI endpoint.
 
-    python -m emulators.ble PROFILE --hci tcp-server:127.0.0.1:0 [--fault NAME]...
+    python -m certkit_emulators.ble PROFILE --hci tcp-server:127.0.0.1:0 [--fault NAME]...
         [--variant NAME]...
-    python -m emulators.ble --list-faults
+    python -m certkit_emulators.ble --list-faults
 
 The harness reaches it as it would a bench radio:
 `certkit run PROFILE --ble-adapter bumble:tcp-client:127.0.0.1:PORT`. Once
@@ -21,8 +21,8 @@ import signal
 import sys
 import threading
 
-from emulators.ble import BleEmulator
-from emulators.cli import emulator_parser, start_from_args
+from certkit_emulators.ble import BleEmulator
+from certkit_emulators.cli import emulator_parser, start_from_args
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 3.0

@@ -29,7 +29,7 @@ from certkit.links.ble.codec import (
     service_uuid,
 )
 from certkit.profile.model import BthomeObject, Profile
-from emulators.ble.state import GattValues
+from certkit_emulators.ble.state import GattValues
 
 BTHOME_V2_UNENCRYPTED = 0x40  # device info byte: version 2 in bits 5-7, no encryption
 BTHOME_PACKET_ID = 0x00

@@ -8,7 +8,7 @@ on battery power, and the advertising data of `advertising.py`, sent every
 second). Writable characteristics require an encrypted link (SEC-004, so
 the reference device passes the recommended rule too); writes are judged by
 `DeviceState`, changes are notified, and the device re-advertises after
-every disconnection. Variants (`emulators.ble.VARIANTS`) change how, within
+every disconnection. Variants (`certkit_emulators.ble.VARIANTS`) change how, within
 what section 7 allows: the MTU it accepts, when it notifies, what else its
 GATT table and advertising carry.
 
@@ -51,9 +51,9 @@ from certkit.links.ble.codec import (
     sig_uuid,
 )
 from certkit.profile.model import Profile, Property
-from emulators.ble.advertising import advertising_data, device_name
-from emulators.ble.state import SOURCE, GattValues, Key, device_information
-from emulators.state import DeviceState
+from certkit_emulators.ble.advertising import advertising_data, device_name
+from certkit_emulators.ble.state import SOURCE, GattValues, Key, device_information
+from certkit_emulators.state import DeviceState
 
 logger = logging.getLogger(__name__)
 

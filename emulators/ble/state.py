@@ -1,6 +1,6 @@
 """What the emulated peripheral knows and decides, without any Bluetooth.
 
-`GattValues` is the BLE face of the device's `DeviceState` (`emulators.state`,
+`GattValues` is the BLE face of the device's `DeviceState` (`certkit_emulators.state`,
 possibly shared with its other faces): it answers reads in the section 7
 encoding, judges writes (returning the ATT error a conformant device sends)
 and, on each `tick()`, changes the read-only notify properties a little, as
@@ -19,7 +19,7 @@ from typing import Any
 from certkit.links.ble.codec import SIZES, DecodeError, decode, encode
 from certkit.profile.model import Profile, Property
 from certkit.standard.ecs1 import INTEGER_BOUNDS
-from emulators.state import DeviceState, Identity, identity_of
+from certkit_emulators.state import DeviceState, Identity, identity_of
 
 ATT_WRITE_NOT_PERMITTED = 0x03
 ATT_INVALID_LENGTH = 0x0D

@@ -12,7 +12,7 @@ Each fault breaks one rule, named in `FAULTS`; `certkit run --emulate mqtt
 `VARIANTS`, is a conformant choice a real firmware may make instead
 (`--variant mqtt:NAME`); all of them must be CERTIFIED. It also runs on its own:
 
-    python -m emulators.mqtt profiles/acme.kettle.k1.yaml --connect 127.0.0.1:1883
+    python -m certkit_emulators.mqtt profiles/acme.kettle.k1.yaml --connect 127.0.0.1:1883
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from paho.mqtt.properties import Properties
 
 from certkit.links.mqtt.aio import bounded
 from certkit.profile.model import Profile
-from emulators import Emulator, Fault, Variant, register
-from emulators.mqtt.device import HEARTBEAT_S, SLOW_READY_S, SOURCE, Crash, HomieDevice, Out
-from emulators.state import DeviceState
+from certkit_emulators import Emulator, Fault, Variant, register
+from certkit_emulators.mqtt.device import HEARTBEAT_S, SLOW_READY_S, SOURCE, Crash, HomieDevice, Out
+from certkit_emulators.state import DeviceState
 
 RECONNECT_S = 0.5  # prompt, so a conformant run does not wait on MQT-008's 30 s
 RECONNECT_FAST_S = 0.2

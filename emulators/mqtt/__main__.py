@@ -1,7 +1,7 @@
 """Run the reference MQTT emulator on its own, as a device on a bench would be.
 
-    python -m emulators.mqtt PROFILE --connect HOST:PORT [--fault NAME]... [--tls-ca FILE]
-    python -m emulators.mqtt --list-faults
+    python -m certkit_emulators.mqtt PROFILE --connect HOST:PORT [--fault NAME]... [--tls-ca FILE]
+    python -m certkit_emulators.mqtt --list-faults
 
 It retries until the endpoint is up and runs until interrupted (or for
 `--seconds`); point `certkit run PROFILE --mqtt-listen HOST:PORT` at the
@@ -17,8 +17,8 @@ from pathlib import Path
 
 from certkit.bench import BenchError, parse_endpoint
 from certkit.profile.model import Profile
-from emulators.cli import emulator_parser, start_from_args
-from emulators.mqtt import MqttEmulator
+from certkit_emulators.cli import emulator_parser, start_from_args
+from certkit_emulators.mqtt import MqttEmulator
 
 STOP_TIMEOUT_S = 3.0
 

@@ -2,12 +2,12 @@
 it answers a `/set`.
 
 `HomieDevice` reads and writes the values of the device's `DeviceState`
-(`emulators.state`), which it may share with the device's other faces.
+(`certkit_emulators.state`), which it may share with the device's other faces.
 `announcements()` is
 what it publishes on every (re)connect, `command()` what it does with a
 `/set`; both return `Out` messages for the MQTT client to send. Faults bend
-exactly one behaviour each (see `emulators.mqtt.FAULTS`); variants choose
-among the ways ECS-1 and Homie 5 leave open (see `emulators.mqtt.VARIANTS`).
+exactly one behaviour each (see `certkit_emulators.mqtt.FAULTS`); variants choose
+among the ways ECS-1 and Homie 5 leave open (see `certkit_emulators.mqtt.VARIANTS`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 from certkit.links.mqtt import homie
 from certkit.links.mqtt.homie import HomieProperty, PayloadError
 from certkit.profile.model import Action, Event, Profile, Property
-from emulators.state import DeviceState
+from certkit_emulators.state import DeviceState
 
 SLOW_SET_S = 1.5  # above ECS-1's 1000 ms reply limit, so slow under any profile
 TAIL_FROM, TAIL_EVERY, TAIL_S = 30, 10, 1.1  # fault latency-tail: which sets are slow

@@ -1,4 +1,4 @@
-"""`python -m emulators.serial PROFILE [--fault NAME]... [--variant NAME]...`: an emulated MCU.
+"""`python -m certkit_emulators.serial PROFILE [--fault NAME]... [--variant NAME]...`: an emulated MCU.
 
 Prints the pty path to give `certkit run --serial`, and the command that
 resets the emulated MCU (SIGUSR1) to give `--reset cmd:...`. Runs until
@@ -12,8 +12,8 @@ import signal
 import sys
 import threading
 
-from emulators.cli import emulator_parser, start_from_args
-from emulators.serial import SerialEmulator
+from certkit_emulators.cli import emulator_parser, start_from_args
+from certkit_emulators.serial import SerialEmulator
 
 START_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 5.0
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                 reset_wanted.clear()
                 emulator.reset(START_TIMEOUT_S)
             if not emulator.running:
-                print(f"emulators.serial: the MCU stopped: {emulator.error}", file=sys.stderr)
+                print(f"certkit_emulators.serial: the MCU stopped: {emulator.error}", file=sys.stderr)
                 return 1
     finally:
         emulator.stop(STOP_TIMEOUT_S)

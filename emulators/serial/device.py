@@ -1,7 +1,7 @@
 """The emulated device's MIoT semantics, with no wire attached.
 
 `DeviceModel` answers get, set and action requests with section 5 result
-codes; the values live in the device's `DeviceState` (`emulators.state`),
+codes; the values live in the device's `DeviceState` (`certkit_emulators.state`),
 which it may share with the device's other faces. The faults that
 change what the device *does* (not how it talks) live here too; the MCU
 loop in `mcu.py` deals with timing and framing.
@@ -14,7 +14,7 @@ from typing import Any
 
 from certkit.links.serial.protocol import LineError, Token, decode_value
 from certkit.profile.model import Action, Profile, Property
-from emulators.state import DeviceState, as_format
+from certkit_emulators.state import DeviceState, as_format
 
 OK, NOT_READABLE, NOT_WRITABLE, NO_SUCH, BAD_VALUE, BAD_ARGUMENTS = (
     0, -4001, -4002, -4003, -4005, -4006)

@@ -6,7 +6,7 @@ makes fail, so the suite can be shown to catch every breach it claims to.
 
 from __future__ import annotations
 
-from emulators import Fault
+from certkit_emulators import Fault
 
 FAULTS: dict[str, Fault] = {f.name: f for f in (
     Fault("wrong-model", "SER-001", "announces a model other than the profile's after boot"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from certkit.profile.model import Profile
 from certkit.standard.catalogue import catalogue
-from emulators import Variant
+from certkit_emulators import Variant
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("replies-near-limit",

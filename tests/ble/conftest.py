@@ -69,13 +69,13 @@ def run_many(jobs: dict[str, tuple]) -> dict[str, Run]:
 
 
 class EmulatorProcess:
-    """`python -m emulators.ble PROFILE` with an HCI endpoint on a free TCP port."""
+    """`python -m certkit_emulators.ble PROFILE` with an HCI endpoint on a free TCP port."""
 
     def __init__(self, profile_path: Path, *args: str) -> None:
         # stderr to a file: a pipe nobody reads could fill up and stall the emulator.
         self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "emulators.ble", str(profile_path),
+            [sys.executable, "-m", "certkit_emulators.ble", str(profile_path),
              "--hci", "tcp-server:127.0.0.1:0", *args],
             stdout=subprocess.PIPE, stderr=self.stderr, text=True, cwd=ROOT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})

@@ -32,7 +32,7 @@ from certkit.links.ble.bumble_backend import (
     CertkitController,
     RawAdvertisement,
 )
-from emulators.ble.peripheral import Peripheral
+from certkit_emulators.ble.peripheral import Peripheral
 
 ABSENT = hci.Address("C0:00:00:00:00:01", hci.Address.RANDOM_DEVICE_ADDRESS)
 TARGET = codec.characteristic_uuid(2, 3)       # kettle.target-temperature (read, write, notify)

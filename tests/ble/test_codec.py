@@ -10,9 +10,9 @@ import pytest
 from certkit.links.ble import bthome, codec, values
 from certkit.links.ble.errors import AttError
 from certkit.profile.values import other_valid_value, same_value
-from emulators.ble import FAULTS
-from emulators.ble.advertising import advertising_data, bthome_object, bthome_payload
-from emulators.ble.state import (
+from certkit_emulators.ble import FAULTS
+from certkit_emulators.ble.advertising import advertising_data, bthome_object, bthome_payload
+from certkit_emulators.ble.state import (
     ATT_INVALID_LENGTH,
     ATT_UNLIKELY_ERROR,
     ATT_VALUE_NOT_ALLOWED,

@@ -1,6 +1,6 @@
 """`certkit run` against the reference BLE emulator, as a user runs it.
 
-In process (`--emulate ble`) and across processes (`python -m emulators.ble`
+In process (`--emulate ble`) and across processes (`python -m certkit_emulators.ble`
 serving HCI on TCP, reached with `--ble-adapter bumble:tcp-client:...`):
 every BLE rule and SEC-004 passes on the conformant emulator, and each fault
 makes its own rule fail with a message that says expected and observed.
@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from emulators.ble import FAULTS
-from emulators.ble.__main__ import main as emulator_main
+from certkit_emulators.ble import FAULTS
+from certkit_emulators.ble.__main__ import main as emulator_main
 from tests.ble.conftest import (
     BLE_RULES,
     SENSOR,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from certkit.design import lint_file
-from emulators import UnknownFault, emulator_class
+from certkit_emulators import UnknownFault, emulator_class
 from tests.conftest import KETTLE, ROOT, certkit
 
 

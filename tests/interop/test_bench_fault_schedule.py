@@ -11,7 +11,7 @@ schedule draws, a part of the *bench* is killed with SIGKILL:
   (`--ble-adapter bumble:tcp-client:...`): the controller certkit's central
   talks to goes away;
 - `serial-pty`: the serial emulator in its own process (`python -m
-  emulators.serial`), which holds the pty's master: certkit's port breaks.
+  certkit_emulators.serial`), which holds the pty's master: certkit's port breaks.
 
 A moment is "once N instances of the run have ended, plus D seconds", so it
 lands inside an instance whatever the machine's speed. Every run must end
@@ -164,11 +164,11 @@ def _broker_of(run_pid: int) -> tuple[int, str] | None:
 
 
 class SerialEmulatorProcess:
-    """`python -m emulators.serial PROFILE`: the partner MCU on a pty it holds."""
+    """`python -m certkit_emulators.serial PROFILE`: the partner MCU on a pty it holds."""
 
     def __init__(self, profile_path: Path) -> None:
         self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "emulators.serial", str(profile_path)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "certkit_emulators.serial", str(profile_path)],
                                      stdout=subprocess.PIPE, stderr=self.stderr, text=True,
                                      cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         said = self._said(("port", "reset"), timeout=30)

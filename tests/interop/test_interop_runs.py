@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from emulators.interop import FAULTS
+from certkit_emulators.interop import FAULTS
 from tests.ble.conftest import EmulatorProcess, Run, run_cli, run_many
 from tests.conftest import KETTLE, ROOT, read_verdict
 from tests.mqtt.conftest import MOSQUITTO, Mosquitto

@@ -29,7 +29,7 @@ import pytest
 
 from certkit.links.mqtt import tls
 from certkit.links.mqtt.broker import free_port
-from emulators.mqtt import FAULTS
+from certkit_emulators.mqtt import FAULTS
 from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
 from tests.mqtt.conftest import MOSQUITTO, kettle_variant
 
@@ -280,7 +280,7 @@ def test_the_issues_example_message(runs):
 def test_emulator_started_on_its_own_as_on_a_bench(tmp_path):
     port = free_port()
     device = subprocess.Popen(
-        [sys.executable, "-m", "emulators.mqtt", str(KETTLE), "--connect", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "certkit_emulators.mqtt", str(KETTLE), "--connect", f"127.0.0.1:{port}"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(0.3)  # the device is up first and retries until certkit listens

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from emulators.serial import FAULTS
+from certkit_emulators.serial import FAULTS
 from tests.serial.serial_support import PROFILES, ROOT, Run, finish, run_certkit, start_certkit
 
 KETTLE = "acme.kettle.k1"
@@ -68,10 +68,10 @@ def _cli(profile: str, *args: str) -> Callable[[Path], Run]:
 
 def _standalone(faults: tuple[str, ...] = (), unplug_after: str | None = None,
                 *args: str) -> Callable[[Path], Run]:
-    """`python -m emulators.serial` started on its own; certkit given its port."""
+    """`python -m certkit_emulators.serial` started on its own; certkit given its port."""
     def run(out: Path) -> Run:
         emulator = subprocess.Popen(
-            [sys.executable, "-m", "emulators.serial", str(PROFILES / f"{KETTLE}.yaml"),
+            [sys.executable, "-m", "certkit_emulators.serial", str(PROFILES / f"{KETTLE}.yaml"),
              *[f"--fault={f}" for f in faults]],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:

@@ -15,10 +15,10 @@ from certkit.evidence import EvidenceLog
 from certkit.links.serial import SerialLink
 from certkit.links.serial.protocol import tokenize
 from certkit.standard.catalogue import catalogue
-from emulators import EMULATORS
-from emulators.serial import FAULTS, VARIANTS, SerialEmulator
-from emulators.serial.device import Crash, DeviceModel
-from emulators.state import DeviceState
+from certkit_emulators import EMULATORS
+from certkit_emulators.serial import FAULTS, VARIANTS, SerialEmulator
+from certkit_emulators.serial.device import Crash, DeviceModel
+from certkit_emulators.state import DeviceState
 from tests.serial.serial_support import PROFILES, ROOT
 
 
@@ -76,7 +76,7 @@ def test_stop_is_bounded_and_idempotent(kettle) -> None:
 
 def test_standalone_emulator_prints_its_port_and_resets_on_sigusr1() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulators.serial", str(PROFILES / "acme.kettle.k1.yaml")],
+        [sys.executable, "-m", "certkit_emulators.serial", str(PROFILES / "acme.kettle.k1.yaml")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         port = process.stdout.readline().split()[-1]
@@ -104,10 +104,10 @@ def test_standalone_emulator_prints_its_port_and_resets_on_sigusr1() -> None:
 
 
 def test_standalone_emulator_lists_and_checks_faults() -> None:
-    listed = subprocess.run([sys.executable, "-m", "emulators.serial", "--list-faults"],
+    listed = subprocess.run([sys.executable, "-m", "certkit_emulators.serial", "--list-faults"],
                             cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
     assert listed.returncode == 0 and "slow-polls" in listed.stdout and "SER-002" in listed.stdout
-    wrong = subprocess.run([sys.executable, "-m", "emulators.serial",
+    wrong = subprocess.run([sys.executable, "-m", "certkit_emulators.serial",
                             str(PROFILES / "acme.kettle.k1.yaml"), "--fault", "nope"],
                            cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
     assert wrong.returncode == 2 and "unknown fault nope" in wrong.stderr

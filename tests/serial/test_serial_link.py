@@ -23,7 +23,7 @@ from certkit.links.serial.reset import (
     ShellCommand,
     reset_method,
 )
-from emulators.serial import SerialEmulator
+from certkit_emulators.serial import SerialEmulator
 
 
 class ScriptedMcu:

@@ -1,7 +1,7 @@
 """The MQTT variance matrix (issue 10, part 4): every variant of the reference Homie 5
 emulator is CERTIFIED, on each embedded broker.
 
-A variant is a conformant choice a real firmware may make (`emulators.mqtt.VARIANTS`);
+A variant is a conformant choice a real firmware may make (`certkit_emulators.mqtt.VARIANTS`);
 a variant that ends anything but CERTIFIED shows a rule that misjudges real devices.
 
 The runs are real `certkit run profiles/acme.kettle.k1.yaml --emulate ... --variant
@@ -37,8 +37,8 @@ import pytest
 from certkit.design import lint_file
 from certkit.links.mqtt import description as homie_description
 from certkit.links.mqtt import homie
-from emulators.mqtt import VARIANTS
-from emulators.mqtt.device import HomieDevice
+from certkit_emulators.mqtt import VARIANTS
+from certkit_emulators.mqtt.device import HomieDevice
 from tests.conftest import KETTLE, certkit, outcomes, read_verdict
 
 BROKERS = ("mosquitto", "amqtt")  # --mqtt-broker embedded:NAME

@@ -1,7 +1,7 @@
 """The serial and BLE variance matrix (issue 10, part 4): every variant is CERTIFIED.
 
-A variant is a conformant choice a real firmware may make (`emulators.serial.VARIANTS`,
-`emulators.ble.VARIANTS`); one that ends anything but CERTIFIED shows a rule that
+A variant is a conformant choice a real firmware may make (`certkit_emulators.serial.VARIANTS`,
+`certkit_emulators.ble.VARIANTS`); one that ends anything but CERTIFIED shows a rule that
 misjudges real devices, and the rule is what gets fixed.
 
 Each variant runs alone, as a user runs it: `certkit run PROFILE --emulate --variant
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pytest
 
-from emulators.ble import VARIANTS as BLE_VARIANTS
-from emulators.serial import VARIANTS as SERIAL_VARIANTS
+from certkit_emulators.ble import VARIANTS as BLE_VARIANTS
+from certkit_emulators.serial import VARIANTS as SERIAL_VARIANTS
 from tests.ble.conftest import SENSOR, Run, run_cli, run_over_tcp
 from tests.conftest import KETTLE, PROFILES
 

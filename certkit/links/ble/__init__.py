@@ -1,7 +1,7 @@
 """The BLE link driver: registered for transport `ble`.
 
 With `--emulate ble` the link starts the reference emulator
-(`emulators.ble`, faults from `--fault ble:NAME`) on an in-process bumble
+(`certkit_emulators.ble`, faults from `--fault ble:NAME`) on an in-process bumble
 link and reaches it through certkit's bumble backend for bleak; otherwise it
 uses the adapter `--ble-adapter` names (`bluez` by default, or
 `bumble:<transport>`) and finds the DUT by `--ble NAME_OR_ADDRESS`, or by

@@ -120,10 +120,10 @@ class BleLink(Link):
         if self.bench.ble_adapter:
             raise LabError("--emulate ble runs the reference emulator on certkit's in-process "
                            f"virtual link; --ble-adapter {self.bench.ble_adapter} cannot reach "
-                           "it (run `python -m emulators.ble` for an HCI endpoint instead)")
-        from emulators import UnknownFault
-        from emulators.ble import BleEmulator
-        from emulators.session import shared_state
+                           "it (run `python -m certkit_emulators.ble` for an HCI endpoint instead)")
+        from certkit_emulators import UnknownFault
+        from certkit_emulators.ble import BleEmulator
+        from certkit_emulators.session import shared_state
 
         state = shared_state(self.evidence, self.profile,
                              self.bench.faults.get("interop", frozenset()))

@@ -256,9 +256,9 @@ class MqttLink(Link):
         self.evidence.note(f"bench: {line}")
 
     def _start_emulator(self, deadline: float) -> None:
-        import emulators.mqtt  # noqa: F401  (registers the emulator)
-        from emulators import EMULATORS, UnknownFault
-        from emulators.session import shared_state
+        import certkit_emulators.mqtt  # noqa: F401  (registers the emulator)
+        from certkit_emulators import EMULATORS, UnknownFault
+        from certkit_emulators.session import shared_state
 
         assert self.endpoint is not None
         host = self.endpoint.host

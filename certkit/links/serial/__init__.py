@@ -29,9 +29,9 @@ def open_serial(profile: Profile, bench: Bench, evidence: EvidenceLog) -> Serial
     settings = profile.transports.serial
     baudrate = settings.baudrate if settings else 115200
     if "serial" in bench.emulate:
-        from emulators import UnknownFault
-        from emulators.serial import SerialEmulator
-        from emulators.session import shared_state
+        from certkit_emulators import UnknownFault
+        from certkit_emulators.serial import SerialEmulator
+        from certkit_emulators.session import shared_state
 
         state = shared_state(evidence, profile, bench.faults.get("interop", frozenset()))
         try:

@@ -49,7 +49,7 @@ from certkit.links.serial.protocol import Line, LineError
 from certkit.links.serial.reset import ResetMethod
 
 if TYPE_CHECKING:
-    from emulators.serial import SerialEmulator
+    from certkit_emulators.serial import SerialEmulator
 
 READ_TIMEOUT_S = 0.05   # how long the reader blocks before looking at its stop flag
 WRITE_TIMEOUT_S = 1.0
