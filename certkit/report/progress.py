@@ -200,7 +200,7 @@ class Progress:
 
     def status(self) -> str:
         total = len(self.planned)
-        parts = [f"[{len(self.done)}/{total}]", f"{clock(self.elapsed())} elapsed",
+        parts = [f"[{len(self.done)}/{total}] {clock(self.elapsed())} elapsed, "
                  f"~{clock(self.left_s())} left"]
         bad = [f"{self.counts[k]} {k}" for k in ("fail", "error") if self.counts.get(k)]
         if bad:
@@ -208,7 +208,7 @@ class Progress:
         if self.current is not None:
             parts.append(f"{self.current.id} ({self.current.rule.transport}) "
                          f"{time.monotonic() - self.current_since:.0f} s")
-        return " ".join(parts)
+        return " | ".join(parts)
 
     # ------------------------------------------------------------- drawing
 

@@ -1,0 +1,112 @@
+"""What `certkit run` shows while it goes: in a real terminal (tmux), in a CI log, with -q.
+
+The live display redraws one status line (instance, transport, done/total, elapsed, an
+estimate from the plan), puts fails and errors above it as they happen and the operator's
+lines (the MQTT endpoint) on lines of their own, and ends with certkit's verdict table:
+no pytest dots, no closing line of pytest's own counts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KETTLE, ROOT, certkit
+
+TMUX = shutil.which("tmux")
+SELECTION = ("--rules", "SER-00[12]", "--rules", "MQT-001")
+RUN_DEADLINE_S = 150
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run([TMUX, *args], capture_output=True, text=True, timeout=10,
+                          check=True).stdout
+
+
+@pytest.fixture
+def terminal_run(tmp_path) -> list[str]:
+    """`certkit run` in a 100x40 tmux terminal (SER-001 made to fail); every screen seen
+    while it ran, the last one after it ended."""
+    if TMUX is None:
+        pytest.fail("tmux is needed for this test (dev/test installs it)")
+    session = f"certkit-progress-{uuid.uuid4().hex[:8]}"
+    command = " ".join(shlex.quote(str(a)) for a in (
+        sys.executable, "-m", "certkit", "run", KETTLE, "--emulate", "--fault",
+        "serial:wrong-model", *SELECTION, "--out", tmp_path / "out"))
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in os.environ.items()
+                   if k in ("PATH", "HOME", "PYTHONPATH", "VIRTUAL_ENV") or k.startswith("CERTKIT"))
+    script = f"cd {shlex.quote(str(ROOT))} && env {env} TERM=xterm {command}; echo CERTKIT-EXIT=$?"
+    _tmux("-L", session, "new-session", "-d", "-s", session, "-x", "100", "-y", "40", script
+          + "; sleep 60")
+    screens: list[str] = []
+    try:
+        deadline = time.monotonic() + RUN_DEADLINE_S
+        while time.monotonic() < deadline:
+            screen = _tmux("-L", session, "capture-pane", "-p", "-t", session)
+            screens.append(screen)
+            if "CERTKIT-EXIT=" in screen:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("certkit run did not end in the terminal within "
+                        f"{RUN_DEADLINE_S} s:\n{screens[-1] if screens else ''}")
+    finally:
+        subprocess.run([TMUX, "-L", session, "kill-server"], capture_output=True, timeout=10)
+    return screens
+
+
+def test_live_progress_in_a_terminal(terminal_run):
+    final = terminal_run[-1]
+    lines = [line.rstrip() for line in final.splitlines()]
+    # While it ran: a status line with done/total, elapsed, the estimate and the instance.
+    status = [line for screen in terminal_run for line in screen.splitlines()
+              if re.search(r"\[\d/3\] \d+:\d\d elapsed, ~\d+:\d\d left", line)]
+    assert status, "no status line was ever shown"
+    assert any("SER-002 (serial)" in line for line in status), status[-5:]
+    # The fail as it happened, with its message, on a line of its own.
+    fail = [line for line in lines if line.startswith("FAIL    SER-001: ")]
+    assert fail and "expected" in fail[0], final
+    # The operator's line starts a line (never mid-row), and is there once.
+    endpoint = [line for line in lines if "MQTT endpoint for the DUT:" in line]
+    assert len(endpoint) == 1 and endpoint[0].startswith("certkit: MQTT endpoint"), final
+    # certkit's table and verdict, no pytest dots or pytest counts.
+    assert "SER-001   M   FAIL    1/1" in final
+    assert "instances: 2 pass, 1 fail" in final
+    assert "VERDICT: NOT CERTIFIED" in final and "CERTKIT-EXIT=1" in final
+    assert not [line for line in lines if re.fullmatch(r"[.FEsxw]+( +\[ *\d+%\])?", line)]
+    assert " passed" not in final and " failed" not in final
+    # The status line is gone once the verdict shows.
+    assert not any("elapsed" in line for line in lines), final
+
+
+def test_plain_lines_in_a_ci_log(tmp_path):
+    result = certkit("run", KETTLE, "--emulate", "--fault", "serial:wrong-model", *SELECTION,
+                     "--out", tmp_path / "out")
+    assert result.code == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert "\r" not in result.stdout and "\x1b" not in result.stdout  # a log, not a terminal
+    assert re.fullmatch(r"certkit: 3 rule instances, about \d+:\d\d by the plan", lines[0])
+    done = [line for line in lines if re.match(r"\[\d/3 \d+:\d\d\] ", line)]
+    assert sorted(line.split()[2:4] for line in done) == [  # in the catalogue's run order
+        ["FAIL", "SER-001"], ["pass", "MQT-001"], ["pass", "SER-002"]], done
+    assert re.search(r"\] FAIL    SER-001 \(\d+\.\d s\): expected", result.stdout)
+    assert lines[-1] == "VERDICT: NOT CERTIFIED (partial: only rules matching SER-00[12], MQT-001)"
+    assert "certkit: MQTT endpoint for the DUT: mqtt://" in result.stdout
+    assert " passed" not in result.stdout and " failed" not in result.stdout
+
+
+def test_quiet_prints_the_verdict_only(tmp_path):
+    result = certkit("run", KETTLE, "--emulate", "--rules", "SER-001", "-q",
+                     "--out", tmp_path / "out")
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.stdout == "VERDICT: CERTIFIED (partial: only rules matching SER-001)\n"
+    assert (Path(tmp_path / "out") / "verdict.json").exists()
