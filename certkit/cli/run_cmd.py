@@ -215,7 +215,8 @@ def _run(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.USAGE_ERROR:  # e.g. rules of one's own refused at collection
         return 2
     try:
-        verdict = Verdict(json.loads((out / "verdict.json").read_text("utf-8"))["verdict"])
+        document = json.loads((out / "verdict.json").read_text("utf-8"))
+        verdict = Verdict(document["verdict"])
     except (OSError, ValueError, KeyError) as exc:
         if not (out / "verdict.json").exists():  # stopped before the plugin's first write
             return _stopped(args, lint, bench, out,
@@ -224,6 +225,7 @@ def _run(args: argparse.Namespace) -> int:
                             else "the run ended without writing a verdict")
         print(f"certkit run: no verdict could be read from {out} ({exc})", file=sys.stderr)
         return Verdict.INCOMPLETE.exit_code
+    _publish(out, document)
     if not lint.ok:
         print("certkit run: the profile did not pass its design checks; no device was touched",
               file=sys.stderr)
@@ -258,9 +260,22 @@ def _stopped(args: argparse.Namespace, lint: LintResult, bench: Bench, out: Path
         return Verdict.INCOMPLETE.exit_code
     finally:
         interrupts.resume()
+    if document:
+        _publish(out, document)
     print(f"certkit run: {reason}; VERDICT: {document['verdict'] if document else 'INCOMPLETE'} "
           f"(results in {out})", file=sys.stderr)
     return Verdict.INCOMPLETE.exit_code if not document else Verdict(document["verdict"]).exit_code
+
+
+def _publish(out: Path, document: dict) -> None:
+    """summary.md; under GitHub Actions, the step summary and annotations too."""
+    from certkit.report.publish import publish
+
+    try:
+        publish(out, document)
+    except OSError as exc:  # the verdict stands: it is written already
+        print(f"certkit run: the summary could not be written: {exc.strerror or exc}",
+              file=sys.stderr)
 
 
 def _write_unstarted_verdict(args: argparse.Namespace, lint: LintResult, bench: Bench,
