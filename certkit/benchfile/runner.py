@@ -86,7 +86,18 @@ def _single_run_options(args: argparse.Namespace) -> str | None:
 
 
 def _check_shared_inputs(args: argparse.Namespace) -> str | None:
-    """--key and --waivers once here, not as many times as there are DUTs."""
+    """--key, --waivers, --rules and --add-rules once here, not once per DUT."""
+    for path in args.add_rules:
+        if not path.exists():
+            return f"--add-rules: {path}: no such file or folder"
+    if not args.add_rules:  # rules of one's own are known only once collected
+        from certkit.plan import selected
+        from certkit.standard.catalogue import catalogue
+
+        for pattern in args.rules:
+            if not any(selected(rule.id, [pattern]) for rule in catalogue().rules):
+                return (f"--rules: {pattern!r} matches no rule of {catalogue().standard} "
+                        "(see certkit rules)")
     if args.waivers:
         from certkit.waivers import WaiverError, load_waivers
 

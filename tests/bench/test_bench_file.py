@@ -161,3 +161,6 @@ def test_cli_refuses_single_run_options_and_unknown_duts(lab: Path):
     assert result.code == 2 and "--serial: with --bench" in result.stderr
     result = certkit("run", "--bench", LAB, "--dut", "toaster", "--out", lab / "o", timeout=60)
     assert result.code == 2 and "--dut 'toaster': no such DUT" in result.stderr
+    result = certkit("run", "--bench", LAB, "--rules", "XYZ-*", "--out", lab / "o", timeout=60)
+    assert result.code == 2 and "--rules: 'XYZ-*' matches no rule" in result.stderr
+    assert not (lab / "o").exists()
