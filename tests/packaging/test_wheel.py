@@ -32,6 +32,7 @@ KETTLE = "acme.kettle.k1"
 @dataclass(frozen=True)
 class Installed:
     wheel: Path
+    source: Path  # the copy of the checkout the wheel was built from
     venv: Path
     home: Path  # a user's folder, outside the checkout
 
@@ -80,7 +81,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
                  "--constraint", LOCK, wheel], timeout=600)
     home = work / "home"
     home.mkdir()
-    return Installed(wheel, venv, home)
+    return Installed(wheel, source, venv, home)
 
 
 def test_the_wheel_holds_every_module_and_data_file_and_nothing_else(
@@ -89,9 +90,9 @@ def test_the_wheel_holds_every_module_and_data_file_and_nothing_else(
         names = set(wheel.namelist())
     expected = set()
     for folder in SOURCE_FOLDERS:
-        for path in (ROOT / folder).rglob("*"):
+        for path in (installed.source / folder).rglob("*"):
             if path.suffix in SHIPPED_SUFFIXES and "__pycache__" not in path.parts:
-                inside = path.relative_to(ROOT / folder).as_posix()
+                inside = path.relative_to(installed.source / folder).as_posix()
                 expected.add(f"{installed_folder(folder)}/{inside}")
     assert "certkit/suite/pytest.ini" in expected
     assert f"certkit/examples/{KETTLE}.yaml" in expected
