@@ -44,8 +44,11 @@ def test_duts_certified_at_once_with_bench_json_and_exit_codes(tmp_path: Path):
           emulate: [ble]
           identity: {{serial-number: TH1-0999}}
         """)
+    assert certkit("keygen", "--private", tmp_path / "k.pem", "--public",
+                   tmp_path / "k.pub").code == 0
     out = tmp_path / "out"
-    result = certkit("run", "--bench", bench, "--out", out, *RULES, timeout=120)
+    result = certkit("run", "--bench", bench, "--out", out, *RULES, "--key", tmp_path / "k.pem",
+                     timeout=120)
     assert result.code == 1, result.stdout + result.stderr  # a DUT NOT CERTIFIED
     summary = json.loads((out / "bench.json").read_text("utf-8"))
     assert summary["started"] and summary["finished"]
@@ -63,6 +66,12 @@ def test_duts_certified_at_once_with_bench_json_and_exit_codes(tmp_path: Path):
     outlet = read_verdict(out / "outlet")
     assert outlet["dut"]["serial-number"] == "O1-0001"
     assert outlet["dut"]["observed"]["serial-number"] == {"serial": "O1-0001", "mqtt": "O1-0001"}
+    # ... and in the signed record, which every DUT's run signed with the bench's key.
+    certificate = out / "outlet" / "certificate.json"
+    record = json.loads(certificate.read_text("utf-8"))["record"]
+    assert record["dut"]["serial-number"] == "O1-0001"
+    assert record["dut"]["observed"]["device-id"] == {"mqtt": "acme-o1-0001"}
+    assert certkit("verify", certificate, "--public-key", tmp_path / "k.pub").code == 0
     assert ("SER-001", "fail") in judged(read_verdict(out / "faulty-kettle"))
     # The wrong unit: a bench error naming expected and observed, and no rule judged.
     impostor = read_verdict(out / "impostor")
