@@ -18,12 +18,12 @@ from certkit.cli import interrupts
 # One module per command, imported by parser(): main() defers interrupts first (the imports
 # take a few hundred ms), and importing certkit.cli changes nothing in the importer's process.
 COMMAND_MODULES = ("lint_cmd", "run_cmd", "plan_cmd", "rules_cmd", "report_cmd", "record_cmds",
-                   "emulate_cmd", "examples_cmd")
+                   "emulate_cmd", "examples_cmd", "doctor_cmd")
 
 
 # Commands parsed with their own module only: the others' imports (pytest's plugin, the
 # bench, the report) would double lint's start-up (benchmarks/lint_bench.py).
-ALONE = {"lint": "lint_cmd"}
+ALONE = {"lint": "lint_cmd", "doctor": "doctor_cmd"}
 
 
 def commands(only: str | None = None) -> list[ModuleType]:

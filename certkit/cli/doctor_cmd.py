@@ -1,0 +1,102 @@
+"""`certkit doctor [PROFILE] [bench options]`: is this bench ready for a run, and if not,
+how to fix it (certkit/doctor.py). Exit 0 when every check the run needs passes, 1 when one
+fails, 2 on a usage or input error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+STATUS_SHOWN = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    cmd = commands.add_parser(
+        "doctor", help="check the bench a run would use, and say how to fix it",
+        description="Check the bench the way a run of PROFILE with these options would need "
+                    "it: Python and certkit, the MQTT broker, the listen address, serial "
+                    "ports, the BLE adapter, the clock, and (with --report) Node.js, Allure "
+                    "and Chromium. Without a profile, the transports whose options are given.")
+    cmd.add_argument("profile", metavar="PROFILE", type=Path, nargs="?")
+    cmd.add_argument("--emulate", metavar="TRANSPORT,...", nargs="?", const="all",
+                     help="transports the reference emulators stand in for (no hardware needed)")
+    cmd.add_argument("--serial", metavar="PORT", help="the MCU's serial port")
+    cmd.add_argument("--mqtt-listen", metavar="HOST:PORT",
+                     help="where certkit's broker endpoint will listen for the DUT")
+    cmd.add_argument("--mqtt-broker", metavar="URL",
+                     help="embedded:mosquitto, embedded:amqtt, mqtt://HOST:PORT or "
+                          "mqtts://HOST:PORT")
+    cmd.add_argument("--ble-adapter", metavar="ADAPTER", help="bluez (default) or "
+                                                              "bumble:<transport>")
+    cmd.add_argument("--report", action="store_true",
+                     help="the bench also makes HTML reports: Node.js, Allure and Chromium "
+                          "are needed")
+    cmd.add_argument("--format", choices=("text", "json"), default="text")
+    cmd.set_defaults(handler=run)
+
+
+def _usage(message: str) -> int:
+    print(f"certkit doctor: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    from certkit import doctor
+    from certkit.bench import BenchError, parse_emulate, parse_endpoint
+    from certkit.design import ProfileReadError, lint_file
+
+    try:
+        emulate = parse_emulate(args.emulate)
+        listen = parse_endpoint("--mqtt-listen", args.mqtt_listen) if args.mqtt_listen else None
+        _check_broker_option(args.mqtt_broker)
+    except BenchError as exc:
+        return _usage(str(exc))
+    transports = None
+    checks: list[doctor.Check] = []
+    if args.profile is not None:
+        try:
+            lint = lint_file(args.profile)
+        except ProfileReadError as exc:
+            return _usage(str(exc))
+        if lint.profile is None or not lint.ok:
+            checks.append(doctor.Check(
+                "profile", "fail", f"{args.profile}: {len(lint.mandatory_findings)} design "
+                "finding(s); a run would stop before touching the device",
+                f"certkit lint {args.profile} shows them"))
+        else:
+            checks.append(doctor.Check("profile", "ok", f"{args.profile}: "
+                                       f"{lint.profile.device.model}, lint-clean"))
+        if lint.profile is not None:
+            transports = frozenset(lint.profile.transports.declared)
+    needs = doctor.needs_for(transports, emulate, serial=args.serial is not None,
+                             mqtt=bool(args.mqtt_listen or args.mqtt_broker),
+                             ble=args.ble_adapter is not None, report=args.report)
+    checks += doctor.run_checks(needs, serial=args.serial, mqtt_listen=listen,
+                                mqtt_broker=args.mqtt_broker, ble_adapter=args.ble_adapter)
+    ready = not any(check.status == "fail" for check in checks)
+    if args.format == "json":
+        print(json.dumps({"ready": ready, "checks": [c.as_json() for c in checks]}, indent=2,
+                         ensure_ascii=False))
+    else:
+        width = max(len(check.name) for check in checks)
+        for check in checks:
+            print(f"{STATUS_SHOWN[check.status]}  {check.name:<{width}}  {check.detail}")
+            if check.fix and check.status != "ok":
+                print(f"      {'':<{width}}  fix: {check.fix}")
+        print("ready for a run" if ready else "NOT READY: fix the FAIL lines above")
+    return 0 if ready else 1
+
+
+def _check_broker_option(value: str | None) -> None:
+    """The shape of --mqtt-broker (a missing mosquitto is the broker check's to report)."""
+    from certkit.bench import EMBEDDED_BROKERS, BenchError, parse_broker_url
+
+    if value is None:
+        return
+    if value.startswith("embedded:"):
+        if value.split(":", 1)[1] not in EMBEDDED_BROKERS:
+            raise BenchError(f"--mqtt-broker: {value!r}: no such embedded broker")
+        return
+    parse_broker_url(value)
