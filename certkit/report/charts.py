@@ -16,10 +16,11 @@ from certkit.report.record import write_atomically
 from certkit.report.svg import Svg, nice_ticks
 
 WIDTH, LEFT, RIGHT = 900, 70, 30
-SERIES_TOP, SERIES_H = 60, 260
-HIST_TOP, HIST_H = 390, 170
-HEIGHT = 610
+SERIES_TOP, SERIES_H = 92, 250
+HIST_TOP, HIST_H = 412, 170
+HEIGHT = 632
 BINS = 20
+ZOOM_BELOW = 0.25  # the highest sample under this share of the lowest limit: zoom in
 LIMIT_COLOURS = ("#c62828", "#ef6c00", "#6a1b9a")
 SAMPLE, OVER = "#1565c0", "#c62828"
 
@@ -56,7 +57,12 @@ def latency_series(measurements: Sequence[Measurement]) -> Series | None:
 
 def latency_chart(title: str, series: Series) -> str:
     samples = series.samples
-    tallest = max([*samples, *(v for _, v in series.limits), *(v for _, v in series.figures), 1])
+    highest = max([*samples, *(v for _, v in series.figures), 0.001])
+    lowest_limit = min((v for _, v in series.limits), default=None)
+    # Samples far below their limits would lie flat along the axis, drift unseen: the scale
+    # then fits the samples and the limits are named above it.
+    zoomed = lowest_limit is not None and highest < ZOOM_BELOW * lowest_limit
+    tallest = highest if zoomed else max([highest, *(v for _, v in series.limits), 1])
     ticks = nice_ticks(tallest * 1.05)
     top = ticks[-1]
     plot_w = WIDTH - LEFT - RIGHT
@@ -88,7 +94,12 @@ def latency_chart(title: str, series: Series) -> str:
         colour = OVER if over is not None and value > over else SAMPLE
         drawing.circle(x_of(index), y_of(value), 3.5, colour,
                        tip=f"#{index + 1}: {value:g} ms")
+    if zoomed:
+        drawing.text(WIDTH - RIGHT, SERIES_TOP - 8, "above this scale: " + "; ".join(
+            label for label, _ in series.limits), size=11, anchor="end", fill=LIMIT_COLOURS[0])
     for n, (label, value) in enumerate(series.limits):
+        if value > top:
+            continue
         colour = LIMIT_COLOURS[n % len(LIMIT_COLOURS)]
         drawing.line(LEFT, y_of(value), WIDTH - RIGHT, y_of(value), stroke=colour, width=1.5,
                      dash="6 4", tip=label)
@@ -98,9 +109,9 @@ def latency_chart(title: str, series: Series) -> str:
         drawing.line(LEFT, y_of(value), WIDTH - RIGHT, y_of(value), stroke="#2e7d32",
                      dash="2 3", tip=label)
     if series.figures:
-        drawing.text(WIDTH - RIGHT, 44, "measured (green dotted): "
+        drawing.text(LEFT, 62, "measured (green dotted): "
                      + "; ".join(label for label, _ in series.figures), size=12,
-                     anchor="end", fill="#2e7d32")
+                     fill="#2e7d32")
     _histogram(drawing, samples, top, series.limits)
     return drawing.render()
 
@@ -128,6 +139,8 @@ def _histogram(drawing: Svg, samples: Sequence[float], top: float,
         drawing.rect(x + 1, bottom - h, plot_w / BINS - 2, h, fill=SAMPLE,
                      tip=f"{n * width:g}-{(n + 1) * width:g} ms: {count}")
     for n, (label, value) in enumerate(limits):
+        if value > top:
+            continue
         x = LEFT + value / top * plot_w
         drawing.line(x, HIST_TOP, x, bottom, stroke=LIMIT_COLOURS[n % len(LIMIT_COLOURS)],
                      width=1.5, dash="6 4", tip=label)

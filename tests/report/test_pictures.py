@@ -1,0 +1,211 @@
+"""Measurements as data, latency charts, the run's timeline, the one-file Allure report.
+
+One emulated run (design, serial, INT-005 on every transport, security), its
+`certkit report --single-file`, each looked at in a real Chromium, with screenshots in
+the test artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from certkit.evidence import EvidenceLog, Measurement
+from certkit.links.base import Link
+from certkit.report.charts import latency_chart, latency_series
+from certkit.report.timeline import Span, timeline_svg, trace_events
+from tests.conftest import KETTLE, certkit, read_verdict
+from tests.report.test_html_report import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def pictured_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("pictures") / "out"
+    run = certkit("run", KETTLE, "--emulate", "--rules", "DSN-001", "--rules", "SER-001",
+                  "--rules", "INT-005", "--rules", "SEC-001", "--out", out)
+    assert run.code == 0, run.stdout + run.stderr
+    report = certkit("report", out, "--single-file")
+    assert report.code == 0, report.stderr
+    return out
+
+
+def _result(verdict: dict, rule: str, instance: str = "") -> dict:
+    return next(r for r in verdict["rules"] if r["rule"] == rule and r["instance"] == instance)
+
+
+def test_measurements_are_data_with_their_samples_in_the_order_taken(pictured_run):
+    verdict = read_verdict(pictured_run)
+    for transport in ("serial", "mqtt", "ble"):
+        result = _result(verdict, "INT-005", transport)
+        figures = {m["name"]: m for m in result["measurements"]}
+        p95 = figures[f"{transport} p95 latency"]
+        assert (p95["unit"], p95["limit"], p95["bound"], p95["ok"]) == (
+            "ms", "at most 500 ms", 500.0, True)
+        samples = p95["samples"]
+        assert len(samples) == 50
+        # The samples are those the evidence lists, in cycle order; p95 is made from them.
+        evidence = (pictured_run / result["evidence"]).read_text("utf-8")
+        listed = re.search(rf"{transport} latencies \(ms, in cycle order\): (.*)", evidence)
+        shown = [float(x) for x in listed.group(1).split()]  # to 0.1 ms there
+        assert len(shown) == 50 and all(abs(a - b) <= 0.051 for a, b in zip(shown, samples))
+        ranked = sorted(samples)
+        assert p95["value"] == round(ranked[math.ceil(0.95 * 50) - 1], 1)
+        assert figures[f"{transport} max latency"]["value"] == round(ranked[-1], 1)
+        assert figures[f"{transport} cycles confirmed"] == {
+            "name": f"{transport} cycles confirmed", "value": 50, "unit": "count",
+            "limit": "all 50", "bound": None, "ok": True, "samples": []}
+    reply = _result(verdict, "SER-001")["measurements"]
+    assert [m["name"] for m in reply] == ["model after reset", "mcu_version after reset"]
+    assert _result(verdict, "DSN-001")["measurements"] == []
+
+
+def test_latency_charts_beside_the_evidence(pictured_run):
+    verdict = read_verdict(pictured_run)
+    result = _result(verdict, "INT-005", "serial")
+    assert result["chart"] == "evidence/INT-005[serial].svg"
+    chart = ET.parse(pictured_run / result["chart"]).getroot()
+    samples = result["measurements"][1]["samples"]
+    dots = [c.find(f"{SVG}title").text for c in chart.iter(f"{SVG}circle")]
+    assert dots == [f"#{n}: {value:g} ms" for n, value in enumerate(samples, 1)]
+    # The emulator answers in a millisecond or two: the scale fits the samples, the limits
+    # are named above it (test_chart_limit_lines draws them on the scale).
+    texts = [t.text for t in chart.iter(f"{SVG}text")]
+    assert ("above this scale: limit of serial p95 latency: at most 500 ms; limit of serial "
+            "max latency: at most 1000 ms") in texts
+    bars = [r for r in chart.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    assert sum(int(b.find(f"{SVG}title").text.rsplit(": ", 1)[1]) for b in bars) == 50
+    assert _result(verdict, "SER-001")["chart"] is None  # two different figures: no chart
+    summary = (pictured_run / "summary.md").read_text("utf-8")
+    assert f"[`INT-005[serial]`]({quote('evidence/INT-005[serial].svg')}) serial p95" in summary
+    assert "[timeline.svg](timeline.svg)" in summary and "[trace.json](trace.json)" in summary
+
+
+def test_chart_limit_lines_and_drift():
+    """Samples near their limits: both limit lines on the scale, samples over the lower
+    limit marked, and the order kept (a device that slows down shows it)."""
+    rising = [100.0 + 10 * n for n in range(50)]  # 100 .. 590 ms
+    figures = [Measurement("p95 latency", 570.0, "ms", "at most 500 ms", False,
+                           tuple(rising), 500.0),
+               Measurement("max latency", 590.0, "ms", "at most 1000 ms", True, (), 1000.0)]
+    series = latency_series(figures)
+    assert series is not None and series.samples == tuple(rising)
+    chart = ET.fromstring(latency_chart("drift", series).split("?>", 1)[1])
+    limits = [line.find(f"{SVG}title").text for line in chart.iter(f"{SVG}line")
+              if line.get("stroke-dasharray") == "6 4"]
+    assert limits == ["limit of p95 latency: at most 500 ms",
+                      "limit of max latency: at most 1000 ms"] * 2  # cycles, histogram
+    dots = list(chart.iter(f"{SVG}circle"))
+    heights = [float(c.get("cy")) for c in dots]
+    assert heights == sorted(heights, reverse=True)  # rising latency, drawn rising
+    over = [c.find(f"{SVG}title").text for c in dots if c.get("fill") == "#c62828"]
+    assert over == [f"#{n}: {100 + 10 * (n - 1)} ms" for n in range(42, 51)]
+
+
+def test_trace_of_the_whole_run(pictured_run):
+    trace = json.loads((pictured_run / "trace.json").read_text("utf-8"))
+    events = trace["traceEvents"]
+    tracks = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert set(tracks.values()) == {"rules", "serial", "mqtt", "ble", "bench", "notes"}
+    spans = [e for e in events if e["ph"] == "X"]
+    assert [s["name"] for s in spans] == ["DSN-001", "SEC-001", "SER-001", "INT-005[serial]",
+                                          "INT-005[mqtt]", "INT-005[ble]"]
+    assert {s["args"]["outcome"] for s in spans} == {"pass"}
+    assert all(a["ts"] + a["dur"] <= b["ts"] for a, b in zip(spans, spans[1:]))
+    exchanges = [e for e in events if e["ph"] == "i"]
+    by_track = {tracks[e["tid"]] for e in exchanges}
+    assert {"serial", "mqtt", "ble"} <= by_track
+    during = [e for e in exchanges if e["args"]["rule"] == "INT-005[mqtt]"
+              and tracks[e["tid"]] == "mqtt"]
+    assert any("PUBLISH" in e["args"]["text"] for e in during)
+
+
+class _BenchLink(Link):
+    """A link with nothing behind it: only its bench-fault log is used."""
+    transport = "mqtt"
+
+    def _open(self, timeout: float) -> None:
+        pass
+
+    def _close(self, timeout: float) -> None:
+        pass
+
+
+def test_bench_faults_are_marked_on_the_timeline():
+    log = EvidenceLog()
+    link = _BenchLink(log)
+    link.open(1.0)
+    link.record("->", "PUBLISH homie/5/k1/kettle/on/set 1", at=log.t0 + 0.2)
+    link.bench_fault("broker-exited", "the embedded MQTT broker exited with code -9",
+                     at=log.t0 + 0.5)
+    spans = [Span("MQT-004", 0.1, 0.9, "error", "bench fault during the check")]
+    events = trace_events(log.since(0), spans)["traceEvents"]
+    fault = next(e for e in events if e.get("cat") == "bench-fault")
+    assert fault["s"] == "g" and fault["ts"] == 500_000 and fault["args"]["rule"] == "MQT-004"
+    assert "broker exited" in fault["args"]["text"]
+    drawing = ET.fromstring(timeline_svg("run", log.since(0), spans).split("?>", 1)[1])
+    marked = [line.find(f"{SVG}title").text for line in drawing.iter(f"{SVG}line")
+              if line.get("stroke") == "#d50000"]
+    assert marked == ["0.500 s BENCH FAULT (mqtt broker-exited): the embedded MQTT broker "
+                      "exited with code -9"]
+
+
+def test_pictures_and_the_one_file_report_in_chromium(pictured_run):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    report = pictured_run / "allure-report" / "index.html"
+    assert sorted(p.name for p in report.parent.iterdir() if p.suffix in (".js", ".css")) == []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                             timeout=60_000)
+        try:
+            page = browser.new_page(viewport={"width": 920, "height": 620})
+            page.set_default_timeout(30_000)
+            page.goto((pictured_run / "evidence" / "INT-005[serial].svg").as_uri())
+            assert page.locator("circle").count() == 50
+            page.screenshot(path=ARTIFACTS / "chart-int-005-serial.png")
+            page.set_viewport_size({"width": 1400, "height": 400})
+            page.goto((pictured_run / "timeline.svg").as_uri())
+            assert page.locator("svg > text", has_text="INT-005[serial]").count() == 1
+            page.screenshot(path=ARTIFACTS / "timeline.png")
+
+            page.set_viewport_size({"width": 1400, "height": 1000})
+            page.goto(report.as_uri())  # from disk: no server
+            first = page.get_by_text("2. DSN Design standard").first
+            first.wait_for()
+            body = page.inner_text("body")
+            families = [body.index(name) for name in ("2. DSN", "3. SER", "6. INT", "7. SEC")]
+            assert families == sorted(families), body[:2000]
+            page.screenshot(path=ARTIFACTS / "allure-single-file-tree.png", full_page=True)
+            _open_tree(page, ["6. INT", "all transports",
+                              "INT-005 Set-and-confirm cycles meet the latency bar",
+                              "INT-005[serial] Set-and-confirm"])
+            page.get_by_text("serial p95 latency").first.wait_for()
+            body = page.inner_text("body")
+            assert "at most 500 ms" in body and "latency chart" in body
+            page.screenshot(path=ARTIFACTS / "allure-int-005-parameters.png", full_page=True)
+            page.get_by_text("Attachments").first.click()
+            page.get_by_text("latency chart").first.click()
+            chart = page.locator("img[alt$='-attachment.svg']").first
+            chart.wait_for()
+            assert chart.evaluate("img => img.complete && img.naturalWidth") == 900
+            page.screenshot(path=ARTIFACTS / "allure-int-005-chart.png", full_page=True)
+        finally:
+            browser.close()
+    for name in ("chart-int-005-serial.png", "timeline.png", "allure-int-005-parameters.png"):
+        assert (ARTIFACTS / name).stat().st_size > 10_000
+
+
+def _open_tree(page, path: list[str]) -> None:
+    """Walk the report's tree down to a test: a group opens some of its levels at once."""
+    for name, below in zip(path, path[1:] + [None]):
+        if below is not None and page.get_by_text(below).first.is_visible():
+            continue
+        page.get_by_text(name).first.click()
