@@ -42,7 +42,7 @@ def test_summary_names_verdict_failures_and_evidence(failing_run):
     assert "## Device failures (block certification)" in summary
     assert "`DSN-001` Model identifier is well formed | M |" in summary
     assert "does not match" in summary and "a 'bool' property has no unit" in summary
-    assert "Only rules matching DSN-* were checked." in summary
+    assert "Only rules matching `DSN-*` were checked." in summary
 
 
 def test_report_without_the_generator_says_how_to_install_it(failing_run, tmp_path):

@@ -67,7 +67,7 @@ def test_allure_results_are_labelled(clean_run):
     assert len(results) == 16
     dsn5 = next(r for r in results if "DSN-005" in labels(r).get("story", [""])[0])
     found = labels(dsn5)
-    assert found["epic"] == ["DSN Design standard"]
+    assert found["epic"] == ["2. DSN Design standard"]  # numbered: the standard's order
     assert found["feature"] == ["profile"]
     assert found["severity"] == ["critical"]
     assert dsn5["name"].startswith("DSN-005 ")
