@@ -30,13 +30,15 @@ KETTLE = ROOT / "profiles" / "acme.kettle.k1.yaml"
 def certify(profile: Path, out: Path, extra: list[str]) -> tuple[float, str, dict[str, str]]:
     """(wall s, verdict, {instance: outcome}) of one `certkit run --emulate`."""
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "certkit", "run", str(profile), "--emulate",
-                    "--out", str(out), *extra], cwd=ROOT, capture_output=True, timeout=900)
+    done = subprocess.run([sys.executable, "-m", "certkit", "run", str(profile), "--emulate",
+                           "--out", str(out), *extra], cwd=ROOT, capture_output=True,
+                          text=True, timeout=900)
     wall = time.monotonic() - started
     try:
         document = json.loads((out / "verdict.json").read_text("utf-8"))
     except (OSError, ValueError):
-        return wall, "NO VERDICT", {}
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        return wall, f"NO VERDICT (exit {done.returncode}: {tail[0][:120]})", {}
     outcomes = {f"{r['rule']}[{r['instance']}]" if r["instance"] else r["rule"]: r["outcome"]
                 for r in document["rules"]}
     return wall, document["verdict"], outcomes
@@ -67,13 +69,16 @@ def main() -> int:
             print(f"  run {n + 1:2d}: {verdict:<14} {wall:5.1f} s"
                   + (f"  moved: {', '.join(sorted(diff))}" if diff else ""))
     verdict_changes = sum(v != verdicts[0] for v in verdicts)
+    missing = sum(v.startswith("NO VERDICT") for v in verdicts)
+    if missing:
+        print(f"runs without a verdict: {missing} (the figures below mean nothing)")
     print(f"wall time: min {min(walls):.1f} s, median {statistics.median(walls):.1f} s, "
           f"max {max(walls):.1f} s")
     print(f"verdict changes from the first run: {verdict_changes} of {args.repeat - 1} "
           "(goal 0)")
     print(f"runs with any instance outcome changed: {changed_runs} (goal 0)"
           + (f"; instances that moved: {', '.join(sorted(moved))}" if moved else ""))
-    return 0
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":
