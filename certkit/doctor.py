@@ -291,11 +291,11 @@ def check_ble(adapter: str | None, needs: Needs) -> Check:
                      "--ble-adapter bumble:<transport>")
     if wanted and wanted not in adapters:
         return Check("ble", "fail", f"--ble-adapter {spec}: BlueZ has no {wanted} (it has "
-                     f"{', '.join(sorted(adapters))})", f"--ble-adapter bluez:<one of them>")
+                     f"{', '.join(sorted(adapters))})", "--ble-adapter bluez:<one of them>")
     name = wanted or sorted(adapters)[0]
     if not adapters[name]:
         return Check("ble", "fail", f"BlueZ adapter {name} is powered off",
-                     f"bluetoothctl power on (or: rfkill unblock bluetooth)")
+                     "bluetoothctl power on (or: rfkill unblock bluetooth)")
     return Check("ble", "ok", f"BlueZ over D-Bus: adapter {name} is powered")
 
 
@@ -405,9 +405,9 @@ def check_chromium(needs: Needs) -> Check:
 def check_clock() -> list[Check]:
     """Records carry times: the clock must be plausible (not before certkit's own files were
     written), and is best kept by NTP."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     newest = max(path.stat().st_mtime for path in Path(__file__).parent.rglob("*.py"))
-    written = dt.datetime.fromtimestamp(newest, dt.timezone.utc)
+    written = dt.datetime.fromtimestamp(newest, dt.UTC)
     checks = []
     if now < written - dt.timedelta(days=1) or now.year >= 2100:
         checks.append(Check("clock", "fail", f"the clock says {now:%Y-%m-%d %H:%M} UTC, but "
