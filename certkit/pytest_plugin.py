@@ -469,8 +469,8 @@ def _finish(item: pytest.Item, phases: dict) -> None:
             chart = write_chart(run.out, evidence_file, f"{instance.id} {instance.rule.title}",
                                 figures)
         except OSError as exc:  # the figures are in verdict.json either way
-            print(f"certkit: the chart of {instance.id} could not be written: {exc.strerror}",
-                  file=sys.stderr)
+            operator_line(f"certkit: the chart of {instance.id} could not be written: "
+                          f"{exc.strerror}", problem=True)
     if chart is not None:
         run.record.charts[instance.id] = str(chart)
     shown = _judged(run, instance, outcome, message)
@@ -497,7 +497,7 @@ def _cannot_write(session: pytest.Session, problem: str) -> None:
     """A run that cannot write its results stops: what it checked next would be lost."""
     if WRITE_FAULT not in session.config.stash:
         session.config.stash[WRITE_FAULT] = problem
-        print(f"certkit: {problem}; stopping the run", file=sys.stderr)
+        operator_line(f"certkit: {problem}; stopping the run", problem=True)
     session.shouldstop = (f"the run could not write its results: "
                           f"{session.config.stash[WRITE_FAULT]}")
 

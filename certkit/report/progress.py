@@ -17,6 +17,7 @@ output capturing, so it shows while a check runs.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
@@ -39,12 +40,14 @@ _active: Progress | None = None
 _active_lock = threading.Lock()
 
 
-def operator_line(text: str) -> None:
+def operator_line(text: str, problem: bool = False) -> None:
     """A line the operator must see now (where the DUT should connect, say): above the live
-    status line during a run, else on stderr."""
+    status line on a terminal, in the run's lines in a log, else on stderr; a `problem`
+    (the run cannot write its results) goes to stderr unless a live display is showing."""
     with _active_lock:
         display = _active
-    if display is not None and display.mode != "quiet":
+    if display is not None and (display.mode == "live"
+                                or display.mode == "plain" and not problem):
         display.say(text)
     else:
         print(text, file=sys.stderr, flush=True)
@@ -93,7 +96,10 @@ class Progress:
     def for_terminal(cls, mode: str) -> Progress:
         """Writes to a copy of stdout's file descriptor (pytest's capturing replaces fd 1
         while a check runs); `auto` is live on a terminal, plain elsewhere."""
-        fd = os.dup(sys.stdout.fileno())
+        try:
+            fd = os.dup(sys.stdout.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):  # stdout is no file (in-process)
+            return cls("plain" if mode in ("auto", "live") else mode, sys.stdout)
         stream = os.fdopen(fd, "w", encoding="utf-8", errors="replace", buffering=1)
         if mode == "auto":
             mode = "live" if stream.isatty() and os.environ.get("TERM") != "dumb" else "plain"
@@ -135,10 +141,11 @@ class Progress:
 
     def close(self) -> None:
         self.end()
-        try:
-            self.stream.close()
-        except OSError:
-            pass
+        if self.stream is not sys.stdout:
+            try:
+                self.stream.close()
+            except OSError:
+                pass
 
     # ------------------------------------------------------------- events
 
