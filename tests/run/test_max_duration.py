@@ -21,6 +21,8 @@ def test_a_run_that_reaches_max_duration_stops_incomplete(tmp_path: Path) -> Non
     assert bound["plan_seconds"] > 2
     assert "error" in outcomes(verdict).values()  # the instances it never reached
     assert (out / "junit.xml").is_file()
+    summary = (out / "summary.md").read_text("utf-8")  # written by the run itself
+    assert "The run stopped early: the run passed its overall bound of 2 s" in summary
 
 
 def test_without_max_duration_the_plan_bounds_the_run(tmp_path: Path) -> None:
