@@ -225,7 +225,7 @@ def _run(args: argparse.Namespace) -> int:
                             else "the run ended without writing a verdict")
         print(f"certkit run: no verdict could be read from {out} ({exc})", file=sys.stderr)
         return Verdict.INCOMPLETE.exit_code
-    _publish(out, document)
+    _publish(out, document, lint)
     if not lint.ok:
         print("certkit run: the profile did not pass its design checks; no device was touched",
               file=sys.stderr)
@@ -261,18 +261,19 @@ def _stopped(args: argparse.Namespace, lint: LintResult, bench: Bench, out: Path
     finally:
         interrupts.resume()
     if document:
-        _publish(out, document)
+        _publish(out, document, lint)
     print(f"certkit run: {reason}; VERDICT: {document['verdict'] if document else 'INCOMPLETE'} "
           f"(results in {out})", file=sys.stderr)
     return Verdict.INCOMPLETE.exit_code if not document else Verdict(document["verdict"]).exit_code
 
 
-def _publish(out: Path, document: dict) -> None:
-    """summary.md; under GitHub Actions, the step summary and annotations too."""
+def _publish(out: Path, document: dict, lint: LintResult | None = None) -> None:
+    """summary.md; under GitHub Actions, the step summary and annotations too (the profile's
+    lint findings on their lines)."""
     from certkit.report.publish import publish
 
     try:
-        publish(out, document)
+        publish(out, document, findings=lint.findings if lint else ())
     except OSError as exc:  # the verdict stands: it is written already
         print(f"certkit run: the summary could not be written: {exc.strerror or exc}",
               file=sys.stderr)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
+from certkit.design.findings import Finding
+from certkit.design.formats import github_annotation
 from certkit.report.junit import all_rules, instance_name
 from certkit.report.record import write_atomically
 from certkit.report.summary import markdown_summary
@@ -22,16 +24,21 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotations(document: dict) -> list[str]:
+def annotations(document: dict, findings: Iterable[Finding] = ()) -> list[str]:
     """`::error` for each fail of a mandatory rule and each error, `::warning` for each fail
-    of a recommended rule, on the profile's file (the instance names the rule)."""
+    of a recommended rule, on the profile's file (the instance names the rule); a design
+    rule's lint findings each on their line and column instead."""
+    findings = list(findings)
+    lines = [github_annotation(finding) for finding in findings]
+    located = {finding.rule for finding in findings}
     profile = str((document.get("profile") or {}).get("path") or "")
     try:  # GitHub wants a path in the repository: relative to the job's working folder
         profile = os.path.relpath(profile) if os.path.isabs(profile) else profile
     except ValueError:
         pass
-    lines = []
     for rule in all_rules(document):
+        if rule.get("rule") in located:
+            continue
         outcome = rule.get("outcome")
         if outcome == "fail":
             kind = "error" if rule.get("level") == "M" else "warning"
@@ -50,7 +57,7 @@ def annotations(document: dict) -> list[str]:
 
 
 def publish(out: Path, document: dict, env: Mapping[str, str] = os.environ,
-            stdout: TextIO = sys.stdout) -> None:
+            stdout: TextIO = sys.stdout, findings: Iterable[Finding] = ()) -> None:
     """Write out/summary.md; under GitHub Actions (GITHUB_ACTIONS=true) also append it to
     $GITHUB_STEP_SUMMARY and print the annotations. Raises OSError when a file cannot be
     written."""
@@ -62,6 +69,6 @@ def publish(out: Path, document: dict, env: Mapping[str, str] = os.environ,
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as file:
             file.write(summary + "\n")
-    for line in annotations(document):
+    for line in annotations(document, findings):
         print(line, file=stdout)
     stdout.flush()

@@ -134,3 +134,20 @@ def test_the_summary_file_is_what_certkit_report_writes(mqtt_run, tmp_path: Path
     assert result.code == 0, result.stderr
     assert (out / "summary.md").read_text("utf-8") == written
     assert json.loads((out / "verdict.json").read_text("utf-8"))["verdict"] == "NOT CERTIFIED"
+
+
+def test_a_profile_that_fails_lint_is_annotated_on_its_lines(tmp_path: Path) -> None:
+    # not certkit/: `python -m certkit` run there would import that folder as certkit
+    profile = tmp_path / "devices" / "kettle.yaml"
+    profile.parent.mkdir()
+    text = KETTLE.read_text("utf-8").replace("  model: acme.kettle.k1\n", "  model: Acme.K1\n")
+    profile.write_text(text, "utf-8")
+    line = text[:text.index("Acme.K1")].count("\n") + 1
+    result = certkit("run", "devices/kettle.yaml", "--emulate", "--out", tmp_path / "out",
+                     cwd=tmp_path, env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": ""})
+    assert result.code == 2, result.stderr[-2000:]
+    annotations = [a for a in result.stdout.splitlines() if a.startswith("::")]
+    assert f"::error file=devices/kettle.yaml,line={line},col=10,title=DSN-001::DSN-001 " \
+        in "\n".join(annotations), annotations
+    assert not any("DSN-001%3A" in a for a in annotations)  # not twice, once per finding
+    assert (tmp_path / "out" / "summary.md").is_file()
