@@ -88,7 +88,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                           "printed at start and recorded in verdict.json")
     cmd.add_argument("-v", "--verbose", action="store_true", help="show pytest's own detail")
     cmd.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
-    cmd.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
     cmd.set_defaults(handler=run)
 
 
@@ -133,8 +132,6 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
     argv += [f"--certkit-variant={variant}" for variant in args.variant]
     argv += [f"--certkit-identity={identity}" for identity in args.identity]
     argv += ["-v", "--tb=short"] if args.verbose else ["-q", "--tb=no", "--no-header", "-rN"]
-    argv.append("--certkit-progress=" + ("pytest" if args.verbose else
-                                         "quiet" if getattr(args, "quiet", False) else "auto"))
     argv.append("--certkit-progress=" + ("pytest" if args.verbose else
                                          "quiet" if getattr(args, "quiet", False) else "auto"))
     return argv
