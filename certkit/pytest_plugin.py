@@ -308,9 +308,9 @@ def _bound(run: CertkitRun, config: pytest.Config, instances: list[Instance]) ->
     derived = run_bound(applying, links, LINK_OPEN_TIMEOUT_S + LINK_CLOSE_TIMEOUT_S)
     seconds, source = bound_in_force(derived, config.getoption("--certkit-max-duration"))
     run.record.bound = {"seconds": seconds, "source": source, "plan_seconds": derived}
-    operator_line(f"certkit run: bounded to {seconds:g} s "
-                  f"({'by --max-duration' if source != 'plan' else 'by its plan'}; "
-                  f"the plan allows {derived:.0f} s)")
+    operator_line(f"certkit run: bounded to {seconds:g} s (by its plan)" if source == "plan"
+                  else f"certkit run: bounded to {seconds:g} s (by --max-duration; the plan "
+                       f"allows {derived:.0f} s)")
     return seconds
 
 
