@@ -33,8 +33,8 @@ COMMAND_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 3.0
 # Modules a run imports, by what needs them ("" = every run).
 RUN_MODULES = {"pytest": "", "allure_pytest": "", "yaml": "", "jsonschema": "", "rfc8785": "",
-               "cryptography": "", "serial": "serial", "paho.mqtt": "mqtt", "amqtt": "mqtt",
-               "bleak": "ble", "bumble": "ble"}
+               "cryptography": "", "certkit_emulators": "", "serial": "serial",
+               "paho.mqtt": "mqtt", "amqtt": "mqtt", "bleak": "ble", "bumble": "ble"}
 SERIAL_GLOBS = ("/dev/ttyUSB*", "/dev/ttyACM*", "/dev/serial/by-id/*")
 
 
@@ -369,8 +369,12 @@ def check_node(needs: Needs) -> Check:
 
 
 def check_allure(needs: Needs) -> Check:
-    from certkit.cli.report_cmd import INSTALL_HINT, find_allure
-
+    try:  # report_cmd needs what `certkit report` needs; a broken install is the certkit check's
+        from certkit.cli.report_cmd import INSTALL_HINT, find_allure
+    except ImportError as exc:
+        return _failed(needs.report, "allure", f"certkit report cannot be loaded ({exc})",
+                       "reinstall certkit with its dependencies (pip install --force-reinstall "
+                       "certkit)")
     allure = find_allure()
     if allure is None:
         chosen = os.environ.get("CERTKIT_ALLURE")

@@ -99,6 +99,29 @@ def test_python_older_than_3_11_fails() -> None:
     assert check["status"] == "fail" and "3.11" in check["fix"], proc.stderr
 
 
+def test_an_install_without_certkits_dependencies(tmp_path: Path) -> None:
+    """A Python environment with certkit's sources and PyYAML only (lint's needs), as a
+    partial install leaves it: the certkit check names what a run would miss."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", venv], check=True,
+                   timeout=120)
+    only_yaml = tmp_path / "only-yaml"
+    only_yaml.mkdir()
+    import yaml
+
+    (only_yaml / "yaml").symlink_to(Path(yaml.__file__).parent)
+    (site,) = (venv / "lib").glob("python3.*/site-packages")
+    (site / "certkit-sources.pth").write_text(f"{ROOT}\n{only_yaml}\n", "utf-8")
+    proc = subprocess.run([venv / "bin" / "python", "-m", "certkit", "doctor", KETTLE,
+                           "--emulate", "--format", "json"], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    checks = {check["name"]: check for check in json.loads(proc.stdout)["checks"]}
+    assert failed(checks) == {"certkit"}
+    assert "pytest" in checks["certkit"]["detail"] and "amqtt" in checks["certkit"]["detail"]
+    assert "pip install" in checks["certkit"]["fix"]
+
+
 def test_an_external_broker_that_does_not_answer(closed_port: int) -> None:
     code, checks, _ = doctor(KETTLE, "--emulate", "--mqtt-broker",
                              f"mqtt://127.0.0.1:{closed_port}")
