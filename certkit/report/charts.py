@@ -31,6 +31,7 @@ class Series:
     samples: tuple[float, ...]           # in the order taken
     limits: tuple[tuple[str, float], ...]  # (label, ms): drawn as lines
     figures: tuple[tuple[str, float], ...]  # (label, ms): what was measured, e.g. p95
+    points: tuple[str, ...] = ()  # what each sample is, when not a cycle ("serial -> ble")
 
 
 def latency_series(measurements: Sequence[Measurement]) -> Series | None:
@@ -51,8 +52,10 @@ def latency_series(measurements: Sequence[Measurement]) -> Series | None:
     kinds = {m.name.rstrip("0123456789 ").split()[-1] for m in timed}
     if len(timed) < 3 or len(kinds) != 1:
         return None
-    return Series(f"{timed[0].name.rstrip('0123456789 ')} (each figure in order)",
-                  tuple(float(m.value) for m in timed), limits, ())
+    limits = tuple(dict.fromkeys((f"limit: {m.limit}", m.bound) for m in timed
+                                 if m.bound is not None))
+    return Series(f"{kinds.pop()}, one figure per measurement", tuple(float(m.value)
+                  for m in timed), limits, (), tuple(m.name for m in timed))
 
 
 def latency_chart(title: str, series: Series) -> str:
@@ -83,7 +86,8 @@ def latency_chart(title: str, series: Series) -> str:
         drawing.text(LEFT - 6, y_of(tick) + 4, f"{tick:g}", size=11, anchor="end")
     drawing.line(LEFT, SERIES_TOP + SERIES_H, WIDTH - RIGHT, SERIES_TOP + SERIES_H)
     drawing.line(LEFT, SERIES_TOP, LEFT, SERIES_TOP + SERIES_H)
-    drawing.text(LEFT + plot_w / 2, SERIES_TOP + SERIES_H + 30, "sample (cycle) number",
+    drawing.text(LEFT + plot_w / 2, SERIES_TOP + SERIES_H + 30,
+                 "measurement, in the order taken" if series.points else "sample (cycle) number",
                  size=12, anchor="middle")
     step = max(1, len(samples) // 10)
     for index in range(0, len(samples), step):
@@ -93,7 +97,8 @@ def latency_chart(title: str, series: Series) -> str:
     for index, value in enumerate(samples):
         colour = OVER if over is not None and value > over else SAMPLE
         drawing.circle(x_of(index), y_of(value), 3.5, colour,
-                       tip=f"#{index + 1}: {value:g} ms")
+                       tip=f"#{index + 1}: {value:g} ms" + (
+                           f" ({series.points[index]})" if series.points else ""))
     if zoomed:
         drawing.text(WIDTH - RIGHT, SERIES_TOP - 8, "above this scale: " + "; ".join(
             label for label, _ in series.limits), size=11, anchor="end", fill=LIMIT_COLOURS[0])
@@ -127,9 +132,11 @@ def _histogram(drawing: Svg, samples: Sequence[float], top: float,
     drawing.text(LEFT, HIST_TOP - 12, "histogram (samples per bin of "
                  f"{width:g} ms)", size=12, fill="#555")
     bottom = HIST_TOP + HIST_H
-    for tick in nice_ticks(most, 4):
+    for tick in nice_ticks(max(most, 4), 4):
         if tick > most:
             break
+        if tick != int(tick):  # counts are whole
+            continue
         y = bottom - tick / most * HIST_H
         drawing.line(LEFT, y, WIDTH - RIGHT, y, stroke="#eeeeee")
         drawing.text(LEFT - 6, y + 4, f"{tick:g}", size=11, anchor="end")
