@@ -39,7 +39,7 @@ def main(extras: list[str]) -> int:
             installed = None
         mark = "ok" if installed == lowest else "NOT AT ITS FLOOR"
         wrong += installed != lowest
-        print(f"  {name:<24} floor {str(lowest):<10} installed {installed}  {mark}")
+        print(f"  {name:<24} floor {lowest!s:<10} installed {installed}  {mark}")
     if wrong:
         print(f"check_floors: {wrong} floor(s) not installable as declared: raise them "
               "to what the resolver chose, or find what forces it", file=sys.stderr)

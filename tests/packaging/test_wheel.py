@@ -41,7 +41,7 @@ class Installed:
                if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
         env["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
         return subprocess.run([str(a) for a in argv], cwd=self.home, env=env, text=True,
-                              capture_output=True, timeout=timeout)
+                              capture_output=True, timeout=timeout, check=False)
 
     def bin(self, name: str) -> Path:
         return self.venv / "bin" / name
@@ -64,7 +64,7 @@ def copy_of_the_checkout(target: Path) -> Path:
 
 def run_checked(argv: list[str | Path], timeout: float) -> None:
     proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, check=False)
     assert proc.returncode == 0, f"{' '.join(map(str, argv))}:\n{proc.stdout}\n{proc.stderr}"
 
 
