@@ -6,6 +6,7 @@ looks for it in the sources; the wheel test shows the installed product."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -14,13 +15,19 @@ OLD_NAME = re.compile(r"^\s*(?:from|import) emulators\b|[\"'`]emulators\.[a-z_{]
 FOLDERS = ("certkit", "emulators", "tests", "benchmarks", "docs")
 
 
+def sources() -> list[Path]:
+    found = [ROOT / "README.md"]
+    for folder in FOLDERS:
+        found += [path for path in sorted((ROOT / folder).rglob("*"))
+                  if path.suffix in (".py", ".md") and "__pycache__" not in path.parts]
+    return found
+
+
 def test_nothing_imports_or_runs_the_emulators_by_their_folder_name() -> None:
     found = []
-    for folder in FOLDERS:
-        for path in sorted((ROOT / folder).rglob("*")):
-            if path.suffix not in (".py", ".md") or "__pycache__" in path.parts:
-                continue
-            for match in OLD_NAME.finditer(path.read_text("utf-8")):
-                line = path.read_text("utf-8").count("\n", 0, match.start()) + 1
-                found.append(f"{path.relative_to(ROOT)}:{line}: {match.group().strip()}")
+    for path in sources():
+        text = path.read_text("utf-8")
+        for match in OLD_NAME.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            found.append(f"{path.relative_to(ROOT)}:{line}: {match.group().strip()}")
     assert found == [], "use certkit_emulators:\n" + "\n".join(found)
