@@ -70,7 +70,7 @@ def typical_s(rule: Rule) -> float:
 
 
 def clock(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else \
         f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
@@ -207,8 +207,8 @@ class Progress:
 
     def status(self) -> str:
         total = len(self.planned)
-        parts = [f"[{len(self.done)}/{total}] {clock(self.elapsed())} elapsed, "
-                 f"~{clock(self.left_s())} left"]
+        parts = [(f"[{len(self.done)}/{total}] {clock(self.elapsed())} elapsed, "
+                  f"~{clock(self.left_s())} left")]
         bad = [f"{self.counts[k]} {k}" for k in ("fail", "error") if self.counts.get(k)]
         if bad:
             parts.append(", ".join(bad))

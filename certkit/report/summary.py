@@ -128,6 +128,6 @@ def _pictures(rules: list[dict], folder: Path | None) -> list[str]:
             lines.append(f"- [`{_instance(rule)}`]({_link(rule['chart'])}) {figures}")
     if folder is None or not (folder / "timeline.svg").exists():
         return lines
-    lines += ["", "Timeline of the run: [timeline.svg](timeline.svg); every exchange in "
-              "[trace.json](trace.json) (open it in ui.perfetto.dev or chrome://tracing)."]
+    lines += ["", ("Timeline of the run: [timeline.svg](timeline.svg); every exchange in "
+                   "[trace.json](trace.json) (open it in Perfetto, ui.perfetto.dev).")]
     return lines

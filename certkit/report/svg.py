@@ -31,7 +31,7 @@ class Svg:
     def __init__(self, width: float, height: float, title: str) -> None:
         self.width, self.height = width, height
         self.parts: list[str] = [f"<title>{escape(title)}</title>",
-                                 f"<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"]
+                                 "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"]
 
     def _shape(self, tag: str, tip: str | None, **attrs: object) -> None:
         if tip:
@@ -78,4 +78,4 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
     raw = top / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    return [step * i for i in range(int(math.ceil(top / step)) + 1)]
+    return [step * i for i in range(math.ceil(top / step) + 1)]

@@ -2,8 +2,8 @@
 
 Two files in the run folder:
 
-- `trace.json` in the Chrome trace event format (open it in Perfetto, ui.perfetto.dev,
-  or Chromium's about:tracing, both offline): one track of rule instances (their spans,
+- `trace.json` in the Chrome trace event format (open it in Perfetto, ui.perfetto.dev, or
+  Chromium's about:tracing where it has one): one track of rule instances (their spans,
   outcome and message), one per link with each exchange, and bench faults marked on all;
 - `timeline.svg`, the same at a glance.
 """
@@ -75,8 +75,8 @@ def trace_events(items: Sequence[EvidenceItem], spans: Sequence[Span]) -> dict:
             event["args"]["measurement"] = item.measurement.as_json()
         events.append(event)
     return {"traceEvents": events, "displayTimeUnit": "ms",
-            "otherData": {"producer": "certkit", "note": "open in ui.perfetto.dev or "
-                          "chrome://tracing (both work offline)"}}
+            "otherData": {"producer": "certkit", "note": "open in Perfetto (ui.perfetto.dev) "
+                          "or Chromium's about:tracing where it has one"}}
 
 
 WIDTH, LEFT, RIGHT, TOP, LANE_H = 1400, 80, 20, 50, 46
