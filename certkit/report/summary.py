@@ -121,11 +121,12 @@ def _pictures(rules: list[dict], folder: Path | None) -> list[str]:
     if charted:
         lines += ["", "## Latency charts", ""]
         for rule in charted:
-            figures = "; ".join(
-                f"{m['name']} {m['value']} {m['unit']} (limit {m['limit']}"
-                f"{'' if m.get('ok') else ', OUTSIDE'})"
-                for m in rule.get("measurements") or [] if isinstance(m, dict) and m.get("unit") == "ms")
-            lines.append(f"- [`{_instance(rule)}`]({_link(rule['chart'])}) {figures}")
+            figures = "; ".join(  # names may hold profile text: shown as written
+                _text(f"{m['name']} {m['value']} {m['unit']} (limit {m['limit']}"
+                      f"{'' if m.get('ok') else ', OUTSIDE'})")
+                for m in rule.get("measurements") or []
+                if isinstance(m, dict) and m.get("unit") == "ms")
+            lines.append(f"- [{_code(_instance(rule))}]({_link(rule['chart'])}) {figures}")
     if folder is None or not (folder / "timeline.svg").exists():
         return lines
     lines += ["", ("Timeline of the run: [timeline.svg](timeline.svg); every exchange in "
