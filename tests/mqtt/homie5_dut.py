@@ -7,7 +7,10 @@ then sends ONE SUBSCRIBE with two filters (`homie/5/<id>/+/+/set` and
 `homie/5/$broadcast/#`) and publishes `$state` `ready` on the SUBACK. It
 reconnects `reconnect_s` after losing its connection.
 
-A set on `<node>/<property>/set` is taken as is and published back retained.
+A set of `true` or `false` on a settable boolean `<node>/<property>/set` is
+applied and published back retained; anything else is ignored. `Homie5Dut.light`
+is a whole device (fixtures/profiles/indie.light.l1.yaml): device information
+and one light, which certkit certifies like any partner firmware.
 Every message the broker delivers is kept; one that matches none of the
 DUT's filters is also kept in `unexpected` (a broker must never send it).
 """
@@ -42,6 +45,8 @@ class Homie5Dut:
     values: dict[str, bytes] = field(default_factory=lambda: {"kettle/on": b"false"})
     reconnect_s: float = 0.5
     protocol: int = paho.MQTTv311  # paho.MQTTv5: the same device on MQTT 5 (clean start)
+    info: dict[str, str] = field(default_factory=dict)  # device-information: name -> value
+    model: str = ""
     received: list[Received] = field(default_factory=list)
     unexpected: list[Received] = field(default_factory=list)
     connections: int = 0
@@ -61,6 +66,14 @@ class Homie5Dut:
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
+
+    @classmethod
+    def light(cls, host: str, port: int, **options: object) -> Homie5Dut:
+        """The indie light of fixtures/profiles/indie.light.l1.yaml."""
+        info = {"manufacturer": "Indie Devices", "model": "indie.light.l1",
+                "serial-number": "IL1-000042", "firmware-revision": "0.9.0"}
+        return cls("indie-l1-0001", host, port, values={"light/on": b"false"}, info=info,
+                   model="indie.light.l1", **options)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ control
 
@@ -88,11 +101,18 @@ class Homie5Dut:
 
     def description(self) -> bytes:
         nodes: dict[str, dict] = {}
+        if self.info:
+            nodes["device-information"] = {"name": "Device information", "properties": {
+                name: {"datatype": "string", "settable": False, "retained": True}
+                for name in self.info}}
         for path in self.values:
             node, prop = path.split("/")
-            nodes.setdefault(node, {"properties": {}})["properties"][prop] = {
+            nodes.setdefault(node, {"name": node, "properties": {}})["properties"][prop] = {
                 "datatype": "boolean", "settable": True, "retained": True}
-        return json.dumps({"homie": "5.0", "version": 1, "nodes": nodes}).encode()
+        doc: dict = {"homie": "5.0", "version": 1, "nodes": nodes}
+        if self.model:
+            doc.update(name=self.model, type=self.model)
+        return json.dumps(doc).encode()
 
     # ------------------------------------------------------------ paho callbacks
 
@@ -104,6 +124,9 @@ class Homie5Dut:
             self.connections += 1
         client.publish(f"{self.base}/$state", b"init", qos=1, retain=True)
         client.publish(f"{self.base}/$description", self.description(), qos=1, retain=True)
+        for name, value in self.info.items():
+            client.publish(f"{self.base}/device-information/{name}", value.encode(), qos=1,
+                           retain=True)
         for path, payload in self.values.items():
             client.publish(f"{self.base}/{path}", payload, qos=1, retain=True)
         _, self._subscribe_mid = client.subscribe([(f, 1) for f in self.filters])
@@ -127,6 +150,7 @@ class Homie5Dut:
             return
         prefix, _, _ = message.topic.rpartition("/set")
         path = prefix.removeprefix(f"{self.base}/")
-        if path in self.values and message.topic.startswith(self.base):
+        if (path in self.values and message.topic.startswith(self.base)
+                and message.payload in (b"true", b"false")):
             self.values[path] = message.payload
             client.publish(f"{self.base}/{path}", message.payload, qos=1, retain=True)

@@ -17,10 +17,12 @@ from certkit.bench import Bench
 from certkit.design import lint_file
 from certkit.evidence import EvidenceLog
 from certkit.links.mqtt import MqttLink
-from tests.conftest import KETTLE
+from certkit.links.mqtt.broker import free_port
+from tests.conftest import KETTLE, ROOT, certkit, read_verdict
 from tests.mqtt.homie5_dut import Homie5Dut
 
 READY_S = 10.0
+INDIE_LIGHT = ROOT / "fixtures" / "profiles" / "indie.light.l1.yaml"
 
 
 @pytest.fixture
@@ -52,3 +54,23 @@ def test_a_cut_device_gets_nothing_outside_its_filters_after_it_reconnects(link:
     assert [r.topic for r in dut.received] == [f"{dut.base}/kettle/on/set"]
     assert link.dut_state() == "ready"
 
+
+
+def test_the_independent_device_is_certified_on_every_embedded_broker(embedded_broker: str,
+                                                                      tmp_path):
+    # The whole MQT family against firmware certkit did not write, as a partner's device
+    # on the bench: it connects to the endpoint `--mqtt-listen` names.
+    port = free_port()
+    dut = Homie5Dut.light("127.0.0.1", port).start()  # paho retries until certkit listens
+    try:
+        result = certkit("run", INDIE_LIGHT, "--mqtt-listen", f"127.0.0.1:{port}",
+                         "--mqtt-broker", embedded_broker, "--rules", "MQT-*",
+                         "--out", tmp_path / "out", timeout=180)
+    finally:
+        dut.stop()
+    verdict = read_verdict(tmp_path / "out")
+    problems = {r["rule"]: r["message"] for r in verdict["rules"]
+                if r["outcome"] in ("fail", "error")}
+    assert verdict["verdict"] == "CERTIFIED" and result.code == 0, problems
+    assert dut.unexpected == []
+    assert dut.connections >= 2  # MQT-004 and MQT-008 cut it; it came back
