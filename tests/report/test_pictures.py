@@ -70,6 +70,24 @@ def test_measurements_are_data_with_their_samples_in_the_order_taken(pictured_ru
     assert _result(verdict, "DSN-001")["measurements"] == []
 
 
+def test_measurements_are_allure_parameters_and_attachments(pictured_run):
+    verdict = read_verdict(pictured_run)
+    samples = _result(verdict, "INT-005", "mqtt")["measurements"][1]["samples"]
+    results = [json.loads(path.read_text("utf-8"))
+               for path in (pictured_run / "allure-results").glob("*-result.json")]
+    result = next(r for r in results if r["name"].startswith("INT-005[mqtt] "))
+    parameters = {p["name"]: p["value"].strip("'") for p in result["parameters"]}
+    p95 = parameters["mqtt p95 latency"]
+    assert re.fullmatch(r"\d+(\.\d)? ms \(limit: at most 500 ms; ok\)", p95), p95
+    assert parameters["mqtt cycles confirmed"] == "50 count (limit: all 50; ok)"
+    attached = {a["name"]: a for a in result["attachments"]}
+    assert attached["latency chart"]["type"] == "image/svg+xml"
+    table = (pictured_run / "allure-results" / attached[
+        "mqtt p95 latency samples (ms, in the order taken)"]["source"]).read_text("utf-8")
+    assert table.splitlines() == ["sample,value"] + [
+        f"{n},{value:g}" for n, value in enumerate(samples, 1)]
+
+
 def test_latency_charts_beside_the_evidence(pictured_run):
     verdict = read_verdict(pictured_run)
     result = _result(verdict, "INT-005", "serial")

@@ -8,6 +8,7 @@ no pytest dots, no closing line of pytest's own counts.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shlex
@@ -20,6 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from certkit.design import lint_file
+from certkit.plan import make_plan
+from certkit.report.progress import Progress, clock, typical_s
 from tests.conftest import KETTLE, ROOT, certkit
 
 TMUX = shutil.which("tmux")
@@ -111,3 +115,31 @@ def test_quiet_prints_the_verdict_only(tmp_path):
     assert result.code == 0, result.stdout + result.stderr
     assert result.stdout == "VERDICT: CERTIFIED (partial: only rules matching SER-001)\n"
     assert (Path(tmp_path / "out") / "verdict.json").exists()
+
+
+def test_the_estimate_comes_from_the_plan():
+    """No past runs: each instance's typical time from its rule's limits, what is left
+    scaled by how the run has kept to the plan so far."""
+    plan = make_plan(lint_file(KETTLE).profile, ())
+    shown = io.StringIO()
+    progress = Progress("plain", shown)
+    progress.begin(plan.instances)
+    try:
+        planned = {i.id: typical_s(i.rule) if i.applies else 0.0 for i in plan.instances}
+        total = sum(planned.values())
+        assert shown.getvalue() == (f"certkit: {len(plan.instances)} rule instances, about "
+                                    f"{clock(total)} by the plan\n")
+        int_005 = next(i for i in plan.instances if i.rule.id == "INT-005")
+        dsn_001 = next(i for i in plan.instances if i.rule.id == "DSN-001")
+        assert typical_s(int_005.rule) > 100 * typical_s(dsn_001.rule)  # 50 cycles
+        serial = [i for i in plan.instances if i.rule.transport == "serial" and i.applies][:5]
+        for instance in serial[:4]:  # as planned: what is left is the rest of the plan
+            progress.finished_instance(instance.id, "pass", "", planned[instance.id])
+        left = total - sum(planned[i.id] for i in serial[:4])
+        assert progress.left_s() == pytest.approx(left)
+        progress.finished_instance(serial[4].id, "pass", "", 2 * planned[serial[4].id] + sum(
+            planned[i.id] for i in serial[:4]))  # the run now takes twice the plan's time
+        left -= planned[serial[4].id]
+        assert progress.left_s() == pytest.approx(2 * left)
+    finally:
+        progress.end()
