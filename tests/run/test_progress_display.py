@@ -25,6 +25,7 @@ from certkit.design import lint_file
 from certkit.plan import make_plan
 from certkit.report.progress import Progress, clock, typical_s
 from tests.conftest import KETTLE, ROOT, certkit
+from tests.report.test_html_report import ARTIFACTS
 
 TMUX = shutil.which("tmux")
 SELECTION = ("--rules", "SER-00[12]", "--rules", "MQT-001")
@@ -76,6 +77,10 @@ def test_live_progress_in_a_terminal(terminal_run):
     status = [line for screen in terminal_run for line in screen.splitlines()
               if re.search(r"\[\d/3\] \d+:\d\d elapsed, ~\d+:\d\d left", line)]
     assert status, "no status line was ever shown"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # what the terminal showed, for people
+    (ARTIFACTS / "progress-terminal.txt").write_text(
+        "while running:\n" + next(s for s in terminal_run if status[-1] in s).rstrip()
+        + "\n\nat the end:\n" + final.rstrip() + "\n", "utf-8")
     assert any("SER-002 (serial)" in line for line in status), status[-5:]
     # The fail as it happened, with its message, on a line of its own.
     fail = [line for line in lines if line.startswith("FAIL    SER-001: ")]
