@@ -69,6 +69,15 @@ def typical_s(rule: Rule) -> float:
     return base + (max(waits_ms, default=0) / 1000) * 0.2
 
 
+def transport_of(instance: Instance) -> str:
+    """The transport an instance works over: its rule's, or for a rule checked on every
+    transport (INT-005[mqtt]) the one this instance is about."""
+    target = instance.target
+    if instance.rule.transport == "interop" and target in ("serial", "mqtt", "ble"):
+        return str(target)
+    return {"interop": "all transports"}.get(instance.rule.transport, instance.rule.transport)
+
+
 def clock(seconds: float) -> str:
     seconds = round(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else \
@@ -213,7 +222,7 @@ class Progress:
         if bad:
             parts.append(", ".join(bad))
         if self.current is not None:
-            parts.append(f"{self.current.id} ({self.current.rule.transport}) "
+            parts.append(f"{self.current.id} ({transport_of(self.current)}) "
                          f"{time.monotonic() - self.current_since:.0f} s")
         return " | ".join(parts)
 

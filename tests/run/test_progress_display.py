@@ -23,7 +23,7 @@ import pytest
 
 from certkit.design import lint_file
 from certkit.plan import make_plan
-from certkit.report.progress import Progress, clock, typical_s
+from certkit.report.progress import Progress, clock, transport_of, typical_s
 from tests.conftest import KETTLE, ROOT, certkit
 from tests.report.test_html_report import ARTIFACTS
 
@@ -137,6 +137,7 @@ def test_the_estimate_comes_from_the_plan():
         int_005 = next(i for i in plan.instances if i.rule.id == "INT-005")
         dsn_001 = next(i for i in plan.instances if i.rule.id == "DSN-001")
         assert typical_s(int_005.rule) > 100 * typical_s(dsn_001.rule)  # 50 cycles
+        assert (transport_of(int_005), transport_of(dsn_001)) == ("serial", "design")
         serial = [i for i in plan.instances if i.rule.transport == "serial" and i.applies][:5]
         for instance in serial[:4]:  # as planned: what is left is the rest of the plan
             progress.finished_instance(instance.id, "pass", "", planned[instance.id])
