@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from certkit.evidence import EvidenceLog, Measurement
@@ -224,8 +225,18 @@ def test_pictures_and_the_one_file_report_in_chromium(pictured_run):
 
 
 def _open_tree(page, path: list[str]) -> None:
-    """Walk the report's tree down to a test: a group opens some of its levels at once."""
-    for name, below in zip(path, path[1:] + [None]):
-        if below is not None and page.get_by_text(below).first.is_visible():
+    """Walk the report's tree down to a test. A group may open some levels below it at
+    once (clicking one of those would close it again), so a level is clicked only when
+    the next one does not show, and each click waits for the next level to show."""
+    for name, below in zip(path, [*path[1:], None]):
+        if below is None:
+            page.get_by_text(name).first.click()
+            return
+        shown = page.get_by_text(below).first
+        try:
+            shown.wait_for(state="visible", timeout=1_500)
             continue
+        except PlaywrightTimeout:
+            pass
         page.get_by_text(name).first.click()
+        shown.wait_for(state="visible")
