@@ -157,6 +157,8 @@ class _Bench:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
             self.runs.append(DutRun(dut, out, process, log))
+            if self.stop_asked is not None:  # stopped while the runs were being started
+                process.send_signal(signal.SIGTERM)
         self._write_summary(finished=False)
 
     def _on_signal(self, signum: int, frame: object) -> None:
