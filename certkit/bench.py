@@ -33,6 +33,11 @@ class BenchOption:
     def cli(self) -> str:
         return "--" + self.attr.replace("_", "-")
 
+    @property
+    def plugin(self) -> str:
+        """The pytest plugin's option (`certkit run` passes the value on)."""
+        return "--certkit-" + self.cli[2:]
+
 
 BENCH_OPTIONS: tuple[BenchOption, ...] = (
     BenchOption("serial", "port", "serial", "PORT",

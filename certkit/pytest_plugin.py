@@ -31,7 +31,7 @@ from typing import Callable, Iterator, NamedTuple
 
 import pytest
 
-from certkit.bench import Bench, BenchError
+from certkit.bench import BENCH_OPTIONS, Bench, BenchError
 from certkit.benchfault import BenchFault, under_bench_faults
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -80,12 +80,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="inject a fault into an emulator (repeatable)")
     group.addoption("--certkit-variant", metavar="TRANSPORT:VARIANT", action="append", default=[],
                     help="make an emulator use a conformant variant (repeatable)")
-    group.addoption("--certkit-serial", metavar="PORT")
-    group.addoption("--certkit-reset", metavar="METHOD")
-    group.addoption("--certkit-mqtt-listen", metavar="HOST:PORT")
-    group.addoption("--certkit-mqtt-broker", metavar="URL")
-    group.addoption("--certkit-ble", metavar="NAME_OR_ADDRESS")
-    group.addoption("--certkit-ble-adapter", metavar="ADAPTER")
+    for option in BENCH_OPTIONS:  # the bench options, one table (certkit/bench.py)
+        group.addoption(option.plugin, metavar=option.metavar, help=option.help)
     group.addoption("--certkit-identity", metavar="KEY=VALUE", action="append", default=[],
                     help="what the unit must report before any rule judges it (repeatable)")
     group.addoption("--certkit-waivers", metavar="FILE", help="waivers to apply (YAML)")
@@ -112,12 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         bench = Bench.from_options(
             emulate=config.getoption("--certkit-emulate"),
-            serial=config.getoption("--certkit-serial"),
-            reset=config.getoption("--certkit-reset"),
-            mqtt_listen=config.getoption("--certkit-mqtt-listen"),
-            mqtt_broker=config.getoption("--certkit-mqtt-broker"),
-            ble=config.getoption("--certkit-ble"),
-            ble_adapter=config.getoption("--certkit-ble-adapter"),
+            **{option.attr: config.getoption(option.plugin) for option in BENCH_OPTIONS},
             faults=config.getoption("--certkit-fault"),
             variants=config.getoption("--certkit-variant"),
             identity=config.getoption("--certkit-identity"),

@@ -35,15 +35,8 @@ HERMETIC_ENV: dict[str, str | None] = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
                                        "PYTEST_PLUGINS": None, "PYTEST_ADDOPTS": None}
 
 # `certkit run` option -> the plugin's pytest option.
-BENCH_OPTIONS = {
-    "emulate": "--certkit-emulate",
-    "serial": "--certkit-serial",
-    "reset": "--certkit-reset",
-    "mqtt_listen": "--certkit-mqtt-listen",
-    "mqtt_broker": "--certkit-mqtt-broker",
-    "ble": "--certkit-ble",
-    "ble_adapter": "--certkit-ble-adapter",
-}
+BENCH_OPTIONS = {"emulate": "--certkit-emulate",
+                 **{option.attr: option.plugin for option in BENCH_OPTION_TABLE}}
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
