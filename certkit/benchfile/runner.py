@@ -132,6 +132,8 @@ class _Bench:
             args.append(f"--key={self.args.key}")
         if self.args.waivers:
             args.append(f"--waivers={self.args.waivers}")
+        if getattr(self.args, "max_duration", None) is not None:  # each DUT's own bound
+            args.append(f"--max-duration={self.args.max_duration:g}")
         return args + (["--verbose"] if self.args.verbose else [])
 
     def run(self) -> int:
