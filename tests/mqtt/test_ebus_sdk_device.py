@@ -20,15 +20,24 @@ stricter reading could trip on, and which ECS-1 leaves free:
 
 from __future__ import annotations
 
+import paho.mqtt
 import pytest
+from packaging.version import Version
 
 from certkit.links.mqtt.broker import free_port
 from tests.conftest import ROOT, certkit, outcomes, read_verdict
 from tests.mqtt.ebus_light import EbusLight
 
 INDIE_LIGHT = ROOT / "fixtures" / "profiles" / "indie.light.l1.yaml"
-# ebus-mqtt-client builds its paho client on paho's deprecated callback API: not ours to fix.
-pytestmark = pytest.mark.filterwarnings("ignore:Callback API version 1:DeprecationWarning")
+pytestmark = [
+    # ebus-mqtt-client builds its paho client on paho's deprecated callback API.
+    pytest.mark.filterwarnings("ignore:Callback API version 1:DeprecationWarning"),
+    # ...which only paho 2.1 and later accept without the callback_api_version argument
+    # that paho 2.0 requires. certkit's own floor stays paho 2.0 (dev/test-floors runs
+    # tests/mqtt at it); there this fixture device cannot be built, and only it is left out.
+    pytest.mark.skipif(Version(paho.mqtt.__version__) < Version("2.1"),
+                       reason="ebus-mqtt-client 0.8.0 cannot build its client on paho < 2.1"),
+]
 EVERY_MQT_INSTANCE = {
     "MQT-001", "MQT-002", "MQT-003", "MQT-004",
     *(f"MQT-005[{piid}]" for piid in ("1.1", "1.2", "1.3", "1.4", "2.1")),
