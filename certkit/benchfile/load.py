@@ -175,8 +175,12 @@ class _Checker:
         stated = {"model": profile.device.model, "firmware": profile.device.firmware,
                   "mcu-version": profile.device.mcu_version,
                   "device-id": mqtt.device_id if mqtt else None}
+        needs = {"device-id": "mqtt", "ble-address": "ble"}
         for key, value in identity.items():
-            if stated.get(key) is not None and stated[key] != value:
+            if key in needs and needs[key] not in profile.transports.declared:
+                self.at(here + ("identity", key), f"identity {key}: the profile declares no "
+                                                  f"{needs[key]} transport to read it over")
+            elif stated.get(key) is not None and stated[key] != value:
                 self.at(here + ("identity", key), f"identity {key} {value!r} contradicts the "
                                                   f"profile ({key} {stated[key]!r})")
         return tuple(profile.transports.declared)

@@ -241,7 +241,8 @@ class _Bench:
             if not self.tty:
                 continue
             print(f"{entry['name']}: {entry['verdict']} (results in {entry['out']})")
-        print(f"BENCH: {len(document['duts'])} DUTs, "
+        count = len(document["duts"])
+        print(f"BENCH: {count} DUT{'s' if count != 1 else ''}, "
               + ", ".join(f"{sum(d['verdict'] == v for d in document['duts'])} {v}"
                           for v in map(str, Verdict)
                           if any(d["verdict"] == v for d in document["duts"]))

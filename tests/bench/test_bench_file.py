@@ -100,6 +100,8 @@ def test_dut_runs_with_the_options_of_a_single_run(lab: Path):
      "    mqtt: {listen: nowhere}\n", 5, 20, "mqtt.listen: 'nowhere' is not HOST:PORT"),
     ("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.kettle.k1.yaml\n"
      "    identity: {model: acme.light.l2}\n", 5, 23, "contradicts the profile"),
+    ("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.sensor.th1.yaml\n"
+     "    identity: {device-id: acme-th1-0001}\n", 5, 27, "no mqtt transport to read it over"),
     ("certkit-bench: 1\nduts:\n  - name: a\n    profile: [oops\n", 5, 1, "not a well-formed"),
     ("certkit-bench: 1\nduts:\n  - name: ../escape\n    profile: acme.kettle.k1.yaml\n",
      3, 11, "does not match"),
