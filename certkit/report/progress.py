@@ -23,7 +23,8 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from certkit.plan import Instance
@@ -51,6 +52,26 @@ def operator_line(text: str, problem: bool = False) -> None:
         display.say(text)
     else:
         print(text, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def operator_pause() -> Iterator[None]:
+    """While the operator is asked something on the terminal (press reset, then Enter), the
+    live status line is cleared and not redrawn, so it cannot overwrite the question."""
+    with _active_lock:
+        display = _active
+    if display is None or display.mode != "live":
+        yield
+        return
+    with display._lock:
+        display._clear()
+        display.paused = True
+    try:
+        yield
+    finally:
+        with display._lock:
+            display.paused = False
+            display._redraw()
 
 
 def typical_s(rule: Rule) -> float:
@@ -98,6 +119,7 @@ class Progress:
         self.current_since = 0.0
         self.started = time.monotonic()
         self._status = ""  # what the live status line shows now
+        self.paused = False  # the operator is being asked something (operator_pause)
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
@@ -234,7 +256,7 @@ class Progress:
                 self._redraw()
 
     def _redraw(self) -> None:
-        if self.mode != "live" or self._stop.is_set():
+        if self.mode != "live" or self._stop.is_set() or self.paused:
             return
         line = self.status()[: max(self._width() - 1, 20)]
         self._write(f"\r\x1b[K{line}")

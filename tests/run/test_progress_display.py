@@ -23,7 +23,14 @@ import pytest
 
 from certkit.design import lint_file
 from certkit.plan import make_plan
-from certkit.report.progress import Progress, clock, transport_of, typical_s
+from certkit.report.progress import (
+    REDRAW_S,
+    Progress,
+    clock,
+    operator_pause,
+    transport_of,
+    typical_s,
+)
 from tests.conftest import KETTLE, ROOT, certkit
 from tests.report.test_html_report import ARTIFACTS
 
@@ -147,5 +154,27 @@ def test_the_estimate_comes_from_the_plan():
             planned[i.id] for i in serial[:4]))  # the run now takes twice the plan's time
         left -= planned[serial[4].id]
         assert progress.left_s() == pytest.approx(2 * left)
+    finally:
+        progress.end()
+
+
+def test_an_operator_question_is_not_overwritten_by_the_status_line():
+    """While the operator is asked to reset the DUT (serial --reset prompt), the live status
+    line is cleared and not redrawn, even by its ticker; it shows again afterwards."""
+    plan = make_plan(lint_file(KETTLE).profile, ("SER-00[12]",))
+    shown = io.StringIO()
+    progress = Progress("live", shown, width=lambda: 100)
+    progress.begin(plan.instances)
+    try:
+        progress.started_instance(plan.instances[0])
+        assert re.search(r"\r\x1b\[K\[0/2\] 0:00 elapsed, ~\d+:\d\d left \| SER-001 \(serial\) 0 s$",
+                         shown.getvalue())
+        with operator_pause():
+            asked = shown.getvalue()
+            assert asked.endswith("\r\x1b[K")  # the status line cleared for the question
+            progress.started_instance(plan.instances[1])
+            time.sleep(3 * REDRAW_S)  # the ticker's turns pass too
+            assert shown.getvalue() == asked
+        assert shown.getvalue()[len(asked):].startswith("\r\x1b[K[0/2] ")
     finally:
         progress.end()

@@ -122,6 +122,12 @@ class OperatorPrompt(ResetMethod):
         self.tty = tty
 
     def reset(self, port: serial.SerialBase | None, timeout: float) -> None:
+        from certkit.report.progress import operator_pause
+
+        with operator_pause():  # the live progress line must not overwrite the question
+            self._ask(timeout)
+
+    def _ask(self, timeout: float) -> None:
         # The terminal itself, not stdin/stdout: pytest captures those.
         try:
             fd = os.open(self.tty, os.O_RDWR | os.O_NOCTTY)
