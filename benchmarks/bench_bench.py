@@ -46,7 +46,8 @@ def alone(profile: Path, emulate: list[str], out: Path) -> tuple[float, int, str
     command = ["/usr/bin/time", "-v", sys.executable, "-m", "certkit", "run", str(profile),
                f"--emulate={','.join(emulate)}", "--out", str(out)]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          check=False)
     wall = time.monotonic() - started
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
     verdict = json.loads((out / "verdict.json").read_text("utf-8"))["verdict"]

@@ -28,11 +28,15 @@ def expected_identity(bench_identity: dict[str, str], profile: Profile) -> dict[
 def observe(transport: str, opened: Any, profile: Profile) -> dict[str, str]:
     """What one transport says the DUT is: model, firmware, mcu-version (as INT-002 reads
     them), serial-number, and the MQTT device id or BLE address it is reached under."""
+    from certkit.links.ble import AttError
     from certkit.suite import test_interop  # INT-002's readers, shared
     from certkit.suite.faces import face_for
 
-    found = dict(test_interop._identity_on(transport, test_interop._open(
-        lambda _: opened, transport, profile), profile))
+    try:
+        found = dict(test_interop._identity_on(transport, test_interop._open(
+            lambda _: opened, transport, profile), profile))
+    except (AttError, LookupError):  # a BLE DUT short of a Device Information string:
+        found = {}                   # the rules judge that, not the identity check
     info = {p.name: p for p in profile.properties_on(transport) if p.siid == 1 and p.readable}
     if transport == "ble":
         from certkit.links.ble.codec import sig_uuid
@@ -41,8 +45,8 @@ def observe(transport: str, opened: Any, profile: Profile) -> dict[str, str]:
         try:
             found["serial-number"] = opened.read(sig_uuid(SERIAL_NUMBER_UUID16)).decode(
                 "utf-8", "replace")
-        except Exception:  # noqa: BLE001 - a DUT without the characteristic says nothing
-            pass
+        except (AttError, LookupError):  # a DUT without the characteristic says nothing
+            found.pop("serial-number", None)
     elif transport == "mqtt":
         ids = sorted({p.publish.topic.split("/")[2] for p in opened.dut.publishes_since(0.0)
                       if p.publish.topic.startswith("homie/5/")
@@ -51,7 +55,10 @@ def observe(transport: str, opened: Any, profile: Profile) -> dict[str, str]:
             found["device-id"] = ", ".join(ids)
     name = DEVICE_INFORMATION[3]
     if "serial-number" not in found and name in info:
-        value = face_for(opened).read(info[name], CONFIRM_S)
+        try:
+            value = face_for(opened).read(info[name], CONFIRM_S)
+        except (AttError, LookupError):
+            value = None
         if value is not None:
             found["serial-number"] = str(value)
     return found

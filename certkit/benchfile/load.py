@@ -91,11 +91,11 @@ def load_bench_file(path: Path) -> BenchFile:
     try:
         document = load_yaml(text)
     except YamlError as exc:
-        raise BenchFileError(path, [(exc.position, f"not a well-formed YAML document: "
-                                                   f"{exc.message}")])
+        raise BenchFileError(path, [(exc.position, (f"not a well-formed YAML document: "
+                                                   f"{exc.message}"))])
     if not isinstance(document.value, dict):
-        raise BenchFileError(path, [(Position(1, 1), "a bench file is a YAML mapping with "
-                                                     "certkit-bench: 1 and duts")])
+        raise BenchFileError(path, [(Position(1, 1), ("a bench file is a YAML mapping with "
+                                                     "certkit-bench: 1 and duts"))])
     problems = []
     for error in StrictValidator(bench_schema()).iter_errors(document.value):
         for where, message, key in describe_schema_error(error):

@@ -153,7 +153,7 @@ class _Bench:
         (self.out / "logs").mkdir(exist_ok=True)
         for dut in self.duts:
             out = self.out / dut.name
-            log = open(self.out / "logs" / f"{dut.name}.log", "wb")
+            log = open(self.out / "logs" / f"{dut.name}.log", "wb")  # noqa: SIM115 - closed by run()
             command = [sys.executable, "-m", "certkit", "run", *dut.run_args(),
                        f"--out={out}", *self.common_args()]
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,

@@ -88,20 +88,20 @@ def test_dut_runs_with_the_options_of_a_single_run(lab: Path):
      1, 16, "certkit-bench"),
     ("certkit-bench: 1\nduts:\n  - name: a\n    profile: nowhere.yaml\n",
      4, 14, "profile 'nowhere.yaml': no such file"),
-    ("certkit-bench: 1\nduts:\n  - {name: a, profile: acme.kettle.k1.yaml}\n"
-     "  - {name: a, profile: acme.sensor.th1.yaml}\n", 4, 12, "DUT name 'a' is also used on line 3"),
-    ("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.kettle.k1.yaml\n"
-     "    fault: [serial:slow-polls]\n", 5, 12, "needs --emulate serial"),
-    ("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.kettle.k1.yaml\n"
-     "    emulate: [serial]\n    fault: [serial:no-such-fault]\n", 6, 12, "no-such-fault"),
-    ("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.kettle.k1.yaml\n"
-     "    serial: {port: /dev/ttyUSB0, reset: wiggle}\n", 5, 41, "serial.reset: 'wiggle'"),
-    ("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.kettle.k1.yaml\n"
-     "    mqtt: {listen: nowhere}\n", 5, 20, "mqtt.listen: 'nowhere' is not HOST:PORT"),
-    ("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.kettle.k1.yaml\n"
-     "    identity: {model: acme.light.l2}\n", 5, 23, "contradicts the profile"),
-    ("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.sensor.th1.yaml\n"
-     "    identity: {device-id: acme-th1-0001}\n", 5, 27, "no mqtt transport to read it over"),
+    (("certkit-bench: 1\nduts:\n  - {name: a, profile: acme.kettle.k1.yaml}\n"
+     "  - {name: a, profile: acme.sensor.th1.yaml}\n"), 4, 12, "DUT name 'a' is also used on line 3"),
+    (("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.kettle.k1.yaml\n"
+     "    fault: [serial:slow-polls]\n"), 5, 12, "needs --emulate serial"),
+    (("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.kettle.k1.yaml\n"
+     "    emulate: [serial]\n    fault: [serial:no-such-fault]\n"), 6, 12, "no-such-fault"),
+    (("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.kettle.k1.yaml\n"
+     "    serial: {port: /dev/ttyUSB0, reset: wiggle}\n"), 5, 41, "serial.reset: 'wiggle'"),
+    (("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.kettle.k1.yaml\n"
+     "    mqtt: {listen: nowhere}\n"), 5, 20, "mqtt.listen: 'nowhere' is not HOST:PORT"),
+    (("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.kettle.k1.yaml\n"
+     "    identity: {model: acme.light.l2}\n"), 5, 23, "contradicts the profile"),
+    (("certkit-bench: 1\nduts:\n  - name: a\n    profile: acme.sensor.th1.yaml\n"
+     "    identity: {device-id: acme-th1-0001}\n"), 5, 27, "no mqtt transport to read it over"),
     ("certkit-bench: 1\nduts:\n  - name: a\n    profile: [oops\n", 5, 1, "not a well-formed"),
     ("certkit-bench: 1\nduts:\n  - name: ../escape\n    profile: acme.kettle.k1.yaml\n",
      3, 11, "does not match"),
