@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -556,8 +555,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     try:
         _write_session_outputs(session, run)
     except OSError as exc:  # the verdict.json of the last instance, if any, stays
-        print(f"certkit: the run's results could not be written to {run.out}: {exc.strerror}",
-              file=sys.stderr)
+        operator_line(f"certkit: the run's results could not be written to {run.out}: "
+                      f"{exc.strerror}", problem=True)
 
 
 def _write_session_outputs(session: pytest.Session, run: CertkitRun) -> None:
@@ -570,8 +569,8 @@ def _write_session_outputs(session: pytest.Session, run: CertkitRun) -> None:
                              "after the last rule instance (links closing)\n\n"
                              + "".join(entry.line() + "\n" for entry in after))
     except OSError as exc:
-        print(f"certkit: the Allure environment or the evidence after the last rule could "
-              f"not be written to {run.out}: {exc.strerror}", file=sys.stderr)
+        operator_line(f"certkit: the Allure environment or the evidence after the last rule "
+                      f"could not be written to {run.out}: {exc.strerror}", problem=True)
     document = run.record.write()
     write_atomically(run.out / "junit.xml", junit_xml(document, list(run.record.results)))
     if run.signing_key is not None:

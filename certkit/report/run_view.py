@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from certkit.report import terminal
-from certkit.report.progress import Progress
+from certkit.report.progress import Progress, operator_line
 from certkit.report.timeline import Span, write_timeline
 
 if TYPE_CHECKING:
@@ -84,7 +84,8 @@ class RunView:
         try:
             write_timeline(run.out, f"certkit run of {model}", run.evidence.since(0), self.spans)
         except OSError as exc:
-            print(f"certkit: the timeline could not be written to {run.out}: {exc.strerror}")
+            operator_line(f"certkit: the timeline could not be written to {run.out}: "
+                          f"{exc.strerror}", problem=True)
         if self.progress is not None:
             self.progress.verdict(terminal.summary_lines(run.record, run.lint))
 
