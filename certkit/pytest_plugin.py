@@ -435,6 +435,8 @@ def _finish(item: pytest.Item, phases: dict) -> None:
     run = _run(item.config)
     instance = item.stash[INSTANCE]
     outcome, message = _outcome(phases)
+    if any(_swallowed_interrupt(excinfo) for _, excinfo in phases["reports"]):
+        item.session.shouldstop = "the run was interrupted"
     outcome, message = under_bench_faults(outcome, message, _bench_faults(run, phases))
     end = phases.get("end", run.evidence.mark())
     items = run.evidence.since(phases["mark"])[:end - phases["mark"]]
@@ -481,6 +483,20 @@ def _finish(item: pytest.Item, phases: dict) -> None:
     except OSError as exc:
         _cannot_write(item.session, f"verdict.json could not be written to {run.out}: "
                                     f"{exc.strerror}")
+
+
+def _swallowed_interrupt(excinfo: pytest.ExceptionInfo | None) -> bool:
+    """Whether Ctrl-C or SIGTERM came while the check was importing and the import turned
+    the KeyboardInterrupt into another error (Python wraps what a class's __set_name__
+    raises in a RuntimeError): the run must stop as for any interrupt, not go on."""
+    error = excinfo.value if excinfo is not None else None
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _cannot_write(session: pytest.Session, problem: str) -> None:

@@ -136,6 +136,15 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
     finally:
         interrupts.resume()
+        _forget_handled_interrupt()
+
+
+def _forget_handled_interrupt() -> None:
+    """CPython 3.11 remembers a KeyboardInterrupt that left an exec() of a string (a dataclass
+    being defined by a lazy import, when Ctrl-C or SIGTERM came), even once handled, and the
+    process then ends killed by SIGINT (-2) instead of with the run's exit code. Any exec()
+    that completes forgets it."""
+    exec("pass")  # noqa: S102
 
 
 def _run(args: argparse.Namespace) -> int:
