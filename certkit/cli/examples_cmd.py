@@ -1,5 +1,8 @@
 """`certkit examples` and `certkit init [EXAMPLE] [PATH]`: the example profiles.
 
+`certkit init --category C --transports serial,mqtt [--model M] [PATH]` writes a
+profile for a category instead, from the category table (`certkit.profile.template`).
+
 The examples are the repository's profiles/ folder, installed as the package
 data of `certkit.examples`, so an installed certkit (a wheel, pipx) has them
 too: `certkit init kettle` copies one to start a device's profile from.
@@ -78,6 +81,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                       help="the file to write, or a folder to write EXAMPLE.yaml into "
                            "(default ./EXAMPLE.yaml)")
     init.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    init.add_argument("--category", metavar="CATEGORY",
+                      help="write a lint-clean profile for this category instead of copying "
+                           "an example (light, outlet, kettle, temperature-humidity-sensor, "
+                           "air-purifier)")
+    init.add_argument("--transports", metavar="T,...", default="serial,mqtt,ble",
+                      help="with --category: the DUT's transports (default serial,mqtt,ble)")
+    init.add_argument("--model", metavar="MODEL",
+                      help="with --category: the model, vendor.category.version")
     init.set_defaults(handler=init_profile)
 
 
@@ -95,23 +106,54 @@ def list_examples(args: argparse.Namespace) -> int:
 
 
 def init_profile(args: argparse.Namespace) -> int:
+    if args.category is not None:
+        return _init_from_category(args)
     example = find_example(args.example)
     if isinstance(example, str):
         print(f"certkit init: {example}", file=sys.stderr)
         return 2
-    target = args.path if args.path is not None else Path(f"{example.name}.yaml")
-    if target.is_dir():
-        target = target / f"{example.name}.yaml"
-    try:
-        with open(target, "w" if args.force else "x", encoding="utf-8") as out:
-            out.write(example.text_for_copy())
-    except FileExistsError:
-        print(f"certkit init: {target} exists (--force to overwrite it)", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"certkit init: cannot write {target}: {exc.strerror}", file=sys.stderr)
+    target = _write(args.path, example.name, example.text_for_copy(), args.force)
+    if target is None:
         return 2
     print(f"wrote {target} (from the example {example.name})\n"
           f"next: edit it for your device, check it with `certkit lint {target}`, "
           f"try it with `certkit run {target} --emulate`")
     return 0
+
+
+def _init_from_category(args: argparse.Namespace) -> int:
+    from certkit.profile.template import TemplateError, profile_template
+
+    if args.example != DEFAULT_EXAMPLE:
+        print("certkit init: give an EXAMPLE or --category, not both", file=sys.stderr)
+        return 2
+    transports = [t.strip() for t in args.transports.split(",") if t.strip()]
+    try:
+        text = profile_template(args.category, transports, args.model)
+    except TemplateError as exc:
+        print(f"certkit init: {exc}", file=sys.stderr)
+        return 2
+    model = text.split("  model: ", 1)[1].split()[0]
+    target = _write(args.path, model, text, args.force)
+    if target is None:
+        return 2
+    print(f"wrote {target} (a {args.category} profile; replace its TODOs)\n"
+          f"next: certkit lint {target}")
+    return 0
+
+
+def _write(path: Path | None, name: str, text: str, force: bool) -> Path | None:
+    """Writes the profile to `path` (a file, a folder, or ./NAME.yaml); None on failure."""
+    target = path if path is not None else Path(f"{name}.yaml")
+    if target.is_dir():
+        target = target / f"{name}.yaml"
+    try:
+        with open(target, "w" if force else "x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        print(f"certkit init: {target} exists (--force to overwrite it)", file=sys.stderr)
+        return None
+    except OSError as exc:
+        print(f"certkit init: cannot write {target}: {exc.strerror}", file=sys.stderr)
+        return None
+    return target

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from certkit.design import lint_file
+from certkit.profile.template import profile_template
+from certkit.standard.categories import categories
 from tests.conftest import PROFILES, certkit
 
 EXAMPLE_NAMES = sorted(path.stem for path in PROFILES.glob("*.yaml")
@@ -79,3 +84,33 @@ def test_init_names_the_examples_when_the_choice_is_unknown_or_ambiguous(tmp_pat
     assert ambiguous.code == 2
     assert "'acme' names several examples" in ambiguous.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+TRANSPORT_SETS = (["serial"], ["mqtt"], ["ble"], ["serial", "mqtt", "ble"])
+
+
+@pytest.mark.parametrize("category", sorted(categories().categories))
+@pytest.mark.parametrize("transports", TRANSPORT_SETS, ids=",".join)
+def test_a_profile_from_the_category_template_is_lint_clean(category, transports, tmp_path):
+    path = tmp_path / "new.yaml"
+    path.write_text(profile_template(category, transports), "utf-8")
+    result = lint_file(path)
+    assert result.ok and not result.findings, [str(f) for f in result.findings]
+    assert result.profile.device.category == category
+    assert sorted(result.profile.transports.declared) == sorted(transports)
+
+
+def test_init_writes_a_category_profile_with_todos(tmp_path):
+    result = certkit("init", "--category", "kettle", "--transports", "serial,mqtt",
+                     "--model", "acme.kettle.k2", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    text = (tmp_path / "acme.kettle.k2.yaml").read_text("utf-8")
+    assert "TODO" in text and "# optional: keep-warm" in text
+    assert certkit("lint", tmp_path / "acme.kettle.k2.yaml").code == 0
+    again = certkit("init", "--category", "kettle", "--transports", "serial,mqtt",
+                    "--model", "acme.kettle.k2", cwd=tmp_path)
+    assert again.code == 2 and "exists (--force to overwrite it)" in again.stderr
+    bad = certkit("init", "--category", "toaster", cwd=tmp_path)
+    assert bad.code == 2 and "unknown category 'toaster'" in bad.stderr
+    both = certkit("init", "light", "--category", "light", cwd=tmp_path)
+    assert both.code == 2 and "not both" in both.stderr
