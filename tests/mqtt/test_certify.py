@@ -72,7 +72,7 @@ TARGETS: dict[str, tuple[str, list[str], dict]] = {
 class Run:
     code: int
     verdict: dict
-    stderr: str
+    output: str  # what the run printed (progress goes to stdout, problems to stderr)
     seconds: float
     out: Path
 
@@ -93,7 +93,8 @@ class Run:
 def run(out: Path, profile: Path, *args: str, env: dict | None = None) -> Run:
     started = time.monotonic()
     result = certkit("run", profile, "--out", out, *args, timeout=RUN_TIMEOUT_S, env=env)
-    return Run(result.code, read_verdict(out), result.stderr, time.monotonic() - started, out)
+    return Run(result.code, read_verdict(out), result.stdout + result.stderr,
+               time.monotonic() - started, out)
 
 
 def mqtt_outcomes(result: Run) -> dict[str, str]:
@@ -216,7 +217,7 @@ def test_reference_emulator_is_certified(runs, backend):
 
 def test_run_prints_the_endpoint_and_keeps_evidence_per_instance(runs):
     result = runs.result("conformant-amqtt")
-    assert "certkit: MQTT endpoint for the DUT: mqtt://127.0.0.1:" in result.stderr
+    assert "certkit: MQTT endpoint for the DUT: mqtt://127.0.0.1:" in result.output
     ran = [r for r in result.verdict["rules"] if r["rule"].startswith("MQT-")]
     assert ran and all(r["evidence"] for r in ran)
 
@@ -226,7 +227,7 @@ def test_tls_profile_is_certified_in_front_of_mosquitto(runs):
     found = mqtt_outcomes(result)
     assert result.code == 0 and set(found.values()) == {"pass"}, result.trouble()
     assert len(found) == 25, found
-    assert "certkit: MQTT endpoint for the DUT: mqtts://127.0.0.1:" in result.stderr
+    assert "certkit: MQTT endpoint for the DUT: mqtts://127.0.0.1:" in result.output
     evidence = (result.out / "evidence" / "SEC-003.log").read_text("utf-8")
     assert "TLS handshake with the untrusted certificate failed" in evidence
     assert "imposed wait: 10000 ms" in evidence
@@ -293,7 +294,7 @@ def test_emulator_started_on_its_own_as_on_a_bench(tmp_path):
             device.kill()
             device.wait(5)
     assert result.code == 0 and set(mqtt_outcomes(result).values()) == {"pass"}, result.trouble()
-    assert f"MQTT endpoint for the DUT: mqtt://127.0.0.1:{port}" in result.stderr
+    assert f"MQTT endpoint for the DUT: mqtt://127.0.0.1:{port}" in result.output
     assert result.verdict["bench"]["mqtt-listen"] == f"127.0.0.1:{port}"
 
 
