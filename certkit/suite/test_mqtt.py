@@ -277,19 +277,27 @@ def test_set_is_applied(rule_instance: Instance, mqtt: MqttLink, profile: Profil
     mark = mqtt.mark()
     sent = time.monotonic()
     mqtt.set(hp, payload)
-    # Wait past the limit so that a late answer is reported with its delay.
-    echo = mqtt.wait_message(
-        lambda m: m.topic == topic and same_value(prop.format, _value(prop, m), target),
-        sent + (limit + LATE_MS) / 1000, mark)
+    _answered_in_time(mqtt, topic, lambda m: m.topic == topic and same_value(
+        prop.format, _value(prop, m), target), sent, mark, limit, expected,
+        "/set to published value", evidence)
+
+
+def _answered_in_time(mqtt: MqttLink, topic: str, matches: Callable[[Message], bool],
+                      sent: float, mark: int, limit: int, expected: str, figure: str,
+                      evidence: Any) -> Message:
+    """The DUT's answer on `topic`, waited for past the limit so that a late one is
+    reported with its delay; fails when it is missing or late."""
+    echo = mqtt.wait_message(matches, sent + (limit + LATE_MS) / 1000, mark)
     if echo is None:
         others = [m for m in mqtt.messages.since(mark) if m.topic == topic]
         fail(expected, f"{render(others[-1].payload)} instead" if others
              else f"nothing on {topic} after {limit + LATE_MS} ms")
     latency = (echo.t - sent) * 1000
-    evidence.measure("/set to published value", round(latency, 1), "ms",
-                     limit=f"at most {limit} ms", ok=latency <= limit)
+    evidence.measure(figure, round(latency, 1), "ms", limit=f"at most {limit} ms",
+                     ok=latency <= limit)
     if latency > limit:
         fail(expected, f"it after {latency:.0f} ms")
+    return echo
 
 
 def _trigger_is_applied(action: Action, mqtt: MqttLink, profile: Profile,
@@ -319,16 +327,8 @@ def _trigger_is_applied(action: Action, mqtt: MqttLink, profile: Profile,
             return False
         return homie.same_arguments(profile, action, seen, arguments)
 
-    echo = mqtt.wait_message(is_trigger, sent + (limit + LATE_MS) / 1000, mark)
-    if echo is None:
-        others = [m for m in mqtt.messages.since(mark) if m.topic == topic]
-        fail(expected, f"{render(others[-1].payload)} instead" if others
-             else f"nothing on {topic} after {limit + LATE_MS} ms")
-    latency = (echo.t - sent) * 1000
-    evidence.measure("/set to published trigger", round(latency, 1), "ms",
-                     limit=f"at most {limit} ms", ok=latency <= limit)
-    if latency > limit:
-        fail(expected, f"it after {latency:.0f} ms")
+    _answered_in_time(mqtt, topic, is_trigger, sent, mark, limit, expected,
+                      "/set to published trigger", evidence)
     for prop in inputs:
         if not prop.readable:
             continue
