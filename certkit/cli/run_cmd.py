@@ -301,18 +301,19 @@ def hermetic_environment() -> Iterator[None]:
     plugin that reorders, reruns or times out tests would change what the run checks."""
     saved = {name: os.environ.get(name) for name in HERMETIC_ENV}
     try:
-        for name, value in HERMETIC_ENV.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _set_environment(HERMETIC_ENV)
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _set_environment(saved)
+
+
+def _set_environment(values: dict[str, str | None]) -> None:
+    """Set each variable to its value; None removes it."""
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _interrupt(signum: int, frame: object) -> None:
