@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -100,16 +101,21 @@ class EmulatorProcess:
         raise RuntimeError("the emulator did not say ready in time")
 
     def stop(self, timeout: float = 5.0) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout)
-        self.proc.stdout.close()
-        self.stderr.close()
-        return self.proc.returncode
+        return stop_child(self.proc, self.stderr, timeout)
+
+
+def stop_child(proc: subprocess.Popen, stderr: IO[str], timeout: float = 5.0) -> int | None:
+    """Terminate an emulator process (kill it if it lingers) and close its streams."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+    proc.stdout.close()
+    stderr.close()
+    return proc.returncode
 
 
 def run_over_tcp(profile_path: Path, out: Path, emulator_args: tuple[str, ...],

@@ -49,7 +49,7 @@ import pytest
 
 from certkit.design import lint_file
 from certkit.plan import make_plan
-from tests.ble.conftest import EmulatorProcess
+from tests.ble.conftest import EmulatorProcess, stop_child
 from tests.conftest import KETTLE, ROOT
 
 SEED = int(os.environ.get("CERTKIT_BENCH_FAULT_SEED") or secrets.randbelow(1_000_000))
@@ -194,15 +194,7 @@ class SerialEmulatorProcess:
         return said
 
     def stop(self, timeout: float = 5.0) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout)
-        self.proc.stdout.close()
-        self.stderr.close()
+        stop_child(self.proc, self.stderr, timeout)
 
 
 Victim = Callable[[int], tuple[int, str] | None]  # run pid -> (pid, command) to kill
