@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -112,6 +113,7 @@ class RunWatchdog:
         self._on_expiry = on_expiry
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
+        self._due = self._left = 0.0
         self._previous: Any = None
         self._signal = signal.SIGINT  # outside the main thread, only Ctrl-C's handler is there
 
@@ -119,9 +121,25 @@ class RunWatchdog:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(WATCHDOG_SIGNAL, self._interrupt)
             self._signal = WATCHDOG_SIGNAL
+        self._due = time.monotonic() + self.seconds
+        self._timer.start()
+        _RUNNING.add(self)
+
+    def pause(self) -> None:
+        """Stop the clock (while the operator is asked something); `resume` restarts it."""
+        self._timer.cancel()
+        self._left = max(self._due - time.monotonic(), 0.0)
+
+    def resume(self) -> None:
+        if self not in _RUNNING:  # cancelled meanwhile
+            return
+        self._due = time.monotonic() + self._left
+        self._timer = threading.Timer(self._left, self._expire)
+        self._timer.daemon = True
         self._timer.start()
 
     def cancel(self) -> None:
+        _RUNNING.discard(self)
         self._timer.cancel()
         if self._previous is not None and threading.current_thread() is threading.main_thread():
             signal.signal(WATCHDOG_SIGNAL, self._previous)
@@ -131,6 +149,29 @@ class RunWatchdog:
         raise KeyboardInterrupt(f"the run passed its overall bound of {self.seconds:g} s")
 
     def _expire(self) -> None:
+        _RUNNING.discard(self)
         self.expired = True
         self._on_expiry()
         os.kill(os.getpid(), self._signal)
+
+
+_RUNNING: set[RunWatchdog] = set()
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """While the operator is asked something, the instance's last-resort deadline and the
+    run's bound stand still: the operator's own deadline bounds that wait, and a slow hand
+    at the bench is not a harness fault."""
+    main = threading.current_thread() is threading.main_thread()
+    left = signal.setitimer(signal.ITIMER_REAL, 0)[0] if main else 0.0
+    watchdogs = list(_RUNNING)
+    for watchdog in watchdogs:
+        watchdog.pause()
+    try:
+        yield
+    finally:
+        for watchdog in watchdogs:
+            watchdog.resume()
+        if left > 0:
+            signal.setitimer(signal.ITIMER_REAL, left)

@@ -10,6 +10,7 @@ import time
 import tty
 
 import pytest
+from certkit_emulators.serial import SerialEmulator
 
 from certkit.bench import Bench
 from certkit.checks import LabError
@@ -23,7 +24,7 @@ from certkit.links.serial.reset import (
     ShellCommand,
     reset_method,
 )
-from certkit_emulators.serial import SerialEmulator
+from certkit.operator import NoOperator, TerminalOperator
 
 
 class ScriptedMcu:
@@ -284,14 +285,18 @@ def test_reset_commands() -> None:
 
 
 def test_the_operator_prompt_waits_with_a_timeout() -> None:
-    with pytest.raises(LabError, match="needs an operator at a terminal"):
-        OperatorPrompt(tty="/nonexistent/tty").reset(None, 1)
+    with pytest.raises(LabError, match="needs an operator to power-cycle the DUT, and this "
+                                       r"run has none \(--no-operator\)"):
+        OperatorPrompt(operator=NoOperator("--no-operator")).reset(None, 1)
+    with pytest.raises(LabError, match="cannot be opened"):
+        OperatorPrompt(operator=TerminalOperator(terminal="/nonexistent/tty")).reset(None, 1)
     terminal = ScriptedMcu()  # a pty stands in for the operator's terminal
+    operator = TerminalOperator(terminal=terminal.port)
     try:
-        with pytest.raises(LabError, match="did not confirm the reset within 0.2 s"):
-            OperatorPrompt(timeout_s=0.2, tty=terminal.port).reset(None, 5)
+        with pytest.raises(LabError, match="did not power-cycle the DUT: no answer within 0.2 s"):
+            OperatorPrompt(timeout_s=0.2, operator=operator).reset(None, 5)
         threading.Timer(0.1, terminal.send, args=(b"\n",)).start()
-        OperatorPrompt(timeout_s=2, tty=terminal.port).reset(None, 5)
+        OperatorPrompt(timeout_s=2, operator=operator).reset(None, 5)
     finally:
         terminal.close()
 

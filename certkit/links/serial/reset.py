@@ -7,10 +7,11 @@
   lines, so this fails there with a clear `LabError`.
 - `cmd:<shell command>`: run a command (a relay, a debug probe, `kill -USR1`
   to a standalone emulator). A non-zero exit or a hang is a `LabError`.
-- `prompt`: ask the operator on the terminal to reset the DUT and press
-  Enter, waiting at most `PROMPT_TIMEOUT_S`. The reset moment is then only
-  known to the Enter key, so boot timing is measured leniently (see
-  `ResetMethod.reset`).
+- `prompt`: ask the run's operator (`certkit.operator`) to power-cycle the
+  DUT, waiting at most `PROMPT_TIMEOUT_S` for the answer; a run without an
+  operator (`--no-operator`, CI, no terminal) cannot reset this way, so the
+  rule ends in `error`. The reset moment is then only known to the answer,
+  so boot timing is measured leniently (see `ResetMethod.reset`).
 - `none`, or nothing: no reset; rules that need one end in `error`.
 
 Emulators reset themselves (`EmulatorReset`) unless `--reset` says otherwise.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import abc
 import os
-import select
 import signal
 import subprocess
 import time
@@ -29,6 +29,8 @@ from typing import Protocol
 import serial
 
 from certkit.checks import LabError
+from certkit.operator import Operator, Status
+from certkit.operator import current as current_operator
 
 PULSE_S = 0.1
 PROMPT_TIMEOUT_S = 60.0
@@ -115,36 +117,31 @@ def _kill_group(process: subprocess.Popen) -> None:
 
 
 class OperatorPrompt(ResetMethod):
-    name = "prompt"
+    """The run's operator power-cycles the DUT (certkit.operator): asked by the deadline,
+    with no operator (an unattended run) or no answer the reset is a `LabError`."""
 
-    def __init__(self, timeout_s: float = PROMPT_TIMEOUT_S, tty: str = "/dev/tty") -> None:
+    name = "prompt"
+    ACTION = ("Power-cycle the device under test now (switch it off and on again, or press "
+              "its reset button)")
+
+    def __init__(self, timeout_s: float = PROMPT_TIMEOUT_S,
+                 operator: Operator | None = None) -> None:
         self.timeout_s = timeout_s
-        self.tty = tty
+        self.operator = operator  # None: the run's, when the reset is due
 
     def reset(self, port: serial.SerialBase | None, timeout: float) -> None:
-        from certkit.report.progress import operator_pause
-
-        with operator_pause():  # the live progress line must not overwrite the question
-            self._ask(timeout)
-
-    def _ask(self, timeout: float) -> None:
-        # The terminal itself, not stdin/stdout: pytest captures those.
-        try:
-            fd = os.open(self.tty, os.O_RDWR | os.O_NOCTTY)
-        except OSError as exc:
-            raise LabError(f"--reset prompt needs an operator at a terminal ({exc}); "
-                           "use dtr, rts or cmd:... for unattended runs") from None
-        wait = min(self.timeout_s, timeout)
-        try:
-            os.write(fd, (f"\ncertkit: reset the device under test now, then press Enter "
-                          f"(waiting {wait:g} s) ").encode())
-            ready, _, _ = select.select([fd], [], [], wait)
-            if not ready:
-                os.write(fd, b"\n")
-                raise LabError(f"the operator did not confirm the reset within {wait:g} s")
-            os.read(fd, 1024)
-        finally:
-            os.close(fd)
+        operator = self.operator or current_operator()
+        answer = operator.do_now(self.ACTION, min(self.timeout_s, timeout))
+        if answer.affirmative:
+            return
+        if answer.status is Status.NO_OPERATOR:
+            raise LabError(f"--reset prompt needs an operator to power-cycle the DUT, and "
+                           f"this run has none ({answer.why}); use dtr, rts or cmd:... for "
+                           "unattended runs")
+        if answer.status is Status.NO_ANSWER:
+            raise LabError(f"the operator did not power-cycle the DUT: "
+                           f"{answer.shown()}")
+        raise LabError("the operator could not power-cycle the DUT (answered: cannot)")
 
 
 class EmulatorReset(ResetMethod):
