@@ -21,7 +21,7 @@ import abc
 import enum
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from certkit.evidence import EvidenceLog
 
@@ -68,7 +68,7 @@ class Answer:
     status: Status
     # confirm, yes_no, do_now: True (confirmed, yes, done) or False; choose: the choice.
     value: bool | str | None = None
-    asked_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    asked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     waited_s: float = 0.0  # from the question shown to the answer (or the deadline)
     why: str = ""  # NO_OPERATOR: why the run has none; NO_ANSWER: what came instead
     answered_mono: float = field(default_factory=time.monotonic)  # when the answer came

@@ -15,7 +15,7 @@ import select
 import termios
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from certkit.evidence import EvidenceLog
@@ -92,7 +92,7 @@ class TerminalOperator(Operator):
             os.close(fd)
 
     def _converse(self, fd: int, question: Question) -> Answer:
-        asked_at = datetime.now(timezone.utc)
+        asked_at = datetime.now(UTC)
         started = time.monotonic()
         give_up = started + question.deadline_s
         os.write(fd, _block(question).encode("utf-8", "replace"))
