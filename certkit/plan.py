@@ -146,8 +146,9 @@ def _targets(rule: Rule, profile: Profile) -> tuple[list[tuple[str, str, Target]
     raise ValueError(f"{rule.id}: unknown instance kind {rule.per!r}")
 
 
-def instances_of(rule: Rule, profile: Profile) -> list[Instance]:
-    """The rule's instances for this profile; one not-applicable instance if none."""
+def instances_of(rule: Rule, profile: Profile, operator: bool = False) -> list[Instance]:
+    """The rule's instances for this profile; one not-applicable instance if none.
+    `operator`: the bench has an operator who can cause changes certkit cannot (C-1)."""
     for name in rule.needs:
         condition = CONDITIONS[name]
         if not condition.test(profile):
@@ -158,16 +159,20 @@ def instances_of(rule: Rule, profile: Profile) -> list[Instance]:
         return [Instance(rule, applies=False, reason=f"the profile declares no {kind}")]
     reason = "; ".join(held) or ("applies to every profile" if rule.per == "once" else "")
     reason = "; ".join(filter(None, [reason, f"one instance per {kind}" if kind else ""]))
-    return [_instance(rule, key, label, target, reason, profile)
+    return [_instance(rule, key, label, target, reason, profile, operator)
             for key, label, target in targets]
 
 
 def _instance(rule: Rule, key: str, label: str, target: Target, reason: str,
-              profile: Profile) -> Instance:
+              profile: Profile, operator: bool) -> Instance:
     if rule.per == "changeable-notify-property" and isinstance(target, Property):
         why_not = cannot_change(target, profile)
+        if why_not and operator:
+            return Instance(rule, key, label, target, True,
+                            f"{why_not}, so the operator is asked to cause one (ECS-1 C-1)")
         if why_not:
-            return Instance(rule, key, label, target, False, why_not)
+            return Instance(rule, key, label, target, False,
+                            f"{why_not}, and the run has no operator to cause one")
     return Instance(rule, key, label, target, True, reason)
 
 
@@ -191,7 +196,9 @@ class Plan:
 
 
 def make_plan(profile: Profile, patterns: Iterable[str] = (),
-              rules: Catalogue | None = None) -> Plan:
+              rules: Catalogue | None = None, operator: bool = False) -> Plan:
+    """`operator`: whether the run has an operator (the read-only BLE-007 instances)."""
     patterns = tuple(patterns)
     chosen = [r for r in (rules or catalogue()).rules if selected(r.id, patterns)]
-    return Plan(profile, tuple(i for r in chosen for i in instances_of(r, profile)), patterns)
+    return Plan(profile, tuple(i for r in chosen for i in instances_of(r, profile, operator)),
+                patterns)
