@@ -121,13 +121,16 @@ class Operator(abc.ABC):
         return self.ask(Question(Kind.DO_NOW, action, deadline_s, dut=self.dut))
 
     def ask(self, question: Question) -> Answer:
-        self._record("->", question.shown())
         answer = self._answer(question)
         self._record("<-", answer.shown(), at=answer.answered_mono)
         return answer
 
     @abc.abstractmethod
-    def _answer(self, question: Question) -> Answer: ...
+    def _answer(self, question: Question) -> Answer:
+        """Put the question (calling `_shown` as the operator gets it) and get its answer."""
+
+    def _shown(self, question: Question) -> None:
+        self._record("->", question.shown())
 
     def _record(self, direction: str, text: str, at: float | None = None) -> None:
         if self.evidence is not None:
@@ -145,4 +148,5 @@ class NoOperator(Operator):
         self.why = why
 
     def _answer(self, question: Question) -> Answer:
+        self._shown(question)
         return Answer(question, Status.NO_OPERATOR, why=self.why)

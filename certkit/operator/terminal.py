@@ -67,6 +67,7 @@ class TerminalOperator(Operator):
                 try:
                     self.lock.acquire(LOCK_WAIT_S, f"{question.dut}: {question.text}")
                 except PromptLockTimeout as exc:
+                    self._shown(question)
                     return Answer(question, Status.NO_ANSWER, why=str(exc))
             try:
                 with operator_pause():  # the live status line must not overwrite it
@@ -76,6 +77,7 @@ class TerminalOperator(Operator):
                     self.lock.release()
 
     def _at_terminal(self, question: Question) -> Answer:
+        self._shown(question)
         try:
             fd = os.open(self.terminal, os.O_RDWR | os.O_NOCTTY)
         except OSError as exc:

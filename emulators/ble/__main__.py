@@ -10,7 +10,9 @@ listening it prints one line, `ready <hci spec> <address> <name>`, then runs
 until interrupted (or for `--seconds`). `--vanish-after-reads N` makes the
 peripheral disappear after it has answered N reads, while the HCI endpoint
 stays up (a device that loses power mid-run); `--die-after-reads N` ends
-the whole process instead (the bench radio goes too).
+the whole process instead (the bench radio goes too). SIGUSR1 moves the
+read-only notify values one step, as an operator warming the sensor would
+(BLE-007 with an operator, ECS-1 C-1).
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
                 os._exit(3)  # a power cut: no goodbye on the HCI connection either
 
         peripheral.read_hook = count
+        # The operator's hand: each SIGUSR1 moves the sensor values one step.
+        signal.signal(signal.SIGUSR1,
+                      lambda *_: emulator.loop.submit(peripheral.sensor_step()))
+        print(f"sensor step: kill -USR1 {os.getpid()}", flush=True)
         print(f"ready {spec} {emulator.address} {emulator.name}", flush=True)
         stop.wait(args.seconds)
     finally:

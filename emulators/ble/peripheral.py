@@ -276,16 +276,22 @@ class Peripheral:
             loop.call_soon_threadsafe(lambda: self._spawn(self._notify(prop)))
 
     async def _tick(self) -> None:
-        advertised = {(o.siid, o.piid) for o in self.profile.transports.ble.bthome}
         period = FAST_TICK_S if self.uses("fast-drift") else TICK_S
         while True:
             await asyncio.sleep(period)
-            changed = self.state.tick()
-            for prop in changed:
-                self._spawn(self._notify(prop))
-            if any((p.siid, p.piid) in advertised for p in changed):
-                self.packet_id = (self.packet_id + 1) % 256
-                await self._refresh_advertising()
+            await self.sensor_step()
+
+    async def sensor_step(self) -> None:
+        """The read-only notify properties move one step, notified and advertised, as
+        when the sensor is warmed or the button pressed (an operator's hand, under
+        steady-values: SIGUSR1 to `python -m certkit_emulators.ble`)."""
+        advertised = {(o.siid, o.piid) for o in self.profile.transports.ble.bthome}
+        changed = self.state.tick()
+        for prop in changed:
+            self._spawn(self._notify(prop))
+        if any((p.siid, p.piid) in advertised for p in changed):
+            self.packet_id = (self.packet_id + 1) % 256
+            await self._refresh_advertising()
 
     async def _refresh_advertising(self) -> None:
         """Keep the BTHome values in the advertising data current."""
