@@ -131,6 +131,12 @@ class SerialEmulator(Emulator):
     def power_on(self) -> None:
         self._powered.set()
 
+    def power_off(self) -> None:
+        """Cut the MCU's power (a bench's power switch): it falls silent at once and boots
+        again at `power_on()`."""
+        self._reboot.set()
+        self._powered.clear()
+
     def stop(self, timeout: float) -> None:
         self._stop.set()
         self._unsubscribe()
@@ -170,6 +176,9 @@ class SerialEmulator(Emulator):
             print(f"serial emulator: stopped: {self.error}", file=sys.stderr)
 
     def _step(self) -> None:
+        if not self._powered.is_set():
+            self._drain(TICK_S)  # unpowered: what the module sends goes nowhere
+            return
         if self._reboot.is_set():
             self._boot()
             return

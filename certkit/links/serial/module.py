@@ -32,6 +32,7 @@ import bisect
 import contextlib
 import os
 import select
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -53,6 +54,12 @@ if TYPE_CHECKING:
 
 READ_TIMEOUT_S = 0.05   # how long the reader blocks before looking at its stop flag
 WRITE_TIMEOUT_S = 1.0
+NETWORK_SCHEMES = ("rfc2217", "socket")  # pyserial URLs of ports on the network
+# A network port whose peer stops answering fails within idle + interval * probes seconds
+# (well inside SILENT_AFTER_S, so a dead link is a bench fault before the MCU is judged silent).
+KEEPALIVE_IDLE_S = 1
+KEEPALIVE_INTERVAL_S = 1
+KEEPALIVE_PROBES = 3
 # A conformant MCU polls at least every 1000 ms (SER-002); the extra half
 # second covers an MCU that is busy sending its own reports when we queue.
 DELIVERY_TIMEOUT_S = 1.5
@@ -149,6 +156,54 @@ class Sent:
     downlink: str
 
 
+def network_scheme(port: str) -> str | None:
+    """`rfc2217` or `socket` for a pyserial URL of a port on the network, else None."""
+    scheme, sep, _ = port.partition("://")
+    return scheme if sep and scheme in NETWORK_SCHEMES else None
+
+
+def open_port(port: str, baudrate: int) -> serial.SerialBase:
+    """Open a device path or any pyserial URL, 8N1, with every wait bounded (LabError if not).
+
+    pyserial's RFC 2217 client refuses `write_timeout` (NotImplementedError); its socket's own
+    timeout bounds a write instead. A port on the network also gets TCP keepalive, so a peer
+    that vanished without closing the connection (a host down, a cable out) ends in a port
+    failure within seconds instead of passing for a silent MCU.
+    """
+    scheme = network_scheme(port)
+    bounds = {"timeout": READ_TIMEOUT_S}
+    if scheme != "rfc2217":
+        bounds["write_timeout"] = WRITE_TIMEOUT_S
+    try:
+        opened = serial.serial_for_url(port, baudrate=baudrate, bytesize=serial.EIGHTBITS,
+                                       parity=serial.PARITY_NONE,
+                                       stopbits=serial.STOPBITS_ONE, **bounds)
+    except (serial.SerialException, ValueError, OSError, NotImplementedError) as exc:
+        said = f"{type(exc).__name__}: {exc}" if isinstance(exc, NotImplementedError) else exc
+        hint = ""
+        if scheme == "rfc2217" and "option 'control'" in str(exc):
+            # ser2net does not confirm SET-CONTROL the way pyserial waits for.
+            hint = (" (the server did not confirm the port's control lines: ser2net does "
+                    "not; add ?ign_set_control to the URL, as labgrid does)")
+        raise LabError(f"cannot open serial port {port}: {said}{hint}") from None
+    if scheme is not None:
+        # Both of pyserial's network handlers (and labgrid's fork) keep their socket here.
+        connection = getattr(opened, "_socket", None)
+        if isinstance(connection, socket.socket):
+            _keepalive(connection)
+    return opened
+
+
+def _keepalive(connection: socket.socket) -> None:
+    with contextlib.suppress(OSError, AttributeError):  # options Linux has, others may not
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE_S)
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_S)
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_PROBES)
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
+                              KEEPALIVE_INTERVAL_S * KEEPALIVE_PROBES * 1000)
+
+
 class SerialLink(Link):
     transport = "serial"
 
@@ -188,18 +243,13 @@ class SerialLink(Link):
             if self.emulator is not None:
                 self.emulator.start(timeout, power_on=False)
                 self.port = self.emulator.port
-            try:
-                self._serial = serial.serial_for_url(
-                    self.port, baudrate=self.baudrate, bytesize=serial.EIGHTBITS,
-                    parity=serial.PARITY_NONE, stopbits=serial.STOPBITS_ONE,
-                    timeout=READ_TIMEOUT_S, write_timeout=WRITE_TIMEOUT_S)
-            except (serial.SerialException, ValueError, OSError) as exc:
-                raise LabError(f"cannot open serial port {self.port}: {exc}") from None
+            self._serial = open_port(self.port, self.baudrate)
             if type(self._serial) is serial.Serial and os.name == "posix":
                 self._fd = self._serial.fileno()
             self.opened_at = self.last_line_at = self._booting_since = time.monotonic()
             self.evidence.note(f"serial: opened {self.port} at {self.baudrate} 8N1"
-                               + (" (reference emulator)" if self.emulator else ""))
+                               + (" (reference emulator)" if self.emulator else "")
+                               + (" over the network" if network_scheme(self.port) else ""))
             self._reader = threading.Thread(target=self._run, name="certkit-serial-module",
                                             daemon=True)
             self._reader.start()
