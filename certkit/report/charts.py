@@ -1,12 +1,17 @@
-"""Latency charts: each sample in the order taken, the limit lines, and a histogram.
+"""Latency charts, written beside an instance's evidence: evidence/<instance>.svg.
 
-Made for every rule instance that measured times in ms more than once (INT-005's
-50 cycles, a readvertising delay per cycle, propagation per transport pair),
-from its `Measurement`s, and written beside its evidence: evidence/<instance>.svg.
+Every rule instance that measured a time in ms gets one, from its `Measurement`s:
+
+- a series (each sample in the order taken, the limit lines, and a histogram) where it
+  measured many: INT-005's 50 cycles, a readvertising delay per cycle, propagation per
+  transport pair, poll intervals;
+- else a bar per figure against its own limit (a reply time, a connect-to-ready delay):
+  a histogram of one or two values would say nothing.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +42,7 @@ class Series:
 def latency_series(measurements: Sequence[Measurement]) -> Series | None:
     """What to draw for one instance, or None when it measured no latencies worth a chart:
     the ms measurement with the most samples, else its single ms figures of one kind."""
-    timed = [m for m in measurements if m.unit == "ms"]
+    timed = [m for m in measurements if m.unit == "ms" and math.isfinite(m.value)]
     if not timed:
         return None
     limits = tuple(dict.fromkeys((f"limit of {m.name}: {m.limit}", m.bound) for m in timed
@@ -159,13 +164,69 @@ def _histogram(drawing: Svg, samples: Sequence[float], top: float,
     drawing.text(LEFT + plot_w / 2, bottom + 32, "latency (ms)", size=12, anchor="middle")
 
 
+BAR_TOP, BAR_H, BAR_GAP = 84, 26, 40
+BAR_LEFT = 280  # the figures' names stand left of their bars
+
+
+def figures_chart(title: str, figures: Sequence[Measurement]) -> str:
+    """A bar per figure, each on its own scale from 0 to past its limit (the limits differ:
+    a 50 ms reply and a 5 s reconnect), the limit a dashed line, a figure over it red."""
+    height = BAR_TOP + len(figures) * (BAR_H + BAR_GAP) + 10
+    drawing = Svg(WIDTH, height, title)
+    drawing.text(LEFT, 24, title, size=16, bold=True)
+    drawing.text(LEFT, 44, f"{len(figures)} figure(s) measured (ms), each against its own "
+                 "limit (dashed)", size=12, fill="#555")
+    plot_w = WIDTH - BAR_LEFT - RIGHT - 190  # room for the value written after the bar
+    for n, figure in enumerate(figures):
+        y = BAR_TOP + n * (BAR_H + BAR_GAP)
+        drawing.text(BAR_LEFT - 10, y + BAR_H / 2 + 4, figure.name, size=12, anchor="end")
+        drawing.line(BAR_LEFT, y - 4, BAR_LEFT, y + BAR_H + 4)
+        verdict = "ok" if figure.ok else "OUTSIDE the limit"
+        if not math.isfinite(figure.value):
+            drawing.text(BAR_LEFT + 8, y + BAR_H / 2 + 4, f"not measured (limit: "
+                         f"{figure.limit})", size=12, fill=OVER)
+            continue
+        end = nice_ticks(max(figure.value, figure.bound or 0.0, 0.001) * 1.1, 4)[-1]
+        width = figure.value / end * plot_w
+        colour = SAMPLE if figure.ok else OVER
+        drawing.rect(BAR_LEFT, y, plot_w, BAR_H, fill="#f3f3f3")  # the scale, 0 to `end`
+        drawing.rect(BAR_LEFT, y, width, BAR_H, fill=colour,
+                     tip=f"{figure.name}: {figure.value:g} ms (limit: {figure.limit}; "
+                         f"{verdict})")
+        drawing.text(BAR_LEFT + max(width, 0) + 6, y + BAR_H / 2 + 4,
+                     f"{figure.value:g} ms, {verdict}", size=12, fill=colour)
+        drawing.text(BAR_LEFT, y + BAR_H + 16, "0", size=10, anchor="middle", fill="#555")
+        drawing.text(BAR_LEFT + plot_w, y + BAR_H + 16, f"{end:g} ms", size=10,
+                     anchor="middle", fill="#555")
+        if figure.bound is not None:
+            x = BAR_LEFT + figure.bound / end * plot_w
+            label = f"limit: {figure.limit}"
+            drawing.line(x, y - 6, x, y + BAR_H + 6, stroke=LIMIT_COLOURS[0], width=1.5,
+                         dash="6 4", tip=label)
+            drawing.text(x, y + BAR_H + 16, label, size=10, anchor="middle",
+                         fill=LIMIT_COLOURS[0])
+        else:
+            drawing.text(BAR_LEFT + plot_w / 2, y + BAR_H + 16, f"limit: {figure.limit}",
+                         size=10, anchor="middle", fill=LIMIT_COLOURS[0])
+    return drawing.render()
+
+
+def chart_of(title: str, measurements: Sequence[Measurement]) -> str | None:
+    """The instance's latency chart (SVG), or None when it measured no time in ms."""
+    series = latency_series(measurements)
+    if series is not None:
+        return latency_chart(title, series)
+    timed = [m for m in measurements if m.unit == "ms"]
+    return figures_chart(title, timed) if timed else None
+
+
 def write_chart(out: Path, evidence_file: Path, title: str,
                 measurements: Sequence[Measurement]) -> Path | None:
     """The instance's latency chart beside its evidence (evidence/<instance>.svg), as a path
-    relative to the run folder; None when it measured no latencies worth drawing."""
-    series = latency_series(measurements)
-    if series is None:
+    relative to the run folder; None when it measured no time in ms."""
+    chart = chart_of(title, measurements)
+    if chart is None:
         return None
-    chart = evidence_file.with_suffix(".svg")
-    write_atomically(out / chart, latency_chart(title, series))
-    return chart
+    path = evidence_file.with_suffix(".svg")
+    write_atomically(out / path, chart)
+    return path

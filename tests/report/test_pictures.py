@@ -19,7 +19,7 @@ from playwright.sync_api import sync_playwright
 
 from certkit.evidence import EvidenceLog, Measurement
 from certkit.links.base import Link
-from certkit.report.charts import latency_chart, latency_series
+from certkit.report.charts import chart_of, latency_chart, latency_series
 from certkit.report.timeline import Span, timeline_svg, trace_events
 from tests.conftest import read_verdict
 from tests.report.test_html_report import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
@@ -91,7 +91,12 @@ def test_latency_charts_beside_the_evidence(pictured_run):
             "max latency: at most 1000 ms") in texts
     bars = [r for r in chart.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
     assert sum(int(b.find(f"{SVG}title").text.rsplit(": ", 1)[1]) for b in bars) == 50
-    assert _result(verdict, "SER-001")["chart"] is None  # two different figures: no chart
+    # Two different figures: a bar each against its limit (test_single_figures_as_bars).
+    bars = ET.parse(pictured_run / _result(verdict, "SER-001")["chart"]).getroot()
+    assert [r.find(f"{SVG}title").text.split(":")[0] for r in bars.iter(f"{SVG}rect")
+            if r.find(f"{SVG}title") is not None] == ["model after reset",
+                                                      "mcu_version after reset"]
+    assert _result(verdict, "DSN-001")["chart"] is None  # no time measured: no chart
     summary = (pictured_run / "summary.md").read_text("utf-8")
     assert f"[`INT-005[serial]`]({quote('evidence/INT-005[serial].svg')}) serial p95" in summary
     assert "[timeline.svg](timeline.svg)" in summary and "[trace.json](trace.json)" in summary
@@ -116,6 +121,38 @@ def test_chart_limit_lines_and_drift():
     assert heights == sorted(heights, reverse=True)  # rising latency, drawn rising
     over = [c.find(f"{SVG}title").text for c in dots if c.get("fill") == "#c62828"]
     assert over == [f"#{n}: {100 + 10 * (n - 1)} ms" for n in range(42, 51)]
+
+
+def test_single_figures_as_bars():
+    """An instance that measured one or two times (a reply, a reconnect) gets a bar per
+    figure on its own scale, with its limit; one over its limit is red, one that could not
+    be measured says so; figures of other units are left out."""
+    figures = [Measurement("reply time", 42.0, "ms", "at most 500 ms", True, (), 500.0),
+               Measurement("cut to new session", 7200.0, "ms", "at most 5000 ms", False, (),
+                           5000.0),
+               Measurement("cut to will published", math.inf, "ms", "at most 3000 ms", False,
+                           (), 3000.0),
+               Measurement("advertising data", 25, "bytes", "at most 31 bytes", True, (), 31.0)]
+    assert latency_series(figures) is None
+    chart = ET.fromstring(chart_of("MQT-008", figures).split("?>", 1)[1])
+    bars = {r.find(f"{SVG}title").text: r for r in chart.iter(f"{SVG}rect")
+            if r.find(f"{SVG}title") is not None}
+    assert list(bars) == ["reply time: 42 ms (limit: at most 500 ms; ok)",
+                          ("cut to new session: 7200 ms (limit: at most 5000 ms; OUTSIDE the "
+                           "limit)")]
+    reply, late = bars.values()
+    assert reply.get("fill") == "#1565c0" and late.get("fill") == "#c62828"
+    limits = {line.find(f"{SVG}title").text: float(line.get("x1")) for line in
+              chart.iter(f"{SVG}line") if line.find(f"{SVG}title") is not None}
+    assert list(limits) == ["limit: at most 500 ms", "limit: at most 5000 ms"]
+    # Each on its own scale: the bar ends before its limit when within it, past it when not.
+    left = float(reply.get("x"))
+    assert left + float(reply.get("width")) < limits["limit: at most 500 ms"]
+    assert left + float(late.get("width")) > limits["limit: at most 5000 ms"]
+    texts = [t.text for t in chart.iter(f"{SVG}text")]
+    assert "42 ms, ok" in texts and "7200 ms, OUTSIDE the limit" in texts
+    assert "not measured (limit: at most 3000 ms)" in texts and "advertising data" not in texts
+    assert chart_of("DSN-001", [figures[-1]]) is None  # no time measured: no chart
 
 
 def test_trace_of_the_whole_run(pictured_run):
@@ -179,6 +216,9 @@ def test_pictures_and_the_one_file_report_in_chromium(pictured_run):
             page.goto((pictured_run / "evidence" / "INT-005[serial].svg").as_uri())
             assert page.locator("circle").count() == 50
             page.screenshot(path=ARTIFACTS / "chart-int-005-serial.png")
+            page.goto((pictured_run / "evidence" / "SER-001.svg").as_uri())
+            assert page.locator("rect > title").count() == 2  # a bar per figure
+            page.screenshot(path=ARTIFACTS / "chart-ser-001-figures.png")
             page.set_viewport_size({"width": 1400, "height": 400})
             page.goto((pictured_run / "timeline.svg").as_uri())
             assert page.locator("svg > text", has_text="INT-005[serial]").count() == 1
@@ -207,7 +247,8 @@ def test_pictures_and_the_one_file_report_in_chromium(pictured_run):
             page.screenshot(path=ARTIFACTS / "allure-int-005-chart.png", full_page=True)
         finally:
             browser.close()
-    for name in ("chart-int-005-serial.png", "timeline.png", "allure-int-005-parameters.png"):
+    for name in ("chart-int-005-serial.png", "chart-ser-001-figures.png", "timeline.png",
+                 "allure-int-005-parameters.png"):
         assert (ARTIFACTS / name).stat().st_size > 10_000
 
 
