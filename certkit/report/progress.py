@@ -18,6 +18,7 @@ output capturing, so it shows while a check runs.
 from __future__ import annotations
 
 import io
+import math
 import os
 import shutil
 import sys
@@ -222,24 +223,47 @@ class Progress:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
+    def _pace(self) -> float:
+        """How the run keeps to the plan: its time over the plan's for what is done (once a
+        few instances are), within 0.5..3."""
+        planned_done = sum(self.estimates.get(i, 0.0) for i in self.done)
+        if len(self.done) >= 5 and planned_done > 1.0:
+            return min(max(sum(self.done.values()) / planned_done, 0.5), 3.0)
+        return 1.0
+
+    def _current_s(self) -> tuple[float, float]:
+        """The instance running now: (its estimate at the run's pace, how long it has run)."""
+        if self.current is None:
+            return 0.0, 0.0
+        return (self.estimates.get(self.current.id, 0.0) * self._pace(),
+                time.monotonic() - self.current_since)
+
     def left_s(self) -> float:
         """The plan's estimate of what is left, scaled by how the run has kept to the plan
         so far (once a few instances are done)."""
-        remaining = [i for i in self.planned if i.id not in self.done]
-        planned_left = sum(self.estimates.get(i.id, 0.0) for i in remaining)
-        if self.current is not None:
-            spent = time.monotonic() - self.current_since
-            planned_left -= min(spent, self.estimates.get(self.current.id, 0.0))
-        planned_done = sum(self.estimates.get(i, 0.0) for i in self.done)
-        if len(self.done) >= 5 and planned_done > 1.0:
-            ratio = min(max(sum(self.done.values()) / planned_done, 0.5), 3.0)
-            planned_left *= ratio
-        return max(planned_left, 0.0)
+        current = self.current.id if self.current is not None else None
+        others = sum(self.estimates.get(i.id, 0.0) for i in self.planned
+                     if i.id not in self.done and i.id != current)
+        estimate, spent = self._current_s()
+        return others * self._pace() + max(estimate - spent, 0.0)
+
+    def over_s(self) -> float:
+        """How long the instance running now has gone past its estimate (0 when it has not)."""
+        estimate, spent = self._current_s()
+        return max(spent - estimate, 0.0)
+
+    def estimate(self) -> str:
+        """What is left, or, once the instance running now is the last of the estimate and
+        has gone past it, by how much the run is over the plan's estimate (the estimate
+        cannot say how much longer: never "0:00 left" while something runs)."""
+        left, over = self.left_s(), self.over_s()
+        if left < 1.0 and over > 0.0:
+            return f"{clock(math.ceil(over))} over the plan's estimate"
+        return f"~{clock(math.ceil(left))} left"
 
     def status(self) -> str:
         total = len(self.planned)
-        parts = [(f"[{len(self.done)}/{total}] {clock(self.elapsed())} elapsed, "
-                  f"~{clock(self.left_s())} left")]
+        parts = [f"[{len(self.done)}/{total}] {clock(self.elapsed())} elapsed, {self.estimate()}"]
         bad = [f"{self.counts[k]} {k}" for k in ("fail", "error") if self.counts.get(k)]
         if bad:
             parts.append(", ".join(bad))
