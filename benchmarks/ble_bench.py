@@ -217,7 +217,8 @@ def main() -> None:
     try:
         bare = Bare(adapter1)
         bare.open(profile, address1)
-        via = ViaLink(profile, Bench(ble_adapter=f"bumble:{adapter2}", ble=address2))
+        wired = {"ble": {"adapter": f"bumble:{adapter2}", "address": address2}}
+        via = ViaLink(profile, Bench(wiring=wired))
         compare("across processes (each with a reference emulator in its own process, "
                 "HCI over tcp-client)", bare, via, args.reads, args.rounds)
         via.close()

@@ -145,7 +145,7 @@ def _measure(send: Callable[[bytes], object], wait: Callable[[], bool],
 
 def open_link(url: str) -> MqttLink:
     profile = lint_file(KETTLE).profile
-    link = MqttLink(profile, Bench(mqtt_broker=url), EvidenceLog())
+    link = MqttLink(profile, Bench(wiring={"mqtt": {"broker": url}}), EvidenceLog())
     link.open(30)
     return link
 

@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from certkit import __version__
-from certkit.bench import TRANSPORTS, Endpoint, mosquitto_path
+from certkit.bench import Endpoint
+from certkit.transports import names as transport_names
 
 MIN_PYTHON = (3, 11)
 MIN_NODE = (20, 19)  # the locked Allure 3 (package-lock.json) needs it
@@ -136,6 +137,8 @@ def check_broker(choice: str | None, needs: Needs) -> Check:
                        f"connections (within {CONNECT_TIMEOUT_S:g} s)",
                        "start it or correct --mqtt-broker; without --mqtt-broker a run embeds "
                        "mosquitto or amqtt")
+    from certkit.links.mqtt.transport import mosquitto_path
+
     path = mosquitto_path()
     if choice == "embedded:amqtt" or (choice is None and path is None):
         if not _importable("amqtt"):
@@ -445,7 +448,7 @@ def needs_for(transports: frozenset[str] | None, emulate: frozenset[str], *, ser
     wanted = set(transports) if transports is not None else {
         name for name, given in (("serial", serial), ("mqtt", mqtt), ("ble", ble)) if given}
     wanted |= set(emulate)
-    return Needs(hardware=frozenset(t for t in wanted if t not in emulate and t in TRANSPORTS),
+    return Needs(hardware=frozenset(t for t in wanted if t not in emulate and t in transport_names()),
                  broker="mqtt" in wanted, report=report)
 
 

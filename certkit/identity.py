@@ -14,7 +14,6 @@ from certkit.profile.model import Profile
 from certkit.standard.ecs1 import DEVICE_INFORMATION
 
 CONFIRM_S = 1.5  # patience for one identity read
-SERIAL_NUMBER_UUID16 = 0x2A25  # Device Information: Serial Number String
 
 
 def expected_identity(bench_identity: dict[str, str], profile: Profile) -> dict[str, str]:
@@ -27,37 +26,25 @@ def expected_identity(bench_identity: dict[str, str], profile: Profile) -> dict[
 
 def observe(transport: str, opened: Any, profile: Profile) -> dict[str, str]:
     """What one transport says the DUT is: model, firmware, mcu-version (as INT-002 reads
-    them), serial-number, and the MQTT device id or BLE address it is reached under."""
-    from certkit.links.ble import AttError
-    from certkit.suite import test_interop  # INT-002's readers, shared
-    from certkit.suite.faces import face_for
+    them), serial-number, and what the transport alone reports (an MQTT device id, a BLE
+    address)."""
+    from certkit.transports import transport as registered
 
+    carrier = registered(transport)
+    face = carrier.face(opened)
+    face.await_ready(profile)
+    unreadable = carrier.unreadable_errors()
     try:
-        found = dict(test_interop._identity_on(transport, test_interop._open(
-            lambda _: opened, transport, profile), profile))
-    except (AttError, LookupError):  # a BLE DUT short of a Device Information string:
-        found = {}                   # the rules judge that, not the identity check
+        found = dict(face.identity(profile, CONFIRM_S))
+    except unreadable:  # a DUT short of an identity string: the rules judge that
+        found = {}
+    found |= carrier.reported_identity(opened, profile)
     info = {p.name: p for p in profile.properties_on(transport) if p.siid == 1 and p.readable}
-    if transport == "ble":
-        from certkit.links.ble.codec import sig_uuid
-
-        found["ble-address"] = str(opened.dut.address)
-        try:
-            found["serial-number"] = opened.read(sig_uuid(SERIAL_NUMBER_UUID16)).decode(
-                "utf-8", "replace")
-        except (AttError, LookupError):  # a DUT without the characteristic says nothing
-            found.pop("serial-number", None)
-    elif transport == "mqtt":
-        ids = sorted({p.publish.topic.split("/")[2] for p in opened.dut.publishes_since(0.0)
-                      if p.publish.topic.startswith("homie/5/")
-                      and len(p.publish.topic.split("/")) > 3})
-        if ids:
-            found["device-id"] = ", ".join(ids)
     name = DEVICE_INFORMATION[3]
     if "serial-number" not in found and name in info:
         try:
-            value = face_for(opened).read(info[name], CONFIRM_S)
-        except (AttError, LookupError):
+            value = face.read(info[name], CONFIRM_S)
+        except unreadable:
             value = None
         if value is not None:
             found["serial-number"] = str(value)

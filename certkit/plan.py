@@ -13,20 +13,15 @@ rule ends up in the plan, applicable or not, with the reason in words, so
 from __future__ import annotations
 
 import fnmatch
+import functools
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from certkit.profile.model import Action, Event, Profile, Property
 from certkit.standard.catalogue import Catalogue, Rule, catalogue
+from certkit.transports import Condition, transports
 
 Target = Property | Action | Event | str | None
-
-
-@dataclass(frozen=True)
-class Condition:
-    test: Callable[[Profile], bool]
-    holds: str  # the reason when it holds
-    fails: str  # the reason when it does not
 
 
 def _declares(transport: str) -> Condition:
@@ -37,41 +32,55 @@ def _declares(transport: str) -> Condition:
     )
 
 
-CONDITIONS: dict[str, Condition] = {
-    "serial": _declares("serial"),
-    "mqtt": _declares("mqtt"),
-    "ble": _declares("ble"),
-    "bthome": Condition(
-        lambda p: bool(p.transports.ble and p.transports.ble.bthome),
-        "the profile declares BTHome objects",
-        "the profile declares no BTHome objects (transports.ble.bthome)",
-    ),
-    "battery": Condition(
-        lambda p: p.device.power == "battery",
-        "the device is battery powered",
-        "the device is not battery powered (device.power is mains)",
-    ),
-    "mqtt-tls-required": Condition(
-        lambda p: bool(p.transports.mqtt and p.transports.mqtt.tls == "required"),
-        "the profile requires MQTT over TLS",
-        "the profile does not require MQTT over TLS (transports.mqtt.tls)",
-    ),
-    "concurrent-controllers": Condition(
-        lambda p: p.transports.mqtt is not None or len(p.transports.declared) >= 2,
-        "two controllers can reach the device (MQTT, or two transports)",
-        "only one controller can reach the device (no MQTT and a single transport)",
-    ),
-    "shared-medium": Condition(
-        lambda p: p.transports.mqtt is not None or p.transports.ble is not None,
-        "the device shares a broker or a radio with other devices",
-        "the device has neither MQTT nor BLE, so shares no broker or radio",
-    ),
-    "any-transport": Condition(
-        lambda p: bool(p.transports.declared),
-        "the profile declares a transport",
-        "the profile declares no transport",
-    ),
-}
+def _shares_medium(profile: Profile) -> bool:
+    return any(transports()[name].medium for name in profile.transports.declared)
+
+
+def _controllers(profile: Profile) -> bool:
+    declared = profile.transports.declared
+    return len(declared) >= 2 or any(transports()[t].several_controllers for t in declared)
+
+
+def _or(words: list[str], last: str) -> str:
+    return ", ".join(words[:-1]) + f" {last} " + words[-1] if len(words) > 1 else "".join(words)
+
+
+@functools.cache
+def conditions() -> dict[str, Condition]:
+    """The named conditions of the catalogue's `needs`: one per registered transport
+    (`needs: [serial]`), the transports' own (`bthome`), and the device's."""
+    known = transports().values()
+    several = [t.short for t in known if t.several_controllers]
+    media = [t for t in known if t.medium]
+    found: dict[str, Condition] = {t.name: _declares(t.name) for t in known}
+    for transport in known:
+        found |= transport.conditions()
+    found |= {
+        "battery": Condition(
+            lambda p: p.device.power == "battery",
+            "the device is battery powered",
+            "the device is not battery powered (device.power is mains)",
+        ),
+        "concurrent-controllers": Condition(
+            _controllers,
+            f"two controllers can reach the device ({_or(several, 'or')}, or two transports)",
+            f"only one controller can reach the device (no {_or(several, 'or')} and a single "
+            "transport)",
+        ),
+        "shared-medium": Condition(
+            _shares_medium,
+            f"the device shares {_or(['a ' + t.medium for t in media], 'or')} with other "
+            "devices",
+            f"the device has neither {_or([t.short for t in media], 'nor')}, so shares no "
+            f"{_or([t.medium for t in media], 'or')}",
+        ),
+        "any-transport": Condition(
+            lambda p: bool(p.transports.declared),
+            "the profile declares a transport",
+            "the profile declares no transport",
+        ),
+    }
+    return found
 
 
 @dataclass(frozen=True, repr=False)
@@ -150,10 +159,10 @@ def instances_of(rule: Rule, profile: Profile, operator: bool = False) -> list[I
     """The rule's instances for this profile; one not-applicable instance if none.
     `operator`: the bench has an operator who can cause changes certkit cannot (C-1)."""
     for name in rule.needs:
-        condition = CONDITIONS[name]
+        condition = conditions()[name]
         if not condition.test(profile):
             return [Instance(rule, applies=False, reason=condition.fails)]
-    held = [CONDITIONS[name].holds for name in rule.needs]
+    held = [conditions()[name].holds for name in rule.needs]
     targets, kind = _targets(rule, profile)
     if not targets:
         return [Instance(rule, applies=False, reason=f"the profile declares no {kind}")]

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from certkit.bench import BENCH_OPTIONS, Bench, BenchError
+from certkit.bench import Bench, BenchError, bench_options
 from certkit.design.document import StrictValidator, describe_schema_error
 from certkit.inputfiles import InputFileError, read_input
 from certkit.profile.yaml12 import Document, Position, YamlError, load_yaml
-
-ANY_HOST = ("0.0.0.0", "::", "")
+from certkit.transports import Claim, transports
 
 
 class BenchFileError(ValueError):
@@ -48,7 +46,7 @@ class Dut:
         args = [str(self.profile)]
         if self.bench.emulate:
             args.append("--emulate=" + ",".join(sorted(self.bench.emulate)))
-        by_attr = {o.attr: o for o in BENCH_OPTIONS}
+        by_attr = {o.attr: o for o in bench_options()}
         for attr, value in self.options.items():
             args.append(f"{by_attr[attr].cli}={value}")
         args += [f"--fault={f}" for f in self.faults]
@@ -135,7 +133,7 @@ class _Checker:
                                          f"({profile}; relative to the bench file's folder)")
         else:
             transports = self._against_profile(here, profile, entry.get("identity", {}))
-        options = {o.attr: entry[o.transport][o.key] for o in BENCH_OPTIONS
+        options = {o.attr: entry[o.transport][o.key] for o in bench_options()
                    if o.key in entry.get(o.transport, {})}
         faults, variants = tuple(entry.get("fault", ())), tuple(entry.get("variant", ()))
         identity = dict(entry.get("identity", {}))
@@ -171,11 +169,14 @@ class _Checker:
             return ()
         if profile is None:
             return ()
-        mqtt = profile.transports.mqtt
-        stated = {"model": profile.device.model, "firmware": profile.device.firmware,
-                  "mcu-version": profile.device.mcu_version,
-                  "device-id": mqtt.device_id if mqtt else None}
-        needs = {"device-id": "mqtt", "ble-address": "ble"}
+        stated: dict[str, str | None] = {
+            "model": profile.device.model, "firmware": profile.device.firmware,
+            "mcu-version": profile.device.mcu_version}
+        needs: dict[str, str] = {}  # identity key -> the one transport that reports it
+        for name, transport in transports().items():
+            needs |= {key: name for key in transport.identity_keys}
+            if name in profile.transports.declared:
+                stated |= transport.profile_identity(profile)
         for key, value in identity.items():
             if key in needs and needs[key] not in profile.transports.declared:
                 self.at(here + ("identity", key), f"identity {key}: the profile declares no "
@@ -187,7 +188,7 @@ class _Checker:
 
     def _where(self, here: tuple, message: str) -> tuple:
         """The key an option error is about, from the option it names."""
-        for option in BENCH_OPTIONS:
+        for option in bench_options():
             if message.startswith(option.cli + ":"):
                 return here + (option.transport, option.key)
         for key in ("emulate", "fault", "variant", "identity"):
@@ -200,42 +201,21 @@ class _Checker:
         (an emulated transport has its own pty, free port and in-process radio)."""
         for n, dut in enumerate(duts):
             here = ("duts", n)
-            bench = dut.bench
-            if bench.serial and "serial" not in bench.emulate:
-                port = bench.serial if "://" in bench.serial else os.path.realpath(bench.serial)
-                self._claim(("serial port", port), dut.name, here + ("serial", "port"))
-            if bench.mqtt_listen and bench.mqtt_listen.port != 0:
-                listen = bench.mqtt_listen
-                for (kind, held), (holder, pos) in list(self.claims.items()):
-                    if kind != "MQTT listen address":
-                        continue
-                    host, _, port = held.rpartition(":")
-                    if int(port) == listen.port and (host == listen.host or host in ANY_HOST
-                                                     or listen.host in ANY_HOST):
-                        self.at(here + ("mqtt", "listen"),
-                                f"MQTT listen address {listen} clashes with {holder}'s {held} "
-                                f"(line {pos.line}): two DUTs cannot listen on one port")
-                        break
-                else:
-                    self._claim(("MQTT listen address", str(listen)), dut.name,
-                                here + ("mqtt", "listen"))
-            if "ble" not in bench.emulate and "ble" in dut.transports:
-                adapter = bench.ble_adapter or "bluez"
-                self._claim(("BLE adapter", adapter), dut.name,
-                            here + ("ble", "adapter" if bench.ble_adapter else "address"))
+            for name, transport in transports().items():
+                for claim in transport.claims(dut.bench, name in dut.bench.emulate,
+                                              name in dut.transports):
+                    self._claim(claim, dut.name, here + (name, claim.key))
 
-    def _claim(self, resource: tuple[str, str], name: str, where: tuple) -> None:
-        held = self.claims.get(resource)
-        if held is not None and held[0] != name:
-            kind, value = resource
-            self.at(where, f"{kind} {value} is also {held[0]}'s (line {held[1].line}): two "
-                           f"DUTs cannot share a {kind.removeprefix('MQTT ')}")
-            return
-        self.claims[resource] = (name, self.document.position(where))
+    def _claim(self, claim: Claim, name: str, where: tuple) -> None:
+        for (kind, held), (holder, position) in self.claims.items():
+            if kind == claim.kind and holder != name and claim.clashes(held):
+                self.at(where, claim.message(holder, held, position.line))
+                return
+        self.claims[(claim.kind, claim.value)] = (name, self.document.position(where))
 
 
 def _plain(message: str) -> str:
     """An option error as a bench file shows it (the file's key, not the CLI option)."""
-    for option in BENCH_OPTIONS:
+    for option in bench_options():
         message = message.replace(option.cli + ":", f"{option.transport}.{option.key}:", 1)
     return message

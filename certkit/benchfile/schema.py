@@ -1,4 +1,4 @@
-"""The bench file's JSON Schema, generated from the table of bench options.
+"""The bench file's JSON Schema, generated from the transports' bench options.
 
 The shipped `bench.schema.json` is this function's output (a test keeps them equal);
 regenerate it with `python -m certkit.benchfile.schema > certkit/benchfile/bench.schema.json`.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from certkit.bench import BENCH_OPTIONS, IDENTITY_KEYS, INTEROP
-from certkit.standard.ecs1 import TRANSPORTS
+from certkit.bench import INTEROP, bench_options, identity_keys
+from certkit.transports import names as transport_names
 
 SCHEMA_ID = "https://certkit.example/schemas/bench-1.schema.json"
 NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -23,6 +23,7 @@ def _switch(what: str, transports: tuple[str, ...]) -> dict:
 
 
 def bench_schema() -> dict:
+    transports = transport_names()
     dut: dict = {
         "name": {"type": "string", "pattern": NAME_PATTERN,
                  "description": "unique in the file; the DUT's results go to OUT/<name>/"},
@@ -30,12 +31,12 @@ def bench_schema() -> dict:
                     "description": "the DUT's profile, relative to the bench file's folder"},
         "emulate": {"type": "array", "uniqueItems": True,
                     "description": "transports the reference emulators serve",
-                    "items": {"enum": list(TRANSPORTS)}},
-        "fault": _switch("fault", (*TRANSPORTS, INTEROP)),
-        "variant": _switch("variant", TRANSPORTS),
+                    "items": {"enum": list(transports)}},
+        "fault": _switch("fault", (*transports, INTEROP)),
+        "variant": _switch("variant", transports),
     }
-    for transport in TRANSPORTS:
-        options = [o for o in BENCH_OPTIONS if o.transport == transport]
+    for transport in transports:
+        options = [o for o in bench_options() if o.transport == transport]
         dut[transport] = {
             "type": "object", "additionalProperties": False,
             "description": f"where the DUT's {transport} is (certkit run "
@@ -46,7 +47,7 @@ def bench_schema() -> dict:
         "type": "object", "additionalProperties": False,
         "description": "what the unit must report before any rule judges it "
                        "(certkit run --identity KEY=VALUE)",
-        "properties": {key: {"type": "string", "minLength": 1} for key in IDENTITY_KEYS}}
+        "properties": {key: {"type": "string", "minLength": 1} for key in identity_keys()}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

@@ -91,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_broker_option(value: str | None) -> None:
     """The shape of --mqtt-broker (a missing mosquitto is the broker check's to report)."""
-    from certkit.bench import EMBEDDED_BROKERS, BenchError, parse_broker_url
+    from certkit.bench import BenchError
+    from certkit.links.mqtt.transport import EMBEDDED_BROKERS, parse_broker_url
 
     if value is None:
         return

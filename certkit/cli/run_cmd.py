@@ -18,13 +18,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
-from certkit.bench import BENCH_OPTIONS as BENCH_OPTION_TABLE
-from certkit.bench import Bench, BenchError
+from certkit.bench import Bench, BenchError, bench_options, identity_keys
 from certkit.cli import interrupts
 from certkit.design import LintResult, ProfileReadError, lint_file
 from certkit.report.junit import junit_xml
 from certkit.report.outdir import OutputFolderError, default_folder, prepare
 from certkit.report.record import write_atomically
+from certkit.transports import names as transport_names
 from certkit.verdict import Verdict
 from certkit.waivers import WaiverError, load_waivers
 from certkit_emulators import UnknownFault, check_faults, check_variants
@@ -34,9 +34,12 @@ from certkit_emulators import UnknownFault, check_faults, check_variants
 HERMETIC_ENV: dict[str, str | None] = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
                                        "PYTEST_PLUGINS": None, "PYTEST_ADDOPTS": None}
 
-# `certkit run` option -> the plugin's pytest option.
-BENCH_OPTIONS = {"emulate": "--certkit-emulate",
-                 **{option.attr: option.plugin for option in BENCH_OPTION_TABLE}}
+
+
+def plugin_options() -> dict[str, str]:
+    """`certkit run` option (argparse dest) -> the plugin's pytest option."""
+    return {"emulate": "--certkit-emulate",
+            **{option.attr: option.plugin for option in bench_options()}}
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -46,17 +49,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     cmd.add_argument("profile", metavar="PROFILE", type=Path, nargs="?")
     cmd.add_argument("--emulate", metavar="TRANSPORT,...", nargs="?", const="all",
                      help="stand the reference emulators in for these transports "
-                          "(serial, mqtt, ble; all when given alone)")
+                          f"({', '.join(transport_names())}; all when given alone)")
     cmd.add_argument("--fault", metavar="TRANSPORT:FAULT", action="append", default=[],
                      help="inject a fault into an emulator (repeatable; see certkit emulate)")
     cmd.add_argument("--variant", metavar="TRANSPORT:VARIANT", action="append", default=[],
                      help="make an emulator use a conformant variant of the standard "
                           "(repeatable; see certkit emulate --list-variants)")
-    for option in BENCH_OPTION_TABLE:  # the bench options, one table (certkit/bench.py)
+    for option in bench_options():  # each declared once, by its transport
         cmd.add_argument(option.cli, metavar=option.metavar, help=option.help)
     cmd.add_argument("--identity", metavar="KEY=VALUE", action="append", default=[],
                      help="what the unit must report before any rule judges it (repeatable): "
-                          "serial-number, device-id, ble-address, model, firmware, mcu-version")
+                          + ", ".join(identity_keys()))
     cmd.add_argument("--bench", metavar="BENCH.yaml", type=Path,
                      help="certify the DUTs of a bench file, each in its own process, at once "
                           "(instead of PROFILE and the bench options; docs/bench-files.md)")
@@ -110,7 +113,7 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
             # junit.xml is written by the plugin from the verdict record, not by --junitxml.
             "--certkit-profile", str(args.profile), "--certkit-out", str(out),
             "--alluredir", str(out / "allure-results"), "--clean-alluredir"]
-    for name, option in BENCH_OPTIONS.items():
+    for name, option in plugin_options().items():
         value = getattr(args, name)
         if value is not None:
             argv.append(f"{option}={value}")
@@ -157,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.dut:
         return _fail_usage("--dut names a DUT of a bench file: give --bench BENCH.yaml too")
     try:
-        bench = Bench.from_options(**{name: getattr(args, name) for name in BENCH_OPTIONS},
+        bench = Bench.from_options(**{name: getattr(args, name) for name in plugin_options()},
                                    faults=args.fault, variants=args.variant,
                                    identity=args.identity)
         check_faults(bench.faults, bench.emulate)

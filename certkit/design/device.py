@@ -9,14 +9,12 @@ from certkit.profile.yaml12 import Path
 from certkit.standard.catalogue import catalogue
 from certkit.standard.categories import Capability, ServiceRow, categories
 from certkit.standard.ecs1 import (
-    DEVICE_ID_RE,
     MCU_VERSION_RE,
     MODEL_RE,
-    NUMERIC_FORMATS,
     SEMVER_RE,
     TIMING_LIMITS_MS,
-    TRANSPORTS,
 )
+from certkit.transports import transports
 
 
 def family(prop: dict) -> str:
@@ -121,54 +119,34 @@ def check_versions(data: dict, report: Reporter) -> None:
                f"firmware {device['firmware']!r} is not a semantic version MAJOR.MINOR.PATCH")
     mcu = device.get("mcu-version")
     if mcu is None:
-        if "serial" in data["transports"]:
-            report("DSN-009", ("device",), "a serial transport is declared, so device.mcu-version "
-                                           "(4 digits, quoted) is required")
+        needing = [name for name, t in transports().items()
+                   if t.needs_mcu_version and name in data["transports"]]
+        if needing:
+            report("DSN-009", ("device",), f"a {needing[0]} transport is declared, so "
+                                           "device.mcu-version (4 digits, quoted) is required")
     elif not MCU_VERSION_RE.fullmatch(mcu):
         report("DSN-009", ("device", "mcu-version"),
                f"mcu-version {mcu!r} is not exactly 4 digits")
 
 
 def _reachable_siids(data: dict) -> set[int]:
-    transports = data["transports"]
-    if "serial" in transports or "mqtt" in transports:
-        return {s["siid"] for s in data["services"]}
-    if "ble" in transports:
-        return set(transports["ble"]["services"])
-    return set()
+    declared = data["transports"]
+    return {siid for name, transport in transports().items() if name in declared
+            for siid in transport.document_siids(declared[name], data)}
 
 
 def check_transports(data: dict, report: Reporter) -> None:
     """DSN-011: transport settings are coherent."""
-    transports = data["transports"]
-    if not any(name in transports for name in TRANSPORTS):
+    declared = data["transports"]
+    known = transports()
+    if not any(name in declared for name in known):
         report("DSN-011", ("transports",), "no transport is declared "
-                                           f"(at least one of {', '.join(TRANSPORTS)})")
+                                           f"(at least one of {', '.join(known)})")
         return
-    mqtt = transports.get("mqtt")
-    if mqtt and not DEVICE_ID_RE.fullmatch(mqtt["device-id"]):
-        report("DSN-011", ("transports", "mqtt", "device-id"),
-               f"device-id {mqtt['device-id']!r} does not match {DEVICE_ID_RE.pattern}")
-    by_siid = {s["siid"]: s for s in data["services"]}
-    ble = transports.get("ble")
-    if ble:
-        for k, siid in enumerate(ble["services"]):
-            if siid not in by_siid:
-                report("DSN-011", ("transports", "ble", "services", k),
-                       f"BLE service {siid} is not a declared service")
-        for k, obj in enumerate(ble.get("bthome") or ()):
-            where = ("transports", "ble", "bthome", k)
-            service = by_siid.get(obj["siid"])
-            prop = next((p for p in (service or {}).get("properties") or ()
-                         if p["piid"] == obj["piid"]), None)
-            target = f"{obj['siid']}.{obj['piid']}"
-            if prop is None:
-                report("DSN-011", where, f"BTHome object 0x{obj['object']:02X} maps to "
-                                         f"{target}, which is not a declared property")
-            elif prop["format"] not in NUMERIC_FORMATS or "read" not in prop["access"]:
-                report("DSN-011", where, f"BTHome object 0x{obj['object']:02X} maps to "
-                                         f"{target} ({prop['name']}), which is not a readable "
-                                         "numeric property")
+    for name, transport in known.items():
+        if declared.get(name):
+            for where, message in transport.design_problems(declared[name], data):
+                report("DSN-011", ("transports", name, *where), message)
     _check_reachable(data, report)
 
 

@@ -20,8 +20,15 @@ _JSON_TYPES = {
 
 @functools.cache
 def profile_schema() -> dict:
+    """The shipped schema, its `transports` made of the registered transports' fragments
+    (the shipped file holds certkit's own, for editors)."""
+    from certkit.transports import transports
+
     text = resources.files("certkit.profile").joinpath("profile.schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema = json.loads(text)
+    schema["$defs"]["transports"]["properties"] = {
+        name: transport.profile_schema for name, transport in transports().items()}
+    return schema
 
 
 @functools.cache

@@ -1,48 +1,35 @@
-"""Registry of link drivers, one per transport.
+"""Opening a transport's link: the factory is the transport's own
+(`certkit.transports`, one registered object per transport). The plugin's link
+fixtures call `open_link`, which says plainly what is missing when no installed
+transport serves the name.
 
-A driver module registers a factory with `@register("serial")`; third
-parties add theirs through the `certkit.links` entry-point group. The
-plugin's link fixtures call `open_link`, which says plainly what is missing
-when the bench gives no way to reach a transport.
+Light on import: the transport registry loads each transport package through here.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from certkit.bench import Bench
-from certkit.checks import LabError
-from certkit.evidence import EvidenceLog
-from certkit.links.base import Link
-from certkit.profile.model import Profile
+if TYPE_CHECKING:
+    from certkit.bench import Bench
+    from certkit.evidence import EvidenceLog
+    from certkit.links.base import Link
+    from certkit.profile.model import Profile
 
-LinkFactory = Callable[[Profile, Bench, EvidenceLog], Link]
-
-_FACTORIES: dict[str, LinkFactory] = {}
-# Modules of certkit's own drivers, imported on first use.
-_BUILTIN: dict[str, str] = {"serial": "certkit.links.serial", "mqtt": "certkit.links.mqtt",
-                            "ble": "certkit.links.ble"}
-
-
-def register(transport: str) -> Callable[[LinkFactory], LinkFactory]:
-    def decorate(factory: LinkFactory) -> LinkFactory:
-        _FACTORIES[transport] = factory
-        return factory
-    return decorate
+LinkFactory = Callable[["Profile", "Bench", "EvidenceLog"], "Link"]
 
 
 def factory_for(transport: str) -> LinkFactory | None:
-    if transport not in _FACTORIES and transport in _BUILTIN:
-        __import__(_BUILTIN[transport])
-    if transport not in _FACTORIES:
-        for entry in entry_points(group="certkit.links", name=transport):
-            _FACTORIES[transport] = entry.load()
-    return _FACTORIES.get(transport)
+    from certkit.transports import transports
+
+    found = transports().get(transport)
+    return found.open_link if found is not None else None
 
 
 def open_link(transport: str, profile: Profile, bench: Bench, evidence: EvidenceLog,
               timeout: float) -> Link:
+    from certkit.checks import LabError
+
     factory = factory_for(transport)
     if factory is None:
         raise LabError(f"this certkit has no {transport} link driver yet, so no {transport} "
@@ -52,4 +39,12 @@ def open_link(transport: str, profile: Profile, bench: Bench, evidence: Evidence
     return link
 
 
-__all__ = ["Link", "LinkFactory", "open_link", "register", "factory_for"]
+def __getattr__(name: str) -> Any:
+    if name == "Link":
+        from certkit.links.base import Link
+
+        return Link
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["Link", "LinkFactory", "open_link", "factory_for"]

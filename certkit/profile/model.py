@@ -15,7 +15,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from certkit.profile.yaml12 import Document
-from certkit.standard.ecs1 import FLOAT_MAX, INTEGER_BOUNDS, TIMING_LIMITS_MS, TRANSPORTS
+from certkit.standard.ecs1 import FLOAT_MAX, INTEGER_BOUNDS, TIMING_LIMITS_MS
 
 
 @dataclass(frozen=True)
@@ -151,42 +151,34 @@ class Device:
     mcu_version: str | None = None
 
 
-@dataclass(frozen=True)
-class BthomeObject:
-    object_id: int
-    siid: int
-    piid: int
-
-
-@dataclass(frozen=True)
-class SerialSettings:
-    baudrate: int = 115200
-
-
-@dataclass(frozen=True)
-class MqttSettings:
-    device_id: str
-    tls: str = "none"
-
-
-@dataclass(frozen=True)
-class BleSettings:
-    name_prefix: str
-    company_id: int
-    product_id: int
-    services: tuple[int, ...]
-    bthome: tuple[BthomeObject, ...] = ()
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Transports:
-    serial: SerialSettings | None = None
-    mqtt: MqttSettings | None = None
-    ble: BleSettings | None = None
+    """The declared transports' settings (each transport's own type, from its
+    `parse_settings`), by transport name in the registry's order. `transports.mqtt` reads
+    one transport's settings (None when not declared); `dataclasses.replace(transports,
+    mqtt=...)` changes one."""
+
+    by_name: dict[str, Any]
+
+    def __init__(self, by_name: dict[str, Any] | None = None, **settings: Any) -> None:
+        merged = {**(by_name or {}), **settings}
+        object.__setattr__(self, "by_name", {k: v for k, v in merged.items() if v is not None})
 
     @property
     def declared(self) -> tuple[str, ...]:
-        return tuple(name for name in TRANSPORTS if getattr(self, name) is not None)
+        return tuple(self.by_name)
+
+    def get(self, name: str) -> Any:
+        return self.by_name.get(name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        from certkit.transports import transports
+
+        if name in transports():
+            return self.by_name.get(name)
+        raise AttributeError(f"no transport {name!r} is installed")
 
 
 @dataclass(frozen=True)
@@ -216,13 +208,12 @@ class Profile:
         return tuple(e for s in self.services for e in s.events)
 
     def services_on(self, transport: str) -> tuple[Service, ...]:
-        """The services a transport exposes: BLE only its `services`, others all."""
-        if transport == "ble":
-            exposed = set(self.transports.ble.services) if self.transports.ble else set()
-            return tuple(s for s in self.services if s.siid in exposed)
-        if transport in self.transports.declared:
-            return self.services
-        return ()
+        """The services a declared transport exposes (all, unless the transport says)."""
+        from certkit.transports import transports
+
+        if transport not in self.transports.declared:
+            return ()
+        return transports()[transport].services(self)
 
     def properties_on(self, transport: str) -> tuple[Property, ...]:
         return tuple(p for s in self.services_on(transport) for p in s.properties)
@@ -287,19 +278,7 @@ def _service(data: dict) -> Service:
 
 
 def _transports(data: dict) -> Transports:
-    serial = data.get("serial")
-    mqtt = data.get("mqtt")
-    ble = data.get("ble")
-    return Transports(
-        serial=SerialSettings(serial.get("baudrate", 115200))
-        if serial is not None else None,
-        mqtt=MqttSettings(mqtt["device-id"], mqtt.get("tls", "none")) if mqtt is not None else None,
-        ble=BleSettings(
-            name_prefix=ble["name-prefix"],
-            company_id=ble["company-id"],
-            product_id=ble["product-id"],
-            services=tuple(ble["services"]),
-            bthome=tuple(BthomeObject(o["object"], o["siid"], o["piid"])
-                         for o in ble.get("bthome") or ()),
-        ) if ble is not None else None,
-    )
+    from certkit.transports import transports
+
+    return Transports({name: transport.parse_settings(data[name])
+                       for name, transport in transports().items() if name in data})

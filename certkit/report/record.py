@@ -32,6 +32,7 @@ from certkit.evidence import Measurement
 from certkit.plan import Instance, Plan
 from certkit.standard.catalogue import catalogue
 from certkit.standard.ecs1 import STANDARD
+from certkit.transports import transports as registered_transports
 from certkit.verdict import Outcome, RuleResult, Verdict, decide, warnings
 from certkit.waivers import Waiver, WaiverReport, apply_waivers
 
@@ -110,17 +111,9 @@ def bench_as_run(bench: Bench, transports: tuple[str, ...], facts: dict[str, str
             "faults": sorted(bench.faults.get(transport, ())),
             "variants": sorted(bench.variants.get(transport, ())),
         }
-        if transport == "serial":
-            entry["port"] = "emulator pty" if emulated else bench.serial
-            entry["reset"] = bench.reset
-        elif transport == "mqtt":
-            entry["endpoint"] = str(bench.mqtt_listen) if bench.mqtt_listen else None
-            entry["broker"] = bench.mqtt_broker
-            entry["broker_served"] = facts.get("mqtt-broker-served")
-        elif transport == "ble":
-            entry["device"] = bench.ble
-            entry["adapter"] = ("emulator virtual link" if emulated
-                                else bench.ble_adapter or "bluez")
+        found = registered_transports().get(transport)
+        if found is not None:
+            entry |= found.describe_bench(bench, emulated, facts)
         shown[transport] = entry
     return {"transports": shown,
             "emulated": sorted(t for t in transports if t in bench.emulate),

@@ -28,7 +28,8 @@ from certkit.links.ble.codec import (
     service_data16,
     service_uuid,
 )
-from certkit.profile.model import BthomeObject, Profile
+from certkit.links.ble.transport import BthomeObject
+from certkit.profile.model import Profile
 from certkit_emulators.ble.state import GattValues
 
 BTHOME_V2_UNENCRYPTED = 0x40  # device info byte: version 2 in bits 5-7, no encryption

@@ -85,17 +85,17 @@ def test_close_is_bounded_and_final(kettle, evidence):
 def test_bluez_missing_is_a_lab_error_and_remembered(kettle, evidence):
     started = time.monotonic()
     with pytest.raises(LabError, match="BlueZ is not usable here"):
-        open_link("ble", kettle, Bench(ble_adapter="bluez"), evidence, timeout=30)
+        open_link("ble", kettle, Bench(wiring={"ble": {"adapter": "bluez"}}), evidence, timeout=30)
     with pytest.raises(LabError, match="as when the BLE link was first opened"):
-        open_link("ble", kettle, Bench(ble_adapter="bluez"), evidence, timeout=30)
+        open_link("ble", kettle, Bench(wiring={"ble": {"adapter": "bluez"}}), evidence, timeout=30)
     assert time.monotonic() - started < 15
 
 
 @pytest.mark.parametrize("bench, says", [
-    (Bench(emulate=frozenset({"ble"}), ble_adapter="bumble:usb:0"), "cannot reach it"),
+    (Bench(emulate=frozenset({"ble"}), wiring={"ble": {"adapter": "bumble:usb:0"}}), "cannot reach it"),
     (Bench(emulate=frozenset({"ble"}), faults={"ble": frozenset({"nope"})}), "unknown fault nope"),
-    (Bench(ble_adapter="hci0"), "expected bluez, bluez:<hciN> or bumble:<transport>"),
-    (Bench(ble_adapter="bumble:tcp-client:127.0.0.1:1"), "cannot open the bumble transport"),
+    (Bench(wiring={"ble": {"adapter": "hci0"}}), "expected bluez, bluez:<hciN> or bumble:<transport>"),
+    (Bench(wiring={"ble": {"adapter": "bumble:tcp-client:127.0.0.1:1"}}), "cannot open the bumble transport"),
 ])
 def test_bench_mistakes_are_lab_errors(kettle, bench, says):
     with pytest.raises(LabError, match=says):
@@ -113,7 +113,7 @@ def test_dut_selection_by_prefix_and_product_id(kettle):
     assert link._match(advert("ACME-K1", {0xFFFF: b"\x43\x01"})) == "prefix"
     assert link._match(advert("ACME-K1", {})) == "prefix"
     assert link._match(advert("OTHER", {0xFFFF: b"\x42\x01"})) is None
-    named = BleLink(kettle, Bench(ble="ACME-K1"), EvidenceLog())
+    named = BleLink(kettle, Bench(wiring={"ble": {"address": "ACME-K1"}}), EvidenceLog())
     assert named._match(advert("ACME-K1", {})) == "full"
-    by_address = BleLink(kettle, Bench(ble="c0:00:00:00:00:02"), EvidenceLog())
+    by_address = BleLink(kettle, Bench(wiring={"ble": {"address": "c0:00:00:00:00:02"}}), EvidenceLog())
     assert by_address._match(advert(None, {})) == "full"

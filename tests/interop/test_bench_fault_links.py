@@ -130,7 +130,7 @@ def test_a_pty_whose_other_end_closes_is_a_bench_fault_and_a_silent_mcu_is_not()
 def test_an_hci_peer_that_dies_is_a_bench_fault(kettle):
     emulator = EmulatorProcess(KETTLE)
     try:
-        link = open_link("ble", kettle, Bench(ble_adapter=emulator.adapter), EvidenceLog(),
+        link = open_link("ble", kettle, Bench(wiring={"ble": {"adapter": emulator.adapter}}), EvidenceLog(),
                          timeout=30)
         try:
             link.connect()

@@ -28,7 +28,7 @@ INDIE_LIGHT = ROOT / "fixtures" / "profiles" / "indie.light.l1.yaml"
 @pytest.fixture
 def link(embedded_broker: str) -> Iterator[MqttLink]:
     profile = lint_file(KETTLE).profile
-    opened = MqttLink(profile, Bench(mqtt_broker=embedded_broker), EvidenceLog())
+    opened = MqttLink(profile, Bench(wiring={"mqtt": {"broker": embedded_broker}}), EvidenceLog())
     opened.open(30)
     try:
         yield opened

@@ -14,13 +14,14 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 
-from certkit import bench
-from certkit.bench import BenchError, parse_broker_url
+from certkit.bench import BenchError
 from certkit.checks import LabError
 from certkit.links.mqtt.amqtt_broker import AmqttBroker
 from certkit.links.mqtt import broker as broker_module
 from certkit.links.mqtt.broker import embedded, free_port
+from certkit.links.mqtt import transport as mqtt_transport
 from certkit.links.mqtt.mosquitto_broker import MosquittoBroker
+from certkit.links.mqtt.transport import parse_broker_url
 from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
 from tests.mqtt.conftest import EMBEDDED_BROKERS, kettle_variant
 from tests.mqtt.homie5_dut import Homie5Dut
@@ -66,7 +67,7 @@ def test_broker_choices_are_checked(monkeypatch: pytest.MonkeyPatch):
     assert parse_broker_url("embedded:mosquitto") == "embedded:mosquitto"
     with pytest.raises(BenchError, match="no such embedded broker"):
         parse_broker_url("embedded:hivemq")
-    for module in (bench, broker_module):  # as on a machine without mosquitto
+    for module in (mqtt_transport, broker_module):  # as on a machine without mosquitto
         monkeypatch.setattr(module, "mosquitto_path", lambda: None)
     with pytest.raises(BenchError, match="mosquitto is not installed"):
         parse_broker_url("embedded:mosquitto")

@@ -56,14 +56,14 @@ def test_a_taken_listen_address_is_a_lab_error_and_nothing_is_left_running(kettl
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        link = MqttLink(kettle, Bench(mqtt_listen=Endpoint("127.0.0.1", port)), EvidenceLog())
+        link = MqttLink(kettle, Bench(wiring={"mqtt": {"listen": Endpoint("127.0.0.1", port)}}), EvidenceLog())
         with pytest.raises(LabError, match=f"cannot listen on 127.0.0.1:{port}"):
             link.open(30)
     assert link.broker is not None and link.broker.process is None  # stopped again
 
 
 def test_an_mqtt_5_dut_on_the_embedded_amqtt_broker_gets_a_clear_lab_error(kettle):
-    link = MqttLink(kettle, Bench(mqtt_broker="embedded:amqtt"), EvidenceLog())
+    link = MqttLink(kettle, Bench(wiring={"mqtt": {"broker": "embedded:amqtt"}}), EvidenceLog())
     link.open(30)
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id="v5", protocol=paho.MQTTv5,
                          reconnect_on_failure=False)

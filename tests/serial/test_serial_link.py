@@ -312,7 +312,8 @@ def test_the_factory_says_what_is_missing(kettle) -> None:
                                   faults={"serial": frozenset({"nonsense"})}), EvidenceLog())
     emulated = open_serial(kettle, Bench(emulate=frozenset({"serial"})), EvidenceLog())
     assert isinstance(emulated.reset_method, EmulatorReset) and emulated.emulator is not None
-    real = open_serial(kettle, Bench(serial="socket://127.0.0.1:9", reset="rts"), EvidenceLog())
+    wired = Bench(wiring={"serial": {"port": "socket://127.0.0.1:9", "reset": "rts"}})
+    real = open_serial(kettle, wired, EvidenceLog())
     assert real.port == "socket://127.0.0.1:9" and isinstance(real.reset_method, LinePulse)
     with pytest.raises(LabError, match="cannot open serial port socket://127.0.0.1:9"):
         real.open(5)

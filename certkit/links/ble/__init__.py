@@ -1,4 +1,4 @@
-"""The BLE link driver: registered for transport `ble`.
+"""The BLE link driver of the `ble` transport (`transport.py`).
 
 With `--emulate ble` the link starts the reference emulator
 (`certkit_emulators.ble`, faults from `--fault ble:NAME`) on an in-process bumble
@@ -15,29 +15,22 @@ end), `adapters.py` (`--ble-adapter`), `selection.py` (which advertiser is
 the DUT), `subscription.py` (notifications), `bumble_backend/` (bleak on
 bumble), `codec.py` (section 7 encodings, UUIDs, AD structures),
 `adverts.py`, `bthome.py` (BTHome through bthome-ble), `values.py` (what
-rules write), `aio.py` (the loop thread). bleak and bumble load only when a
-link opens.
+rules write); the loop thread is `certkit/links/aio.py`. bleak and bumble load
+only when a link opens.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from certkit.bench import Bench
-from certkit.evidence import EvidenceLog
-from certkit.links import register
-from certkit.links.ble.errors import AttError, ConnectFailed, NoResponse, PeerLost
-from certkit.profile.model import Profile
-
-if TYPE_CHECKING:
-    from certkit.links.ble.link import BleLink
+from typing import Any
 
 
-@register("ble")
-def open_ble(profile: Profile, bench: Bench, evidence: EvidenceLog) -> BleLink:
-    from certkit.links.ble.link import BleLink
+def __getattr__(name: str) -> Any:
+    # Loaded when used, not when the transport registry is read.
+    if name in ("AttError", "ConnectFailed", "NoResponse", "PeerLost"):
+        from certkit.links.ble import errors
 
-    return BleLink(profile, bench, evidence)
+        return getattr(errors, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["AttError", "ConnectFailed", "NoResponse", "PeerLost", "open_ble"]
+__all__ = ["AttError", "ConnectFailed", "NoResponse", "PeerLost"]

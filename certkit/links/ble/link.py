@@ -116,10 +116,10 @@ class BleLink(Link):
 
     def _make_adapter(self, deadline: float) -> Adapter:
         if "ble" not in self.bench.emulate:
-            return adapter_for(self.bench.ble_adapter)
-        if self.bench.ble_adapter:
+            return adapter_for(self.bench.settings("ble").get("adapter"))
+        if given := self.bench.settings("ble").get("adapter"):
             raise LabError("--emulate ble runs the reference emulator on certkit's in-process "
-                           f"virtual link; --ble-adapter {self.bench.ble_adapter} cannot reach "
+                           f"virtual link; --ble-adapter {given} cannot reach "
                            "it (run `python -m certkit_emulators.ble` for an HCI endpoint instead)")
         from certkit_emulators import UnknownFault
         from certkit_emulators.ble import BleEmulator
@@ -218,7 +218,8 @@ class BleLink(Link):
     # ------------------------------------------------------------ advertising
 
     def _wanted(self) -> str | None:
-        return self.bench.ble or (self.emulator.address if self.emulator else None)
+        named = self.bench.settings("ble").get("address")
+        return named or (self.emulator.address if self.emulator else None)
 
     def _criteria(self) -> str:
         return criteria(self.settings, self._wanted())

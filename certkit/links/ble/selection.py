@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from certkit.profile.model import BleSettings
+from certkit.links.ble.transport import BleSettings
 
 
 class Advertised(Protocol):

@@ -1,6 +1,6 @@
 """The MQTT link driver: Homie 5 over a broker endpoint that certkit owns.
 
-Registered for the `mqtt` transport. The factory only builds the link; its
+The `mqtt` transport (`transport.py`). Its link factory only builds the link; its
 `open` (bounded by the plugin's deadline) starts the broker, the controller,
 the endpoint and, with `--emulate mqtt`, the reference emulator.
 
@@ -24,17 +24,20 @@ Modules, each readable alone:
 
 from __future__ import annotations
 
-from certkit.bench import Bench
-from certkit.evidence import EvidenceLog
-from certkit.links import register
-from certkit.links.mqtt.controller import MqttLink
-from certkit.links.mqtt.messages import Message
-from certkit.profile.model import Profile
+from typing import Any
 
 
-@register("mqtt")
-def mqtt_link(profile: Profile, bench: Bench, evidence: EvidenceLog) -> MqttLink:
-    return MqttLink(profile, bench, evidence)
+def __getattr__(name: str) -> Any:
+    # paho loads when a link is made, not when the transport registry is read.
+    if name == "MqttLink":
+        from certkit.links.mqtt.controller import MqttLink
+
+        return MqttLink
+    if name == "Message":
+        from certkit.links.mqtt.messages import Message
+
+        return Message
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Message", "MqttLink", "mqtt_link"]
+__all__ = ["Message", "MqttLink"]

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
-from certkit.bench import EMBEDDED_BROKERS, mosquitto_path
+from certkit.links.mqtt.transport import EMBEDDED_BROKERS, mosquitto_path
 from certkit.checks import LabError
 from certkit.links.mqtt.endpoint import Upstream
 from certkit.links.mqtt.tls import upstream_context

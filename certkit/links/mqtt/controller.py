@@ -156,12 +156,13 @@ class MqttLink(Link):
         return min(left, cap) if cap else left
 
     def _start_broker(self, deadline: float) -> None:
-        if not is_embedded(self.bench.mqtt_broker):
-            assert self.bench.mqtt_broker is not None
+        chosen = self.bench.settings("mqtt").get("broker")
+        if not is_embedded(chosen):
+            assert chosen is not None
             try:
-                self.upstream = external(self.bench.mqtt_broker)
+                self.upstream = external(chosen)
             except (OSError, ValueError) as exc:
-                raise LabError(f"--mqtt-broker {self.bench.mqtt_broker}: cannot set up TLS "
+                raise LabError(f"--mqtt-broker {chosen}: cannot set up TLS "
                                f"({exc})") from None
             if not accepts(self.upstream.host, self.upstream.port, self._remaining(deadline, 3.0)):
                 raise LabError(f"the MQTT broker at {self.upstream} does not accept connections")
@@ -169,7 +170,7 @@ class MqttLink(Link):
                                f"username {'set' if self.credentials.username else 'unset'}")
             self.bench_facts = {"mqtt-broker-served": f"external {self.upstream}"}
             return
-        self.broker = embedded(self.bench.mqtt_broker)
+        self.broker = embedded(chosen)
         self._stops.append(("embedded broker", self.broker.stop))
         self.broker.start(self._remaining(deadline, 15.0))
         self.upstream = self.broker.upstream
@@ -233,7 +234,7 @@ class MqttLink(Link):
 
     def _start_endpoint(self, deadline: float) -> None:
         assert self.upstream is not None
-        listen = self.bench.mqtt_listen
+        listen = self.bench.settings("mqtt").get("listen")
         host, port = (listen.host, listen.port) if listen else ("127.0.0.1", 0)
         if self.tls_required:
             if not self.emulate and not (self.env.get("CERTKIT_MQTT_SERVER_CERT")

@@ -7,7 +7,7 @@
 - `reset`: the bench's reset methods (`--reset`);
 - `samples`, `analysis`: values to send and traffic to judge, for the rules.
 
-`open_serial` is the factory the link registry calls for `link("serial")`:
+`open_serial` is the link factory of the serial transport (`transport.py`):
 with `--emulate serial` it starts the reference emulator on a pty and
 connects to it like to a USB adapter; otherwise it opens `--serial PORT`
 (a device path or any pyserial URL: `socket://`, `rfc2217://`).
@@ -15,18 +15,22 @@ connects to it like to a USB adapter; otherwise it opens `--serial PORT`
 
 from __future__ import annotations
 
-from certkit.bench import Bench
-from certkit.checks import LabError
-from certkit.evidence import EvidenceLog
-from certkit.links import register
-from certkit.links.serial.module import Exchange, SerialLink, Uplink
-from certkit.links.serial.reset import reset_method
-from certkit.profile.model import Profile
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from certkit.bench import Bench
+    from certkit.evidence import EvidenceLog
+    from certkit.links.serial.module import SerialLink
+    from certkit.profile.model import Profile
 
 
-@register("serial")
 def open_serial(profile: Profile, bench: Bench, evidence: EvidenceLog) -> SerialLink:
-    settings = profile.transports.serial
+    from certkit.checks import LabError
+    from certkit.links.serial.module import SerialLink
+    from certkit.links.serial.reset import reset_method
+
+    settings = profile.transports.get("serial")
+    wiring = bench.settings("serial")
     baudrate = settings.baudrate if settings else 115200
     if "serial" in bench.emulate:
         from certkit_emulators import UnknownFault
@@ -40,11 +44,20 @@ def open_serial(profile: Profile, bench: Bench, evidence: EvidenceLog) -> Serial
         except UnknownFault as exc:
             raise LabError(str(exc)) from None
         return SerialLink(evidence, "(emulator pty)", baudrate=baudrate,
-                          reset=reset_method(bench.reset, emulator), emulator=emulator)
-    if bench.serial:
-        return SerialLink(evidence, bench.serial, baudrate=baudrate,
-                          reset=reset_method(bench.reset))
+                          reset=reset_method(wiring.get("reset"), emulator), emulator=emulator)
+    if wiring.get("port"):
+        return SerialLink(evidence, wiring["port"], baudrate=baudrate,
+                          reset=reset_method(wiring.get("reset")))
     raise LabError("no serial port: give --serial PORT or --emulate serial")
+
+
+def __getattr__(name: str) -> Any:
+    # pyserial loads when a link is made, not when the transport registry is read.
+    if name in ("Exchange", "SerialLink", "Uplink"):
+        from certkit.links.serial import module
+
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Exchange", "SerialLink", "Uplink", "open_serial"]
