@@ -5,4 +5,4 @@ certkit is installed; listing it here also wires it for runs from a checkout
 (the entry point is named like the module, so it is never loaded twice).
 """
 
-pytest_plugins = ["certkit.pytest_plugin"]
+pytest_plugins = ["certkit.plugin.entry"]

@@ -107,7 +107,7 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
     argv = [str(suite), *map(str, args.add_rules),
             "-c", str(suite / "pytest.ini"), "--rootdir", str(suite),
             # Only the plugins a run needs (see HERMETIC_ENV): certkit's and Allure's.
-            "-p", "certkit.pytest_plugin", "-p", "allure_pytest.plugin",
+            "-p", "certkit.plugin.entry", "-p", "allure_pytest.plugin",
             "-p", "no:cacheprovider",
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
             # junit.xml is written by the plugin from the verdict record, not by --junitxml.

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
 
 import pytest
 
@@ -21,13 +21,10 @@ from certkit import __version__
 from certkit.evidence import EvidenceItem, Measurement
 from certkit.plan import Instance
 from certkit.profile.model import Profile
-from certkit.standard.catalogue import catalogue
 from certkit.report.categories import CATEGORIES
 from certkit.report.record import write_atomically
+from certkit.standard.catalogue import catalogue
 from certkit.standard.ecs1 import STANDARD
-
-if TYPE_CHECKING:
-    from certkit.pytest_plugin import CertkitRun
 
 STANDARD_URL = os.environ.get("CERTKIT_STANDARD_URL", "ECS-1.md")
 SEVERITY = {"M": "critical", "R": "minor"}
@@ -108,7 +105,7 @@ def attach_measurements(figures: Iterable[Measurement], chart: Path | None) -> N
                            attachment_type=allure.attachment_type.SVG)
 
 
-# ECS-1 outcome as shown (see pytest_plugin._judged) -> Allure status.
+# ECS-1 outcome as shown (see certkit/plugin/outcome.py, judged) -> Allure status.
 STATUS = {"pass": "passed", "fail": "failed", "error": "broken", "not-applicable": "skipped",
           "waived": "passed", "warning": "passed"}
 
@@ -135,22 +132,21 @@ def set_status(item: pytest.Item, shown: str, message: str) -> None:
             trace=getattr(detail, "trace", None))
 
 
-def write_environment(config: pytest.Config, run: CertkitRun) -> None:
-    folder = getattr(config.option, "allure_report_dir", None)
-    if not folder:
-        return
-    profile = run.profile
+def write_environment(folder: Path, profile_path: Path, profile_sha256: str,
+                      profile: Profile | None, bench: dict[str, str],
+                      patterns: tuple[str, ...]) -> None:
+    """environment.properties and categories.json in the Allure results folder: what was
+    certified, on which bench, and whether the run was partial."""
     env = {"certkit": __version__, "standard": STANDARD,
-           "profile": str(run.lint.path), "profile.sha256": run.lint.sha256}
+           "profile": str(profile_path), "profile.sha256": profile_sha256}
     if profile is not None:
         device = profile.device
         env |= {"model": device.model, "firmware": device.firmware,
                 "mcu-version": device.mcu_version or "-"}
-    env |= {f"bench.{key}": value for key, value in run.bench.describe().items()}
-    if run.patterns:  # a partial run says so wherever its results are shown
-        env["selection"] = "partial: only rules matching " + ", ".join(run.patterns)
-    path = Path(folder)
-    write_atomically(path / "environment.properties",
+    env |= {f"bench.{key}": value for key, value in bench.items()}
+    if patterns:  # a partial run says so wherever its results are shown
+        env["selection"] = "partial: only rules matching " + ", ".join(patterns)
+    write_atomically(folder / "environment.properties",
                      "".join(f"{key}={str(value).replace(chr(10), ' ')}\n"
                              for key, value in env.items()))
-    write_atomically(path / "categories.json", json.dumps(CATEGORIES, indent=2))
+    write_atomically(folder / "categories.json", json.dumps(CATEGORIES, indent=2))

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from certkit.plugin.collect import INSTANCE
 from certkit.report import terminal
 from certkit.report.progress import Progress, operator_line
 from certkit.report.timeline import Span, write_timeline
 
 if TYPE_CHECKING:
-    from certkit.pytest_plugin import CertkitRun
+    from certkit.plugin.run import CertkitRun
 
 
 class RunView:
@@ -38,8 +39,6 @@ class RunView:
             session.config.pluginmanager.unregister(reporter)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from certkit.pytest_plugin import INSTANCE
-
         instances = []
         for item in session.items:
             instance = item.stash.get(INSTANCE, None)
@@ -58,14 +57,12 @@ class RunView:
             self.progress.started_instance(instance)  # type: ignore[arg-type]
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        from certkit.pytest_plugin import _judged
-
         instance = self.by_node.get(nodeid)
         result = self.run.record.results.get(instance.id) if instance is not None else None
         if instance is None or result is None or nodeid not in self.starts:
             return
         end = time.monotonic()
-        shown = _judged(self.run, instance, result.outcome, result.message)  # type: ignore
+        shown = self.run.judged(instance, result.outcome, result.message)  # type: ignore
         t0 = self.run.evidence.t0
         self.spans.append(Span(instance.id, self.starts[nodeid] - t0, end - t0, shown,
                                result.message))

@@ -13,7 +13,7 @@ from tests.design.conftest import EXAMPLES, REPO
 
 # Each of these cost lint tens of milliseconds and none is needed to lint a profile.
 HEAVY = ("jsonschema", "referencing", "pytest", "certkit.bench", "certkit.report",
-         "certkit.pytest_plugin", "emulators")
+         "certkit.plugin", "emulators")
 
 PROBE = """
 import json, sys
