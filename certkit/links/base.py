@@ -18,16 +18,26 @@ the reference emulator *is* the DUT, so an emulator that dies is the DUT's
 behaviour too (a crash certification must catch, as `interop:crash-on-unknown-
 method` does), not a bench fault; only what it stands on counts: the pty it
 shares with certkit, the HCI transport to its controller, the broker.
+
+A rule that starts something on a link's behalf (a second MQTT client, say)
+registers its stop with `add_cleanup(fn)`: run when the link closes, before
+the link's own teardown, each within a deadline of its own; one that fails or
+overruns is logged as a bench fault, never raised.
 """
 
 from __future__ import annotations
 
 import abc
+import threading
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
 from certkit.benchfault import BenchFault, BenchFaultLog
 from certkit.evidence import EvidenceLog
+
+# Of a link's close timeout, the part its registered cleanups may use between them.
+CLEANUP_SHARE = 0.5
 
 
 class LinkStateError(RuntimeError):
@@ -41,6 +51,7 @@ class Link(abc.ABC):
         self.evidence = evidence
         self.state = "new"
         self.bench_faults = BenchFaultLog()
+        self._cleanups: list[Callable[[], None]] = []
 
     def open(self, timeout: float) -> None:
         if self.state != "new":
@@ -52,8 +63,29 @@ class Link(abc.ABC):
         """Idempotent and bounded by `timeout`: teardown must never hang."""
         if self.state == "open":
             self.state = "closed"
-            self._close(timeout)
+            deadline = time.monotonic() + timeout
+            self._run_cleanups(timeout * CLEANUP_SHARE if self._cleanups else 0.0)
+            self._close(max(deadline - time.monotonic(), 0.1))
         self.state = "closed"
+
+    def add_cleanup(self, fn: Callable[[], None]) -> None:
+        """Run `fn` when the link closes (last registered, first run), before the link's
+        own teardown, within a deadline; a failure or overrun is logged as a bench fault."""
+        self._cleanups.append(fn)
+
+    def _run_cleanups(self, budget: float) -> None:
+        end = time.monotonic() + budget
+        while self._cleanups:
+            fn = self._cleanups.pop()
+            share = max((end - time.monotonic()) / (len(self._cleanups) + 1), 0.1)
+            problem = _bounded_call(fn, share)
+            if problem:
+                # Logged although the link is closing: this is no side effect of the
+                # teardown but something a rule started that did not stop.
+                fault = BenchFault(time.monotonic(), self.transport, "cleanup", problem)
+                self.bench_faults.add(fault)
+                self.evidence.record("bench", "", f"BENCH FAULT ({self.transport} cleanup): "
+                                     f"{problem}", fault.t)
 
     def require_open(self) -> None:
         if self.state != "open":
@@ -97,3 +129,25 @@ class Link(abc.ABC):
 
     @abc.abstractmethod
     def _close(self, timeout: float) -> None: ...
+
+
+def _bounded_call(fn: Callable[[], None], timeout: float) -> str | None:
+    """Call `fn` on a helper thread and wait at most `timeout`: what went wrong, or None.
+    A call that overruns is left behind as a daemon thread rather than hanging the caller."""
+    errors: list[Exception] = []
+
+    def call() -> None:
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, never raised
+            errors.append(exc)
+
+    name = getattr(fn, "__qualname__", repr(fn))
+    worker = threading.Thread(target=call, name=f"cleanup {name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        return f"the cleanup {name} did not finish within {timeout:.1f} s"
+    if errors:
+        return f"the cleanup {name} failed: {type(errors[0]).__name__}: {errors[0]}"
+    return None
