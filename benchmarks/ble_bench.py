@@ -39,7 +39,7 @@ from certkit.bench import Bench
 from certkit.design import lint_file
 from certkit.evidence import EvidenceLog
 from certkit.links import open_link
-from certkit.links.ble.aio import LoopThread
+from certkit.links.aio import LoopThread
 from certkit.links.ble.bumble_backend import BumbleCentral, BumbleClient
 from certkit.links.ble.codec import characteristic_uuid
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING
 
-from certkit.links.ble.aio import LoopThread
+from certkit.links.aio import LoopThread
 from certkit.profile.model import Profile
 from certkit_emulators import Emulator, Fault, Variant, register
 from certkit_emulators.state import DeviceState

@@ -29,7 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from certkit.links.mqtt.aio import bounded
+from certkit.links.aio import bounded
 from certkit.profile.model import Profile
 from certkit_emulators import Emulator, Fault, Variant, register
 from certkit_emulators.mqtt.device import HEARTBEAT_S, SLOW_READY_S, SOURCE, Crash, HomieDevice, Out

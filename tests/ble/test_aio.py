@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from certkit.links.ble.aio import LoopStopped, LoopThread, within
+from certkit.links.aio import LoopStopped, LoopThread, within
 
 
 @pytest.fixture

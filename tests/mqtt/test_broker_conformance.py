@@ -28,7 +28,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
 
 from certkit.evidence import EvidenceLog
-from certkit.links.mqtt.aio import LoopThread
+from certkit.links.aio import LoopThread
 from certkit.links.mqtt.broker import EmbeddedBroker, embedded
 from certkit.links.mqtt.dutlog import DutLog
 from certkit.links.mqtt.endpoint import UNSERVED, Endpoint

@@ -14,7 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from certkit.evidence import EvidenceLog
 from certkit.links.mqtt import tls
-from certkit.links.mqtt.aio import LoopThread
+from certkit.links.aio import LoopThread
 from certkit.links.mqtt.broker import free_port
 from certkit.links.mqtt.dutlog import DutLog
 from certkit.links.mqtt.endpoint import Endpoint, Upstream

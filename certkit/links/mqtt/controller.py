@@ -46,7 +46,7 @@ from certkit.evidence import EvidenceLog
 from certkit.report.progress import operator_line
 from certkit.links.base import Link, LinkStateError
 from certkit.links.mqtt import homie, tls
-from certkit.links.mqtt.aio import LoopThread, bounded
+from certkit.links.aio import LoopThread, bounded
 from certkit.links.mqtt.broker import (Credentials, EmbeddedBroker, accepts, embedded, external,
                                        is_embedded)
 from certkit.links.mqtt.dutlog import BENCH_INCIDENTS, DutLog, Session

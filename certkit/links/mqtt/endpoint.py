@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from certkit.checks import LabError
-from certkit.links.mqtt.aio import LoopThread
+from certkit.links.aio import LoopThread
 from certkit.links.mqtt.tls import Offer
 from certkit.links.mqtt.wire import MqttReader, Packet
 

@@ -1,23 +1,25 @@
-"""One asyncio loop on a background thread, and a bridge with deadlines into it.
+"""One asyncio loop on a background thread, and calls into it with deadlines.
 
-bleak and bumble are asyncio libraries; certkit's rules are synchronous
-pytest code. Everything BLE (the bumble stack, the emulator, bleak's
-scanners and clients) lives on one loop that `LoopThread` runs on its own
-thread, because bumble objects belong to the loop that created them. A rule
-calls into it with `run(coro, timeout)`: the coroutine runs on the loop, the
-caller waits at most `timeout` seconds, and a coroutine that overruns is
-cancelled, so no call from a rule can hang.
+Every link built on asyncio libraries uses it: BLE (bleak and bumble: the
+stack, the emulator, bleak's scanners and clients live on one loop, because
+bumble objects belong to the loop that created them) and MQTT (the endpoint,
+one task per DUT connection, TLS by the loop's own machinery). certkit's rules
+are synchronous pytest code: a rule calls into the loop with
+`run(coro, timeout)`: the coroutine runs on the loop, the caller waits at most
+`timeout` seconds, and a coroutine that overruns is cancelled, so no call from
+a rule can hang.
 
     loop = LoopThread("certkit-ble")
     loop.start()
     value = loop.run(client.read_gatt_char(char), timeout=5)
     loop.stop(timeout=2)
 
-Callbacks that bleak and bumble fire on the loop (advertisements,
-notifications, disconnections) must only hand data over to the rule's
-thread (a `queue.Queue`, a `threading.Event`): never call `run` from the
-loop thread, which would wait for itself. `run` refuses that with a
-`RuntimeError` instead of deadlocking.
+Callbacks that the libraries fire on the loop (advertisements, notifications,
+disconnections) must only hand data over to the rule's thread (a
+`queue.Queue`, a `threading.Event`): never call `run` from the loop thread,
+which would wait for itself. `run` refuses that with a `RuntimeError` instead
+of deadlocking. `bounded` gives a blocking call with no timeout of its own
+(paho's loop_stop joins forever) a deadline.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ class LoopThread:
                 self.loop.call_soon_threadsafe(cancel)
             except RuntimeError:
                 pass
-            raise TimeoutError(f"no result within {timeout:.3g} s")
+            raise TimeoutError(f"{self.name}: no result within {timeout:.3g} s")
         task = tasks[0]
         if task.cancelled():
             raise TimeoutError("the operation was cancelled (the loop is shutting down)")
@@ -154,3 +156,12 @@ async def within(awaitable: Awaitable[T], timeout: float, what: str) -> T:
         return await asyncio.wait_for(awaitable, max(timeout, 0.0))
     except TimeoutError:
         raise TimeoutError(f"{what}: no result within {timeout:.3g} s") from None
+
+
+def bounded(fn: Callable[[], Any], timeout: float, name: str) -> bool:
+    """Runs a blocking call that has no timeout of its own (paho's loop_stop joins
+    forever) in a helper thread; True when it finished within `timeout`."""
+    done = threading.Thread(target=fn, name=name, daemon=True)
+    done.start()
+    done.join(max(timeout, 0.0))
+    return not done.is_alive()
