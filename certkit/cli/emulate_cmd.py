@@ -12,10 +12,10 @@ Everything after the transport goes to `python -m certkit_emulators.<transport>`
 from __future__ import annotations
 
 import argparse
-import importlib
 
-from certkit.standard.ecs1 import TRANSPORTS
-from certkit_emulators import faults_of, variants_of
+from certkit.bench import INTEROP
+from certkit.transports import names, transport
+from certkit_emulators import faults_of
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "each emulator can inject (--fault TRANSPORT:NAME on certkit run; "
                     "interop faults bend how the emulated transports share one device) and "
                     "the conformant variants it can take (--variant TRANSPORT:NAME).")
-    cmd.add_argument("transport", nargs="?", choices=TRANSPORTS)
+    cmd.add_argument("transport", nargs="?", choices=names())
     cmd.add_argument("--list-faults", action="store_true")
     cmd.add_argument("--list-variants", action="store_true")
     cmd.add_argument("--format", choices=("text", "markdown"), default="text",
@@ -36,26 +36,26 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    transports = [args.transport] if args.transport else list(TRANSPORTS)
+    transports = [args.transport] if args.transport else list(names())
     if args.list_variants:
         print(variants_markdown(transports) if args.format == "markdown"
               else variants_text(transports), end="")
         return 0
     if args.list_faults or args.transport is None:
-        for transport in transports if args.transport else (*TRANSPORTS, "interop"):
-            print(f"{transport}:")
-            for fault in faults_of(transport).values():
+        for name in transports if args.transport else (*names(), INTEROP):
+            print(f"{name}:")
+            faults = faults_of(INTEROP) if name == INTEROP else transport(name).faults()
+            for fault in faults.values():
                 print(f"  {fault.name:<28} {fault.rule}  {fault.description}")
         return 0
-    module = importlib.import_module(f"certkit_emulators.{args.transport}.__main__")
-    return module.main(args.args)
+    return transport(args.transport).emulator_main(args.args)
 
 
 def variants_text(transports: list[str]) -> str:
     lines = []
-    for transport in transports:
-        lines.append(f"{transport}:")
-        for variant in variants_of(transport).values():
+    for name in transports:
+        lines.append(f"{name}:")
+        for variant in transport(name).variants().values():
             lines.append(f"  {variant.name:<28} {variant.description}")
             lines.append(f"  {'':<28} exercises: {variant.exercises}")
     return "\n".join(lines) + "\n"
@@ -75,9 +75,9 @@ def variants_markdown(transports: list[str]) -> str:
         "real device, so the rule is fixed, never the variant. `tests/variants/` runs",
         "them all (on each embedded MQTT broker for the MQTT ones).",
     ]
-    for transport in transports:
-        lines += ["", f"## {transport}", "", "| variant | what the emulator does | "
+    for name in transports:
+        lines += ["", f"## {name}", "", "| variant | what the emulator does | "
                   "the freedom it exercises |", "| --- | --- | --- |"]
-        for variant in variants_of(transport).values():
+        for variant in transport(name).variants().values():
             lines.append(f"| `{variant.name}` | {variant.description} | {variant.exercises} |")
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ from __future__ import annotations
 from importlib import resources
 
 from certkit.standard.categories import Capability, ServiceRow, categories
+from certkit.transports import transports as registered
 
 ACCESS_ORDER = ("read", "write", "notify")
 # A numeric capability with no range in the table gets one to edit (DSN-005 needs one).
@@ -30,10 +31,11 @@ def profile_template(category: str, transports: list[str], model: str | None = N
     if found is None:
         raise TemplateError(f"unknown category {category!r} (choose from "
                             f"{', '.join(sorted(categories().categories))})")
-    unknown = sorted(set(transports) - {"serial", "mqtt", "ble"})
+    known = registered()
+    unknown = sorted(set(transports) - set(known))
     if unknown or not transports:
         raise TemplateError(f"--transports: {', '.join(unknown) or 'none given'} "
-                            "(choose one or more of serial, mqtt, ble)")
+                            f"(choose one or more of {', '.join(known)})")
     model = model or f"acme.{category.split('-')[0]}.v1"
     vendor = model.split(".")[0]
     schema = resources.files("certkit.profile") / "profile.schema.json"
@@ -51,7 +53,7 @@ def profile_template(category: str, transports: list[str], model: str | None = N
         f"  category: {category}",
         "  firmware: 1.0.0  # TODO the firmware under test",
         *(['  mcu-version: "0100"  # TODO four digits, as the MCU reports it']
-          if "serial" in transports else []),
+          if any(known[t].needs_mcu_version for t in transports) else []),
         "  hardware: A  # TODO",
         "  power: mains  # or battery (then the battery service is required)",
         "services:",
@@ -66,17 +68,9 @@ def profile_template(category: str, transports: list[str], model: str | None = N
         lines += _service(siid, row)
     siids = list(range(2, len(found.services) + 2))
     lines.append("transports:")
-    if "serial" in transports:
-        lines.append("  serial: {baudrate: 115200}")
-    if "mqtt" in transports:
-        device_id = model.replace(".", "-")
-        lines.append(f"  mqtt: {{device-id: {device_id}-0001}}  # TODO this unit's Homie id")
-    if "ble" in transports:
-        lines += ["  ble:",
-                  f"    name-prefix: {vendor.upper()[:8]}  # TODO",
-                  "    company-id: 0xFFFF  # TODO your Bluetooth SIG company id",
-                  "    product-id: 0x0001  # TODO",
-                  f"    services: [{', '.join(map(str, siids))}]"]
+    for name, transport in known.items():
+        if name in transports:
+            lines += transport.template_lines(model, siids)
     return "\n".join(lines) + "\n"
 
 

@@ -47,8 +47,16 @@ def valid_values(prop: Property) -> list[Any]:
 
 
 Encoding = Literal["binary32", "decimal"]
-# How each transport carries a float (ECS-1 sections 5, 6 and 7).
-WIRE_ENCODING: dict[str, Encoding] = {"serial": "decimal", "mqtt": "decimal", "ble": "binary32"}
+
+
+def __getattr__(name: str) -> Any:
+    # WIRE_ENCODING: how each transport carries a float (its `wire_encoding`).
+    if name == "WIRE_ENCODING":
+        from certkit.transports import transports
+
+        return {t.name: t.wire_encoding for t in transports().values()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 # Six significant digits: what C's %g keeps of a float, the usual firmware print.
 DECIMAL_REL_TOL = 1e-6
 DECIMAL_ABS_TOL = 1e-9

@@ -137,6 +137,11 @@ class Transport(abc.ABC):
         """The siids it carries, from the document (before it is typed)."""
         return {s["siid"] for s in data["services"]}
 
+    def template_lines(self, model: str, siids: list[int]) -> list[str]:
+        """`certkit init`: its `transports.<name>` entry in a new profile (lint-clean as
+        written, TODO comments where the partner must choose)."""
+        return [f"  {self.name}: {{}}"]
+
     def profile_identity(self, profile: Profile) -> dict[str, str | None]:
         """Identity keys the profile states for this transport (MQTT's device-id)."""
         return {}

@@ -112,6 +112,14 @@ class BleTransport(Transport):
                                                 "readable numeric property"))
         return problems
 
+    def template_lines(self, model: str, siids: list[int]) -> list[str]:
+        vendor = model.split(".")[0]
+        return ["  ble:",
+                f"    name-prefix: {vendor.upper()[:8]}  # TODO",
+                "    company-id: 0xFFFF  # TODO your Bluetooth SIG company id",
+                "    product-id: 0x0001  # TODO",
+                f"    services: [{', '.join(map(str, siids))}]"]
+
     def open_link(self, profile: Profile, bench: Bench, evidence: EvidenceLog) -> Link:
         from certkit.links.ble.link import BleLink
 

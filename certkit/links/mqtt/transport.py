@@ -120,6 +120,10 @@ class MqttTransport(Transport):
         return [(("device-id",), f"device-id {settings['device-id']!r} does not match "
                                  f"{DEVICE_ID_RE.pattern}")]
 
+    def template_lines(self, model: str, siids: list[int]) -> list[str]:
+        device_id = model.replace(".", "-")
+        return [f"  mqtt: {{device-id: {device_id}-0001}}  # TODO this unit's Homie id"]
+
     def profile_identity(self, profile: Profile) -> dict[str, str | None]:
         settings = profile.transports.get(self.name)
         return {"device-id": settings.device_id if settings else None}

@@ -56,6 +56,9 @@ class SerialTransport(Transport):
     def parse_settings(self, data: dict[str, Any]) -> SerialSettings:
         return SerialSettings(data.get("baudrate", 115200))
 
+    def template_lines(self, model: str, siids: list[int]) -> list[str]:
+        return ["  serial: {baudrate: 115200}"]
+
     def open_link(self, profile: Profile, bench: Bench, evidence: EvidenceLog) -> Link:
         from certkit.links.serial import open_serial
 
