@@ -159,9 +159,9 @@ class InteropFace(abc.ABC):
         """Put a reference device beside the DUT on the medium this transport shares
         (its broker, its radio), command or disturb it, and judge that the DUT ignores
         it (RuleFailure). Each neighbour is handed to `started` as soon as it runs, to
-        be stopped whatever happens. A transport with no shared medium says so."""
-        evidence.note(f"INT-006: {self.transport} shares no medium with other devices; "
-                      "not checked")
+        be stopped whatever happens. A face that has no neighbour to offer says so."""
+        evidence.note(f"INT-006: the {self.transport} face has no reference neighbour; "
+                      f"{self.transport} not checked")
 
     # --- SEC-002 -------------------------------------------------------------------
 
