@@ -9,6 +9,7 @@ pytest`): the spans and the timeline are made either way.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -78,8 +79,10 @@ class RunView:
                 self.progress.end()
             return
         model = run.profile.device.model if run.profile else run.lint.path.stem
-        try:
-            write_timeline(run.out, f"certkit run of {model}", run.evidence.since(0), self.spans)
+        results = getattr(session.config.option, "allure_report_dir", None)
+        try:  # attached to the Allure results too, as the run's global attachments
+            write_timeline(run.out, f"certkit run of {model}", run.evidence.since(0), self.spans,
+                           Path(results) if results else None)
         except OSError as exc:
             operator_line(f"certkit: the timeline could not be written to {run.out}: "
                           f"{exc.strerror}", problem=True)

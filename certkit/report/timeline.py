@@ -7,11 +7,15 @@ Two files in the run folder:
   where it has one): one track of rule instances (their spans,
   outcome and message), one per link with each exchange, and bench faults marked on all;
 - `timeline.svg`, the same at a glance.
+
+Both are attached to the Allure results as global attachments (`attach_to_allure`).
 """
 
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +145,35 @@ def timeline_svg(title: str, items: Sequence[EvidenceItem], spans: Sequence[Span
     return drawing.render()
 
 
+# What the Allure report shows of the whole run: (name, file in the run folder, type).
+ALLURE_ATTACHMENTS = (
+    ("timeline of the run", "timeline.svg", "image/svg+xml"),
+    ("trace.json (Chrome trace event format: open it in Perfetto, e.g. vizviewer)",
+     "trace.json", "application/json"),
+)
+
+
+def attach_to_allure(results: Path, out: Path) -> None:
+    """The timeline and trace.json as global attachments of the Allure results (the
+    report's "Global Attachments": the run as a whole is no one test's). Written as the
+    results format has them, a `<uuid>-globals.json` naming `<uuid>-attachment.<ext>`
+    copies, so that it does not hang on one allure-pytest release's API."""
+    timestamp = round(time.time() * 1000)
+    attached = []
+    for name, file, mime in ALLURE_ATTACHMENTS:
+        source = f"{uuid.uuid4()}-attachment{Path(file).suffix}"
+        write_atomically(results / source, (out / file).read_text("utf-8"))
+        attached.append({"name": name, "source": source, "type": mime,
+                         "timestamp": timestamp})
+    write_atomically(results / f"{uuid.uuid4()}-globals.json",
+                     json.dumps({"attachments": attached}) + "\n")
+
+
 def write_timeline(out: Path, title: str, items: Sequence[EvidenceItem],
-                   spans: Sequence[Span]) -> None:
+                   spans: Sequence[Span], allure_results: Path | None = None) -> None:
+    """trace.json and timeline.svg in the run folder, and attached to the Allure results
+    when the run writes some."""
     write_atomically(out / "trace.json", json.dumps(trace_events(items, spans)) + "\n")
     write_atomically(out / "timeline.svg", timeline_svg(title, items, spans))
+    if allure_results is not None:
+        attach_to_allure(allure_results, out)

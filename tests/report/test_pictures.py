@@ -173,6 +173,21 @@ def test_trace_of_the_whole_run(pictured_run):
     assert any("PUBLISH" in e["args"]["text"] for e in during)
 
 
+def test_the_timeline_is_attached_to_the_allure_results(pictured_run):
+    """The run as a whole is no one test's: its timeline and trace.json are the Allure
+    results' global attachments, copies of the run folder's files."""
+    results = pictured_run / "allure-results"
+    (globals_file,) = results.glob("*-globals.json")
+    attached = json.loads(globals_file.read_text("utf-8"))["attachments"]
+    assert [(a["name"], a["type"]) for a in attached] == [
+        ("timeline of the run", "image/svg+xml"),
+        ("trace.json (Chrome trace event format: open it in Perfetto, e.g. vizviewer)",
+         "application/json")]
+    for attachment, file in zip(attached, ("timeline.svg", "trace.json")):
+        assert re.fullmatch(r"[0-9a-f-]{36}-attachment\.(svg|json)", attachment["source"])
+        assert (results / attachment["source"]).read_bytes() == (pictured_run / file).read_bytes()
+
+
 class _BenchLink(Link):
     """A link with nothing behind it: only its bench-fault log is used."""
     transport = "mqtt"
@@ -245,10 +260,20 @@ def test_pictures_and_the_one_file_report_in_chromium(pictured_run):
             chart.wait_for()
             assert chart.evaluate("img => img.complete && img.naturalWidth") == 900
             page.screenshot(path=ARTIFACTS / "allure-int-005-chart.png", full_page=True)
+
+            # The run's timeline, attached to the report as a whole.
+            page.goto(report.as_uri())
+            page.get_by_text("Global Attachments").first.click()
+            page.get_by_text("timeline of the run").first.click()
+            timeline = page.locator("img[alt$='-attachment.svg']").first
+            timeline.wait_for()
+            assert timeline.evaluate("img => img.complete && img.naturalWidth") == 1400
+            assert page.get_by_text("trace.json (Chrome trace event format").count() == 1
+            page.screenshot(path=ARTIFACTS / "allure-global-timeline.png", full_page=True)
         finally:
             browser.close()
     for name in ("chart-int-005-serial.png", "chart-ser-001-figures.png", "timeline.png",
-                 "allure-int-005-parameters.png"):
+                 "allure-int-005-parameters.png", "allure-global-timeline.png"):
         assert (ARTIFACTS / name).stat().st_size > 10_000
 
 
