@@ -22,14 +22,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     cmd.add_argument("profile", metavar="PROFILE", type=Path, nargs="?")
     cmd.add_argument("--emulate", metavar="TRANSPORT,...", nargs="?", const="all",
                      help="transports the reference emulators stand in for (no hardware needed)")
-    cmd.add_argument("--serial", metavar="PORT", help="the MCU's serial port")
-    cmd.add_argument("--mqtt-listen", metavar="HOST:PORT",
-                     help="where certkit's broker endpoint will listen for the DUT")
-    cmd.add_argument("--mqtt-broker", metavar="URL",
-                     help="embedded:mosquitto, embedded:amqtt, mqtt://HOST:PORT or "
-                          "mqtts://HOST:PORT")
-    cmd.add_argument("--ble-adapter", metavar="ADAPTER", help="bluez (default) or "
-                                                              "bumble:<transport>")
+    from certkit.bench import bench_options
+
+    for option in bench_options():  # each declared once, by its transport
+        cmd.add_argument(option.cli, metavar=option.metavar, help=option.help)
     cmd.add_argument("--report", action="store_true",
                      help="the bench also makes HTML reports: Node.js, Allure and Chromium "
                           "are needed")
@@ -44,16 +40,21 @@ def _usage(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from certkit import doctor
-    from certkit.bench import BenchError, parse_emulate, parse_endpoint
+    from certkit.bench import BenchError, bench_options, parse_emulate
     from certkit.design import ProfileReadError, lint_file
+    from certkit.transports import transports
 
+    given: dict[str, dict[str, str]] = {}
+    for option in bench_options():
+        if getattr(args, option.attr) is not None:
+            given.setdefault(option.transport, {})[option.key] = getattr(args, option.attr)
     try:
         emulate = parse_emulate(args.emulate)
-        listen = parse_endpoint("--mqtt-listen", args.mqtt_listen) if args.mqtt_listen else None
-        _check_broker_option(args.mqtt_broker)
+        for name, transport in transports().items():
+            transport.check_doctor_options(given.get(name, {}))
     except BenchError as exc:
         return _usage(str(exc))
-    transports = None
+    declared = None
     checks: list[doctor.Check] = []
     if args.profile is not None:
         try:
@@ -69,12 +70,9 @@ def run(args: argparse.Namespace) -> int:
             checks.append(doctor.Check("profile", "ok", f"{args.profile}: "
                                        f"{lint.profile.device.model}, lint-clean"))
         if lint.profile is not None:
-            transports = frozenset(lint.profile.transports.declared)
-    needs = doctor.needs_for(transports, emulate, serial=args.serial is not None,
-                             mqtt=bool(args.mqtt_listen or args.mqtt_broker),
-                             ble=args.ble_adapter is not None, report=args.report)
-    checks += doctor.run_checks(needs, serial=args.serial, mqtt_listen=listen,
-                                mqtt_broker=args.mqtt_broker, ble_adapter=args.ble_adapter)
+            declared = frozenset(lint.profile.transports.declared)
+    needs = doctor.needs_for(declared, emulate, given=frozenset(given), report=args.report)
+    checks += doctor.run_checks(needs, given)
     ready = not any(check.status == "fail" for check in checks)
     if args.format == "json":
         print(json.dumps({"ready": ready, "checks": [c.as_json() for c in checks]}, indent=2,
@@ -87,17 +85,3 @@ def run(args: argparse.Namespace) -> int:
                 print(f"      {'':<{width}}  fix: {check.fix}")
         print("ready for a run" if ready else "NOT READY: fix the FAIL lines above")
     return 0 if ready else 1
-
-
-def _check_broker_option(value: str | None) -> None:
-    """The shape of --mqtt-broker (a missing mosquitto is the broker check's to report)."""
-    from certkit.bench import BenchError
-    from certkit.links.mqtt.transport import EMBEDDED_BROKERS, parse_broker_url
-
-    if value is None:
-        return
-    if value.startswith("embedded:"):
-        if value.split(":", 1)[1] not in EMBEDDED_BROKERS:
-            raise BenchError(f"--mqtt-broker: {value!r}: no such embedded broker")
-        return
-    parse_broker_url(value)

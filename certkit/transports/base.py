@@ -199,11 +199,21 @@ class Transport(abc.ABC):
 
     # --- the environment (certkit doctor) ----------------------------------------------
 
-    # Python modules the link needs, with the apt or pip hint to install them.
-    modules: ClassVar[tuple[str, ...]] = ()
+    # Python modules a run imports for it: when its DUT is real, or (modules_when_emulated)
+    # whenever the profile declares it.
+    run_modules: ClassVar[tuple[str, ...]] = ()
+    modules_when_emulated: ClassVar[bool] = False
 
-    def doctor_checks(self, bench: Bench, needed: bool) -> list[Any]:
-        """certkit doctor's checks of this transport's bench (certkit.doctor.Check)."""
+    def check_doctor_options(self, given: dict[str, str]) -> None:
+        """`certkit doctor`: raise certkit.bench.BenchError for a malformed option (by
+        default each option's `parse`)."""
+        for option in self.options():
+            if option.parse is not None and given.get(option.key):
+                option.parse(given[option.key])
+
+    def doctor_checks(self, given: dict[str, str], needs: Any) -> list[Any]:
+        """`certkit doctor`'s checks of this transport's bench (certkit.doctor.Check), from
+        its bench options as given (by key) and what the run needs (certkit.doctor.Needs)."""
         return []
 
 

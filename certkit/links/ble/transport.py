@@ -65,6 +65,13 @@ class BleTransport(Transport):
     base_deadline_s = 20.0
     progress_s = 1.0
 
+    run_modules = ("bleak", "bumble")
+
+    def doctor_checks(self, given: dict[str, str], needs: Any) -> list[Any]:
+        from certkit.links.ble.doctor import check_ble
+
+        return [check_ble(given.get("adapter"), needs)]
+
     def parse_settings(self, data: dict[str, Any]) -> BleSettings:
         return BleSettings(
             name_prefix=data["name-prefix"], company_id=data["company-id"],

@@ -101,6 +101,31 @@ class MqttTransport(Transport):
     base_deadline_s = 10.0
     progress_s = 0.5
 
+    run_modules = ("paho.mqtt", "amqtt")
+    modules_when_emulated = True  # an emulated DUT talks to an embedded broker too
+
+    def check_doctor_options(self, given: dict[str, str]) -> None:
+        """The shape of --mqtt-broker only: a missing mosquitto is the broker check's to
+        report."""
+        from certkit.bench import BenchError
+
+        if given.get("listen"):
+            _parse_listen(given["listen"])
+        broker = given.get("broker")
+        if broker is None:
+            return
+        if broker.startswith("embedded:"):
+            if broker.split(":", 1)[1] not in EMBEDDED_BROKERS:
+                raise BenchError(f"--mqtt-broker: {broker!r}: no such embedded broker")
+            return
+        parse_broker_url(broker)
+
+    def doctor_checks(self, given: dict[str, str], needs: Any) -> list[Any]:
+        from certkit.links.mqtt.doctor import check_broker, check_listen
+
+        listen = _parse_listen(given["listen"]) if given.get("listen") else None
+        return [check_broker(given.get("broker"), needs), check_listen(listen, needs)]
+
     def parse_settings(self, data: dict[str, Any]) -> MqttSettings:
         return MqttSettings(data["device-id"], data.get("tls", "none"))
 

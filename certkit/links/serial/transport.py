@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from certkit.links.base import Link
     from certkit.profile.model import Profile
 
-RESET_METHODS = ("dtr", "rts", "prompt", "none")
+RESET_METHODS = ("dtr", "rts", "prompt", "power", "none")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def parse_reset(value: str) -> str:
     if value.startswith("cmd:") and value[4:].strip():
         return value
     raise BenchError(f"--reset: {value!r} is not a reset method "
-                     "(dtr, rts, cmd:<shell command>, prompt or none)")
+                     "(dtr, rts, cmd:<shell command>, prompt, power or none)")
 
 
 class SerialTransport(Transport):
@@ -42,7 +42,8 @@ class SerialTransport(Transport):
         BenchOption("port", "PORT", "the MCU's serial port: a device path or a pyserial URL",
                     cli="--serial"),
         BenchOption("reset", "METHOD",
-                    "how to reset the DUT: dtr, rts, cmd:<shell command>, prompt, none",
+                    "how to reset the DUT: dtr, rts, cmd:<shell command>, prompt, power "
+                    "(a labgrid place's power switch), none",
                     parse=parse_reset, cli="--reset"),
     )
     profile_schema = {"type": "object", "additionalProperties": False, "properties": {
@@ -52,6 +53,13 @@ class SerialTransport(Transport):
     needs_mcu_version = True  # the MCU reports its version over the serial link (DSN-009)
     base_deadline_s = 10.0
     progress_s = 0.3
+
+    run_modules = ("serial",)
+
+    def doctor_checks(self, given: dict[str, str], needs: Any) -> list[Any]:
+        from certkit.links.serial.doctor import check_serial
+
+        return [check_serial(given.get("port"), needs)]
 
     def parse_settings(self, data: dict[str, Any]) -> SerialSettings:
         return SerialSettings(data.get("baudrate", 115200))
