@@ -1,18 +1,20 @@
-"""The loop thread that bridges synchronous rules to bleak and bumble: every wait has a deadline."""
+"""The loop thread that bridges synchronous rules to asyncio (bleak and bumble, the MQTT
+endpoint), and `bounded` for blocking calls: every wait has a deadline."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
 
-from certkit.links.aio import LoopStopped, LoopThread, within
+from certkit.links.aio import LoopStopped, LoopThread, bounded, within
 
 
 @pytest.fixture
 def loop():
-    thread = LoopThread("test-ble-loop")
+    thread = LoopThread("test-loop")
     thread.start()
     yield thread
     thread.stop(2.0)
@@ -85,3 +87,10 @@ def test_within_names_what_it_waited_for():
             await within(asyncio.sleep(1), 0.05, "the advertisement")
 
     asyncio.run(scenario())
+
+
+def test_bounded_says_whether_a_blocking_call_finished_in_time():
+    assert bounded(lambda: None, 2.0, "quick") is True
+    release = threading.Event()
+    assert bounded(lambda: release.wait(30), 0.1, "stuck") is False  # left behind, not waited
+    release.set()
