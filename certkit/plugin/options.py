@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from certkit.bench import BENCH_OPTIONS, Bench
+from certkit.bench import Bench, bench_options
+from certkit.operator.options import add_plugin_options as add_operator_options
 from certkit.report.progress import MODES
 
 
@@ -22,7 +23,7 @@ def add_options(parser: pytest.Parser) -> None:
                     help="inject a fault into an emulator (repeatable)")
     group.addoption("--certkit-variant", metavar="TRANSPORT:VARIANT", action="append", default=[],
                     help="make an emulator use a conformant variant (repeatable)")
-    for option in BENCH_OPTIONS:  # the bench options, one table (certkit/bench.py)
+    for option in bench_options():  # each declared once, by its transport
         group.addoption(option.plugin, metavar=option.metavar, help=option.help)
     group.addoption("--certkit-identity", metavar="KEY=VALUE", action="append", default=[],
                     help="what the unit must report before any rule judges it (repeatable)")
@@ -32,6 +33,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--certkit-max-duration", metavar="SECONDS", type=float,
                     help="stop the run (INCOMPLETE) after this long, if sooner than the "
                          "bound its plan gives")
+    add_operator_options(group)  # --certkit-no-operator, ... (certkit/operator/options.py)
     group.addoption("--certkit-progress", choices=MODES, default="auto",
                     help="live (a terminal), plain (lines, for CI logs), quiet (the verdict "
                          "only), pytest (pytest's own reporting); default: live on a terminal")
@@ -41,7 +43,7 @@ def bench_from(config: pytest.Config) -> Bench:
     """The bench the options name; raises BenchError naming a malformed option."""
     return Bench.from_options(
         emulate=config.getoption("--certkit-emulate"),
-        **{option.attr: config.getoption(option.plugin) for option in BENCH_OPTIONS},
+        **{option.attr: config.getoption(option.plugin) for option in bench_options()},
         faults=config.getoption("--certkit-fault"),
         variants=config.getoption("--certkit-variant"),
         identity=config.getoption("--certkit-identity"),

@@ -18,6 +18,8 @@ from certkit.deadline import RunWatchdog, bound_in_force, deadline, deadline_for
 from certkit.design import DESIGN_RULES, LintResult
 from certkit.evidence import EvidenceLog
 from certkit.links import Link
+from certkit.operator import use as use_operator
+from certkit.operator.options import for_config as operator_for
 from certkit.plan import Instance, Plan, make_plan
 from certkit.plugin import collect
 from certkit.plugin.collect import INSTANCE
@@ -36,6 +38,7 @@ from certkit.report.progress import operator_line
 from certkit.report.record import RunRecord, now, write_atomically
 from certkit.report.signing import write_certificate
 from certkit.standard.catalogue import Rule, catalogue
+from certkit.transports import transports
 from certkit.verdict import Outcome, RuleResult
 from certkit.waivers import Waiver
 
@@ -55,21 +58,27 @@ class CertkitRun:
         self.bench = bench
         self.patterns: tuple[str, ...] = tuple(config.getoption("--certkit-rules"))
         profile = lint.profile
-        # A profile that fails lint is not planned: only its design rules are reported.
-        self.plan: Plan | None = make_plan(profile, self.patterns) if lint.ok else None
         model = profile.device.model if profile else None
+        self.evidence = EvidenceLog()
+        # The run's operator (docs/operators.md): with one, BLE-007 has its C-1 instances.
+        self.operator = operator_for(config, self.evidence, model or lint.path.stem)
+        use_operator(self.operator)
+        # A profile that fails lint is not planned: only its design rules are reported.
+        self.plan: Plan | None = (make_plan(profile, self.patterns,
+                                            operator=self.operator.present)
+                                  if lint.ok else None)
         out = config.getoption("--certkit-out")
         # Never another run's folder (certkit/report/outdir.py); `certkit run` made it already.
         self.out = prepare(Path(out)) if out else default_folder(model or lint.path.stem)
-        self.evidence = EvidenceLog()
         self.record = RunRecord(self.out, lint.path, lint.sha256, model, self.plan,
                                 self.patterns, bench.describe(), waivers=waivers, setup=bench,
                                 transports=profile.transports.declared if profile else ())
         if profile is not None:
-            device, mqtt = profile.device, profile.transports.mqtt
+            device = profile.device
             self.record.declared = {"model": device.model, "firmware": device.firmware,
-                                    "mcu-version": device.mcu_version,
-                                    "device-id": mqtt.device_id if mqtt else None}
+                                    "mcu-version": device.mcu_version}
+            for transport in transports().values():  # identities a transport states (device-id)
+                self.record.declared |= transport.profile_identity(profile)
         self.signing_key = signing_key
         self.watchdog: RunWatchdog | None = None
         self.links: dict[str, Link] = {}    # the run's open links, by transport (`link` fixture)
@@ -313,6 +322,7 @@ class CertkitRun:
         if self.refused:
             return
         self.record.finished = now()
+        use_operator(None)
         if self.watchdog is not None:
             self.watchdog.cancel()
         if self.write_fault is not None:
