@@ -14,6 +14,8 @@ from typing import Any
 from certkit.bench import Bench, BenchError, bench_options
 from certkit.design.document import StrictValidator, describe_schema_error
 from certkit.inputfiles import InputFileError, read_input
+from certkit.lab.bench_entry import entry_problems, place_key, place_of
+from certkit.lab.lease import PlaceRef
 from certkit.profile.yaml12 import Document, Position, YamlError, load_yaml
 from certkit.transports import Claim, transports
 
@@ -40,6 +42,7 @@ class Dut:
     variants: tuple[str, ...] = ()
     identity: dict[str, str] = field(default_factory=dict)
     transports: tuple[str, ...] = ()  # as the profile declares them
+    labgrid: PlaceRef | None = None  # the labgrid place the DUT is on (docs/lab.md)
 
     def run_args(self) -> list[str]:
         """The `certkit run` arguments that certify this DUT alone (no --out)."""
@@ -138,6 +141,9 @@ class _Checker:
         faults, variants = tuple(entry.get("fault", ())), tuple(entry.get("variant", ()))
         identity = dict(entry.get("identity", {}))
         emulate = entry.get("emulate")
+        place = place_of(entry)
+        for where, message in entry_problems(entry, place):
+            self.at(here + where, message)
         bench = Bench()
         try:
             bench = Bench.from_options(
@@ -155,7 +161,7 @@ class _Checker:
                 except UnknownFault as exc:
                     self.at(here + (key,), _plain(str(exc)))
         return Dut(name, profile.resolve(), bench, options, faults, variants, identity,
-                   transports)
+                   transports, place)
 
     def _against_profile(self, here: tuple, path: Path, identity: dict[str, str]
                          ) -> tuple[str, ...]:
@@ -205,6 +211,9 @@ class _Checker:
                 for claim in transport.claims(dut.bench, name in dut.bench.emulate,
                                               name in dut.transports):
                     self._claim(claim, dut.name, here + (name, claim.key))
+            if dut.labgrid is not None:
+                self._claim(Claim("labgrid place", place_key(dut.labgrid), "place"),
+                            dut.name, here + ("labgrid", "place"))
 
     def _claim(self, claim: Claim, name: str, where: tuple) -> None:
         for (kind, held), (holder, position) in self.claims.items():

@@ -5,6 +5,10 @@ Ctrl-C or SIGTERM is forwarded to every DUT's run (as SIGTERM, which a run handl
 Ctrl-C even when started with SIGINT ignored); each writes its verdict, and one that has
 not ended within STOP_GRACE_S is killed with its process group and its verdict closed
 INCOMPLETE here. OUT/bench.json names each DUT's verdict, folder and exit code.
+
+A DUT on a labgrid place (`labgrid: {place: NAME}`, docs/lab.md) has its run started once
+its place is held (`certkit.lab.runs.PlaceRun`, waiting up to --place-timeout); the place
+is released when the run has ended, however it ended.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from certkit.bench import BENCH_OPTIONS
 from certkit.benchfile.load import BenchFileError, Dut, load_bench_file
@@ -28,23 +33,33 @@ from certkit.report.outdir import OutputFolderError, default_folder, prepare
 from certkit.report.record import now, write_atomically
 from certkit.verdict import Verdict
 
+if TYPE_CHECKING:
+    from certkit.lab.lease import Lease
+    from certkit.lab.runs import PlaceRun
+
 POLL_S = 0.5
 STOP_GRACE_S = 45.0         # after the stop is forwarded, for each run to write its verdict
 MAX_RUN_S = 6 * 3600.0      # beyond each run's own bound (certkit/deadline.py): a last resort
 PLAIN_EVERY_S = 15.0        # progress lines when the output is not a terminal
+RELEASE_WAIT_S = 15.0       # after a DUT's run, for its labgrid place to be released
 
 
 @dataclass
 class DutRun:
     dut: Dut
     out: Path
-    process: subprocess.Popen
+    process: subprocess.Popen | None  # None until a DUT on a labgrid place holds it
     log: IO[bytes]
     killed: bool = False
+    place: PlaceRun | None = None
 
     @property
     def exit(self) -> int | None:
-        return self.process.poll()
+        if self.process is not None:
+            return self.process.poll()
+        if self.place is not None and self.place.done:
+            return 3  # never started on its place: INCOMPLETE, its outputs say why
+        return None
 
 
 def _usage(message: str) -> int:
@@ -122,6 +137,7 @@ class _Bench:
         self.stop_asked: float | None = None
         self.started = now()
         self.tty = sys.stdout.isatty()
+        self.stopping = threading.Event()  # DUTs waiting for their labgrid place stop waiting
         self.drawn = 0
         self.shown: dict[str, tuple[str, float]] = {}
 
@@ -140,10 +156,15 @@ class _Bench:
         first = interrupts.resume(replace={signal.SIGINT: self._on_signal,
                                            signal.SIGTERM: self._on_signal})
         try:
-            self._start()
-            if first is not None:
-                self._on_signal(first, None)
-            self._watch()
+            try:
+                self._start()
+                if first is not None:
+                    self._on_signal(first, None)
+                self._watch()
+            except BaseException:  # a bug here: no DUT run goes on, no place stays held
+                self._on_signal(signal.SIGTERM, None)
+                self._watch()
+                raise
         finally:
             for run in self.runs:
                 run.log.close()
@@ -154,6 +175,12 @@ class _Bench:
         for dut in self.duts:
             out = self.out / dut.name
             log = open(self.out / "logs" / f"{dut.name}.log", "wb")  # noqa: SIM115 - closed by run()
+            if dut.labgrid is not None:
+                run = DutRun(dut, out, None, log)
+                run.place = self._place_run(run)
+                self.runs.append(run)
+                run.place.begin()
+                continue
             command = [sys.executable, "-m", "certkit", "run", *dut.run_args(),
                        f"--out={out}", *self.common_args()]
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
@@ -163,13 +190,52 @@ class _Bench:
                 process.send_signal(signal.SIGTERM)
         self._write_summary(finished=False)
 
+    def _place_run(self, run: DutRun) -> PlaceRun:
+        from certkit.lab.coordinator import coordinator_address
+        from certkit.lab.lease import LEASE_ENV
+        from certkit.lab.runs import DEFAULT_PLACE_TIMEOUT_S, PlaceRun
+        from certkit.lab.unheld import unheld_facts, write_unheld_outputs
+
+        dut, place = run.dut, run.dut.labgrid
+        coordinator = coordinator_address(place.coordinator)
+
+        def start(lease: Lease) -> subprocess.Popen | None:
+            if self.stop_asked is not None:
+                return None
+            command = [sys.executable, "-m", "certkit", "run", *dut.run_args(),
+                       f"--serial={lease.serial_port}", f"--out={run.out}",
+                       *self.common_args()]
+            run.process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=run.log, stderr=subprocess.STDOUT,
+                start_new_session=True, env={**os.environ, LEASE_ENV: lease.to_json()})
+            if self.stop_asked is not None:  # stopped as it started
+                run.process.send_signal(signal.SIGTERM)
+            return run.process
+
+        def unheld(reason: str, holder: str | None) -> None:
+            write_unheld_outputs(run.out, dut.profile, dut.bench, reason,
+                                 unheld_facts(place.name, coordinator, holder),
+                                 tuple(self.args.rules), self.args.key)
+
+        def say(text: str) -> None:
+            run.log.write(f"certkit run --bench: {text}\n".encode())
+            run.log.flush()
+            if not self.tty:
+                print(f"{dut.name}: {text}", flush=True)
+
+        timeout = getattr(self.args, "place_timeout", None)
+        return PlaceRun(dut.name, place.name, coordinator,
+                        DEFAULT_PLACE_TIMEOUT_S if timeout is None else timeout,
+                        self.stopping, start, unheld, say)
+
     def _on_signal(self, signum: int, frame: object) -> None:
         if self.stop_asked is None:
             self.stop_asked = time.monotonic()
             print(f"\ncertkit run: stopping {len(self.runs)} DUT runs (each writes its "
                   "verdict)", file=sys.stderr, flush=True)
+        self.stopping.set()
         for run in self.runs:
-            if run.exit is None:
+            if run.exit is None and run.process is not None:
                 try:
                     run.process.send_signal(signal.SIGTERM)
                 except ProcessLookupError:
@@ -185,11 +251,14 @@ class _Bench:
                 self._kill_stragglers()
             self._show()
             time.sleep(POLL_S)
+        for run in self.runs:  # their places released (each bounded) before the summary
+            if run.place is not None:
+                run.place.thread.join(RELEASE_WAIT_S)
         self._show()
 
     def _kill_stragglers(self) -> None:
         for run in self.runs:
-            if run.exit is None:
+            if run.exit is None and run.process is not None:
                 run.killed = True
                 try:
                     os.killpg(run.process.pid, signal.SIGKILL)
@@ -207,6 +276,8 @@ class _Bench:
         for run in self.runs:
             row = read_progress(run.dut.name, run.out)
             row.exit = run.exit
+            if self.tty and run.place is not None and run.process is None and row.exit is None:
+                row.current = run.place.status  # waiting for the place, and who holds it
             if row.exit is not None:
                 row.verdict = _verdict_of(run.out) or str(Verdict.INCOMPLETE)
             rows.append(row)
@@ -256,7 +327,8 @@ class _Bench:
                       "verdict": (_verdict_of(run.out) or str(Verdict.INCOMPLETE))
                       if finished else None,
                       "out": str(run.out), "exit": run.exit if finished else None,
-                      **({"killed": True} if run.killed else {})}
+                      **({"killed": True} if run.killed else {}),
+                      **({"labgrid": _place_summary(run.place)} if run.place else {})}
                      for run in self.runs],
             "started": self.started,
             "finished": now() if finished else None,
@@ -264,6 +336,15 @@ class _Bench:
         write_atomically(self.out / "bench.json",
                          json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         return document
+
+
+def _place_summary(place: PlaceRun) -> dict:
+    lease = place.lease
+    return {"place": place.place, "coordinator": place.holder.coordinator.address,
+            "held": lease is not None, "holder": lease.holder if lease else None,
+            "exporters": list(lease.exporters) if lease else [],
+            "waited_s": lease.waited_s if lease else None,
+            "problem": place.lost or place.failed, "released": place.released}
 
 
 def _verdict_of(out: Path) -> str | None:

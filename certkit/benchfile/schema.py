@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from certkit.bench import INTEROP, bench_options, identity_keys
+from certkit.lab.bench_entry import SCHEMA as LABGRID_SCHEMA
 from certkit.transports import names as transport_names
 
 SCHEMA_ID = "https://certkit.example/schemas/bench-1.schema.json"
@@ -48,6 +49,7 @@ def bench_schema() -> dict:
         "description": "what the unit must report before any rule judges it "
                        "(certkit run --identity KEY=VALUE)",
         "properties": {key: {"type": "string", "minLength": 1} for key in identity_keys()}}
+    dut["labgrid"] = LABGRID_SCHEMA  # a place of a labgrid coordinator (docs/lab.md)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

@@ -21,6 +21,8 @@ from typing import Iterator
 from certkit.bench import Bench, BenchError, bench_options, identity_keys
 from certkit.cli import interrupts
 from certkit.design import LintResult, ProfileReadError, lint_file
+from certkit.operator.options import add_run_arguments as add_operator_arguments
+from certkit.operator.options import run_to_plugin as operator_arguments
 from certkit.report.junit import junit_xml
 from certkit.report.outdir import OutputFolderError, default_folder, prepare
 from certkit.report.record import write_atomically
@@ -65,6 +67,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                           "(instead of PROFILE and the bench options; docs/bench-files.md)")
     cmd.add_argument("--dut", metavar="NAME", action="append", default=[],
                      help="with --bench: only this DUT (repeatable)")
+    cmd.add_argument("--place-timeout", metavar="SECONDS", type=_positive_seconds,
+                     help="with --bench: how long a DUT on a labgrid place waits for it while "
+                          "someone else holds it (default 600; docs/lab.md)")
+    add_operator_arguments(cmd)  # --no-operator, --operator-terminal, ... (docs/operators.md)
     cmd.add_argument("--rules", metavar="GLOB", action="append", default=[],
                      help="only rules whose ID matches (repeatable), e.g. 'SER-*'")
     cmd.add_argument("--add-rules", metavar="PATH", action="append", default=[], type=Path,
@@ -127,6 +133,7 @@ def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
     argv += [f"--certkit-fault={fault}" for fault in args.fault]
     argv += [f"--certkit-variant={variant}" for variant in args.variant]
     argv += [f"--certkit-identity={identity}" for identity in args.identity]
+    argv += operator_arguments(args)
     argv += ["-v", "--tb=short"] if args.verbose else ["-q", "--tb=no", "--no-header", "-rN"]
     argv.append("--certkit-progress=" + ("pytest" if args.verbose else
                                          "quiet" if getattr(args, "quiet", False) else "auto"))
@@ -159,6 +166,9 @@ def _run(args: argparse.Namespace) -> int:
         return _fail_usage("give a PROFILE to certify, or --bench BENCH.yaml")
     if args.dut:
         return _fail_usage("--dut names a DUT of a bench file: give --bench BENCH.yaml too")
+    if args.place_timeout is not None:
+        return _fail_usage("--place-timeout is for the labgrid places of a bench file: give "
+                           "--bench BENCH.yaml too")
     try:
         bench = Bench.from_options(**{name: getattr(args, name) for name in plugin_options()},
                                    faults=args.fault, variants=args.variant,

@@ -29,6 +29,7 @@ import certkit
 from certkit import __version__
 from certkit.bench import INTEROP, Bench
 from certkit.evidence import Measurement
+from certkit.lab.lease import lab_facts
 from certkit.plan import Instance, Plan
 from certkit.standard.catalogue import catalogue
 from certkit.standard.ecs1 import STANDARD
@@ -115,9 +116,13 @@ def bench_as_run(bench: Bench, transports: tuple[str, ...], facts: dict[str, str
         if found is not None:
             entry |= found.describe_bench(bench, emulated, facts)
         shown[transport] = entry
-    return {"transports": shown,
-            "emulated": sorted(t for t in transports if t in bench.emulate),
-            "interop_faults": sorted(bench.faults.get(INTEROP, ()))}
+    document = {"transports": shown,
+                "emulated": sorted(t for t in transports if t in bench.emulate),
+                "interop_faults": sorted(bench.faults.get(INTEROP, ()))}
+    lab = lab_facts(facts)
+    if lab:  # the labgrid place the DUT was on (or could not be held): docs/lab.md
+        document["lab"] = lab
+    return document
 
 
 @dataclass

@@ -44,10 +44,10 @@ class Child:
     """A child process in a session of its own; its output lines go to a queue (and a log)."""
 
     def __init__(self, name: str, command: list[str], log: Path,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
         self.name, self.log = name, log
         self.lines: queue.Queue[str] = queue.Queue()
-        self.proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      env={**os.environ, **(env or {})}, start_new_session=True)
         self._pump = threading.Thread(target=self._read, daemon=True, name=f"{name}-output")

@@ -43,6 +43,7 @@ import serial
 
 from certkit.checks import LabError
 from certkit.evidence import EvidenceLog
+from certkit.lab.lease import lease_from_environment
 from certkit.links.base import Link
 from certkit.links.serial import protocol
 from certkit.links.serial.framing import Frame, Framer, describe
@@ -216,6 +217,7 @@ class SerialLink(Link):
         self.reset_method = reset
         self.emulator = emulator  # owned: started on open, stopped on close
         self.net_state = "cloud"  # what `net` is answered with
+        self.bench_facts: dict[str, str] = {}  # the labgrid place the port is on, if any
         self._serial: serial.SerialBase | None = None
         self._fd: int | None = None  # the port's descriptor, when it is a posix tty
         self._reader: threading.Thread | None = None
@@ -246,6 +248,12 @@ class SerialLink(Link):
             self._serial = open_port(self.port, self.baudrate)
             if type(self._serial) is serial.Serial and os.name == "posix":
                 self._fd = self._serial.fileno()
+            lease = lease_from_environment()
+            if lease is not None and lease.serial_port == self.port:
+                # The port of the labgrid place this run holds: the record names the place.
+                self.bench_facts = lease.facts()
+                self.evidence.note(f"serial: labgrid place {lease.place} (exporters "
+                                   f"{', '.join(lease.exporters)}), held by {lease.holder}")
             self.opened_at = self.last_line_at = self._booting_since = time.monotonic()
             self.evidence.note(f"serial: opened {self.port} at {self.baudrate} 8N1"
                                + (" (reference emulator)" if self.emulator else "")

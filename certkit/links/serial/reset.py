@@ -12,6 +12,8 @@
   operator (`--no-operator`, CI, no terminal) cannot reset this way, so the
   rule ends in `error`. The reset moment is then only known to the answer,
   so boot timing is measured leniently (see `ResetMethod.reset`).
+- `power`: power-cycle the DUT through the power switch of the labgrid place
+  the run is on (`certkit.lab.power`, docs/lab.md).
 - `none`, or nothing: no reset; rules that need one end in `error`.
 
 Emulators reset themselves (`EmulatorReset`) unless `--reset` says otherwise.
@@ -170,5 +172,9 @@ def reset_method(spec: str | None, emulator: Resettable | None = None) -> ResetM
         return OperatorPrompt()
     if spec.startswith("cmd:") and spec[4:].strip():
         return ShellCommand(spec[4:].strip())
+    if spec == "power":  # the power switch of the labgrid place the run is on
+        from certkit.lab.power import power_reset
+
+        return power_reset()
     raise LabError(f"--reset {spec!r} is not a reset method "
-                   "(dtr, rts, cmd:<shell command>, prompt or none)")
+                   "(dtr, rts, cmd:<shell command>, prompt, power or none)")

@@ -1,0 +1,100 @@
+"""A labgrid lab on loopback, all real parts: labgrid-coordinator, a labgrid-exporter that
+exports the reference MCU's pty (through ser2net, which the exporter starts when the place is
+acquired) and its network power outlet, and places made with labgrid-client."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.conftest import KETTLE, ROOT
+from tests.lab.processes import START_S, Child, Mcu, accepts, free_port
+
+BIN = Path(sys.executable).parent  # labgrid's commands, installed beside this Python
+CLIENT_S = 60.0  # one labgrid-client command (its imports take a second or two)
+
+
+@dataclass
+class LabgridLab:
+    folder: Path
+    coordinator: str = ""
+    mcu: Mcu | None = None
+    children: list[Child] = field(default_factory=list)
+
+    def env(self, user: str | None = None) -> dict[str, str]:
+        env = {**os.environ, "LG_COORDINATOR": self.coordinator}
+        if user:
+            env["LG_USERNAME"] = user
+        return env
+
+    def client(self, *args: str, user: str | None = None, check: bool = True
+               ) -> subprocess.CompletedProcess:
+        """`labgrid-client ARGS` as `user` (LG_USERNAME), within CLIENT_S."""
+        done = subprocess.run([str(BIN / "labgrid-client"), *args], env=self.env(user),
+                              capture_output=True, text=True, timeout=CLIENT_S, check=False)
+        with (self.folder / "labgrid-client.log").open("a", encoding="utf-8") as log:
+            log.write(f"$ labgrid-client {' '.join(args)} ({user or 'default user'}): "
+                      f"{done.returncode}\n{done.stdout}{done.stderr}\n")
+        if check and done.returncode != 0:
+            raise AssertionError(f"labgrid-client {' '.join(args)}: {done.stderr}")
+        return done
+
+    def holder(self, place: str) -> str | None:
+        """Who holds the place, as `labgrid-client show` says (None: nobody)."""
+        shown = self.client("-p", place, "show").stdout
+        for line in shown.splitlines():
+            if line.strip().startswith("acquired:"):
+                value = line.split(":", 1)[1].strip()
+                return None if value == "None" else value
+        raise AssertionError(f"labgrid-client show said no holder line:\n{shown}")
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+
+
+def start_lab(folder: Path, places: tuple[str, ...] = ("kettle",)) -> LabgridLab:
+    """The coordinator, the MCU behind its outlet, an exporter of both, and `places` each
+    matching every resource of the exporter's group. Stop it with `lab.stop()`."""
+    lab = LabgridLab(folder)
+    try:
+        lab.mcu = Mcu(folder, KETTLE, outlet=True)
+        lab.children.append(lab.mcu.child)
+        port = free_port()
+        lab.coordinator = f"127.0.0.1:{port}"
+        home = folder / "coordinator"  # it keeps places.yaml and resources.yaml here
+        home.mkdir()
+        lab.children.append(Child("coordinator", [str(BIN / "labgrid-coordinator"), "-l",
+                                                  lab.coordinator],
+                                  folder / "coordinator.log", cwd=home))
+        if not accepts(port, time.monotonic() + START_S):
+            raise AssertionError(f"labgrid-coordinator did not listen within {START_S:g} s")
+        config = folder / "exporter.yaml"
+        config.write_text(textwrap.dedent(f"""\
+            bench-1:
+              RawSerialPort:
+                port: {lab.mcu.port}
+                speed: 115200
+              NetworkPowerPort:
+                model: rest
+                host: '{lab.mcu.outlet}'
+                index: 0
+            """), "utf-8")
+        exporter = Child("exporter", [str(BIN / "labgrid-exporter"), "-c", lab.coordinator,
+                                      "--name", "exporter-1",
+                                      "--hostname", "127.0.0.1", str(config)],
+                         folder / "exporter.log", env=lab.env(), cwd=ROOT)
+        lab.children.append(exporter)
+        exporter.expect("Exporter ready")
+        for place in places:
+            lab.client("-p", place, "create")
+            lab.client("-p", place, "add-match", "exporter-1/bench-1/*")
+        return lab
+    except BaseException:
+        lab.stop()
+        raise
