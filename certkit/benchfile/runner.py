@@ -29,6 +29,8 @@ from certkit.bench import BENCH_OPTIONS
 from certkit.benchfile.load import BenchFileError, Dut, load_bench_file
 from certkit.benchfile.progress import Progress, read_progress, table
 from certkit.cli import interrupts
+from certkit.operator import unattended
+from certkit.operator.lock import question_showing
 from certkit.report.outdir import OutputFolderError, default_folder, prepare
 from certkit.report.record import now, write_atomically
 from certkit.verdict import Verdict
@@ -140,6 +142,10 @@ class _Bench:
         self.stopping = threading.Event()  # DUTs waiting for their labgrid place stop waiting
         self.drawn = 0
         self.shown: dict[str, tuple[str, float]] = {}
+        # One operator for every DUT: at this terminal, one question at a time (the lock).
+        self.operator_lock = out / "operator.lock"
+        self.no_operator = unattended(getattr(args, "no_operator", False), sys.stdin.isatty())
+        self.questions_seen = 0  # when the lock file last changed (a question came or went)
 
     def common_args(self) -> list[str]:
         args = [f"--rules={p}" for p in self.args.rules]
@@ -150,6 +156,11 @@ class _Bench:
             args.append(f"--waivers={self.args.waivers}")
         if getattr(self.args, "max_duration", None) is not None:  # each DUT's own bound
             args.append(f"--max-duration={self.args.max_duration:g}")
+        if self.no_operator:
+            args.append("--no-operator")
+        else:  # the DUT runs have no terminal of their own: they ask at this one
+            args += [f"--operator-terminal={os.ttyname(sys.stdin.fileno())}",
+                     f"--operator-lock={self.operator_lock}"]
         return args + (["--verbose"] if self.args.verbose else [])
 
     def run(self) -> int:
@@ -182,7 +193,7 @@ class _Bench:
                 run.place.begin()
                 continue
             command = [sys.executable, "-m", "certkit", "run", *dut.run_args(),
-                       f"--out={out}", *self.common_args()]
+                       f"--out={out}", f"--operator-dut={dut.name}", *self.common_args()]
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
             self.runs.append(DutRun(dut, out, process, log))
@@ -204,7 +215,7 @@ class _Bench:
                 return None
             command = [sys.executable, "-m", "certkit", "run", *dut.run_args(),
                        f"--serial={lease.serial_port}", f"--out={run.out}",
-                       *self.common_args()]
+                       f"--operator-dut={dut.name}", *self.common_args()]
             run.process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=run.log, stderr=subprocess.STDOUT,
                 start_new_session=True, env={**os.environ, LEASE_ENV: lease.to_json()})
@@ -256,6 +267,16 @@ class _Bench:
                 run.place.thread.join(RELEASE_WAIT_S)
         self._show()
 
+    def _questions_since_drawn(self) -> bool:
+        """Whether a DUT showed a question since the table was last drawn (the lock file
+        changed): the table is then drawn below it, not over it."""
+        try:
+            changed = self.operator_lock.stat().st_mtime_ns
+        except OSError:
+            return False
+        seen, self.questions_seen = self.questions_seen, changed
+        return changed != seen
+
     def _kill_stragglers(self) -> None:
         for run in self.runs:
             if run.exit is None and run.process is not None:
@@ -285,6 +306,10 @@ class _Bench:
 
     def _show(self) -> None:
         rows = self.progress()
+        if self.tty and question_showing(self.operator_lock):
+            return  # the table waits: it would overwrite the question
+        if self.tty and self._questions_since_drawn():  # afresh, below questions and answers
+            self.drawn = 0
         if self.tty:
             lines = table(rows)
             up = f"\x1b[{self.drawn}F" if self.drawn else ""

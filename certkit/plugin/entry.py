@@ -36,6 +36,7 @@ from certkit.plugin.fixtures import (  # noqa: F401
     limit_ms,
     link,
     lint_result,  # found here by pytest
+    operator,
     profile,
 )
 from certkit.plugin.options import add_options, bench_from

@@ -1,5 +1,5 @@
 """The public fixtures: `profile`, `bench`, `evidence`, `rule_instance` (by parametrization),
-`link`, `limit_ms`, `lint_result`, `dut_identity`. A rule of one's own is an ordinary test
+`link`, `limit_ms`, `lint_result`, `dut_identity`, `operator`. A rule of one's own is an ordinary test
 that uses them (docs/custom-rules.md)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from certkit.checks import LabError, NotApplicable
 from certkit.design import LintResult
 from certkit.evidence import EvidenceLog
 from certkit.links import Link, open_link
+from certkit.operator import Operator
 from certkit.plugin.run import LINK_CLOSE_TIMEOUT_S, LINK_OPEN_TIMEOUT_S, RUN, CertkitRun
 from certkit.profile.model import Profile
 
@@ -49,6 +50,12 @@ def bench(request: pytest.FixtureRequest) -> Bench:
 def evidence(request: pytest.FixtureRequest) -> EvidenceLog:
     """The run's evidence log; what is recorded during a test lands on its rule instance."""
     return _required_run(request).evidence
+
+
+@pytest.fixture(scope="session")
+def operator(request: pytest.FixtureRequest) -> Operator:
+    """The person at the bench, or `NoOperator` in an unattended run (docs/operators.md)."""
+    return _required_run(request).operator
 
 
 @pytest.fixture(scope="session")

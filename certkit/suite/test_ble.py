@@ -19,6 +19,7 @@ from certkit.checks import LabError, RuleFailure, not_applicable
 from certkit.evidence import EvidenceLog
 from certkit.links.ble import codec, values
 from certkit.links.ble.errors import AttError, ConnectFailed, NoResponse, PeerLost
+from certkit.operator import Operator
 from certkit.plan import Instance, cannot_change
 from certkit.profile import values as profile_values
 from certkit.profile.model import Profile, Property
@@ -33,6 +34,9 @@ ADVERT_COUNT = 3          # ...or until this many advertisements
 ATT_VALUE_NOT_ALLOWED = 0x13
 ATT_INVALID_LENGTH = 0x0D
 ATT_ENCRYPTION_ERRORS = (0x05, 0x0F)  # Insufficient Authentication, Insufficient Encryption
+OPERATOR_CHANGE_S = 120.0  # BLE-007 (C-1): the operator's deadline to change a value
+CHANGE_READABLE_S = 10.0   # after the operator's answer, how long the change may take to read
+CHANGE_POLL_S = 0.05
 
 
 class Mismatch(RuleFailure):
@@ -435,13 +439,13 @@ def expect_refusal(ble: BleLink, uuid: str, data: bytes, code: int, what: str,
 
 @pytest.mark.certkit_rule("BLE-007")
 def test_notify(ble: BleLink, rule_instance: Instance, limit_ms: Any, profile: Profile,
-                evidence: EvidenceLog) -> None:
-    """C-1: only a change certkit causes (its own write) is timed; nothing waits for the
-    device to change a value by itself."""
+                evidence: EvidenceLog, operator: Operator) -> None:
+    """C-1: only a change certkit causes (its own write), or the operator causes when
+    certkit cannot, is timed; nothing waits for the device to change a value by itself."""
     prop: Property = rule_instance.target
     why_not = cannot_change(prop, profile)
-    if why_not:  # the plan makes no such instance; a hand-made one ends the same way
-        not_applicable(why_not)
+    if why_not and not operator.present:  # the plan makes no such instance; nor a hand-made
+        not_applicable(f"{why_not}, and the run has no operator to cause one")
     uuid = require_char(ble, prop, "notify")
     label = ble.label(uuid)
     limit = limit_ms("notify-ms")
@@ -449,6 +453,9 @@ def test_notify(ble: BleLink, rule_instance: Instance, limit_ms: Any, profile: P
     if "notify" not in char.properties:
         raise Mismatch(label, "a characteristic that notifies",
                        f"properties {property_list(char.properties)}")
+    if why_not:
+        notified_after_operator_change(ble, prop, uuid, limit, operator, why_not, evidence)
+        return
     before, current = read_value(ble, prop, uuid)
     new, data = fresh_value(ble, prop, uuid, current, limit, evidence)  # may wait a moment
     # Encrypt and subscribe only now: a DUT may let a central that sat idle go.
@@ -520,6 +527,76 @@ def notified_after_write(ble: BleLink, prop: Property, uuid: str, subscription: 
                      limit=f"at most {limit} ms", ok=latency <= limit)
     if latency > limit:
         raise Mismatch(label, f"a notification within {limit} ms", f"{latency:.0f} ms")
+
+
+def notified_after_operator_change(ble: BleLink, prop: Property, uuid: str, limit: int,
+                                   operator: Operator, why_not: str,
+                                   evidence: EvidenceLog) -> None:
+    """C-1 with an operator: notifications enabled, the operator is asked to change the
+    value; after the answer the value is read until it differs, and the notification of a
+    changed value is timed from that read (one that came sooner counts as 0 ms). No answer,
+    or no change readable, is no change to time: not applicable, never `error`."""
+    label = ble.label(uuid)
+    _, before = read_value(ble, prop, uuid)
+    if pairing := ble.secure():
+        evidence.note(pairing)
+    subscription = ble.subscribe(uuid)
+    try:
+        asked = time.monotonic()
+        answer = operator.do_now(
+            f"Make {prop.label} change (it reads {codec.show_value(before)} now) as the "
+            "device's user would: warm or cool the sensor, press its button. Answer once "
+            "it has changed.", OPERATOR_CHANGE_S)
+        if not answer.affirmative:
+            not_applicable(f"{why_not}; the operator, asked to cause one, answered "
+                           f"{answer.shown()!r}, so there is no change to time")
+
+        def changed(payload: bytes) -> bool:
+            try:
+                value = codec.decode(prop.format, payload)
+            except codec.DecodeError:
+                return False
+            return before is None or not profile_values.same_value(prop.format, value, before,
+                                                                   "binary32")
+
+        readable_at = _first_changed_read(ble, uuid, changed)
+        if readable_at is None:
+            not_applicable(f"{why_not}; the operator answered, but {prop.label} still read "
+                           f"{codec.show_value(before)} {CHANGE_READABLE_S:g} s later, so "
+                           "there is no change to time")
+        evidence.note(f"{label}: the changed value was first read "
+                      f"{(readable_at - answer.answered_mono) * 1000:.0f} ms after the "
+                      "operator's answer")
+        got = subscription.wait(max(readable_at + limit / 1000 - time.monotonic(), 0.0),
+                                changed, since=asked)
+        if got is None:
+            others = subscription.received(since=asked)
+            raise Mismatch(label, f"a notification of the change within {limit} ms of the "
+                                  "changed value being readable", f"none after {limit} ms"
+                           + (f" ({len(others)} other notification(s))" if others else ""))
+        latency = max(got[0] - readable_at, 0.0) * 1000
+        evidence.measure("notification after the operator's change was readable",
+                         round(latency, 1), "ms", limit=f"at most {limit} ms",
+                         ok=latency <= limit)
+        if latency > limit:
+            raise Mismatch(label, f"a notification of the change within {limit} ms of the "
+                                  "changed value being readable", f"{latency:.0f} ms")
+    finally:
+        try:
+            ble.unsubscribe(subscription)
+        except Exception as exc:  # noqa: BLE001 - the rule's own outcome stands
+            evidence.note(f"could not disable notifications again: {exc}")
+
+
+def _first_changed_read(ble: BleLink, uuid: str, changed: Any) -> float | None:
+    """When a read first returned a changed value (its end: the device's favour), or None
+    when none did within CHANGE_READABLE_S."""
+    give_up = time.monotonic() + CHANGE_READABLE_S
+    while time.monotonic() < give_up:
+        if changed(read(ble, uuid)):
+            return time.monotonic()
+        time.sleep(CHANGE_POLL_S)
+    return None
 
 
 # ------------------------------------------------------------------ connections

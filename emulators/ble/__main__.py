@@ -6,8 +6,8 @@
 
 The harness reaches it as it would a bench radio:
 `certkit run PROFILE --ble-adapter bumble:tcp-client:127.0.0.1:PORT`. Once
-listening it prints one line, `ready <hci spec> <address> <name>`, then runs
-until interrupted (or for `--seconds`). `--vanish-after-reads N` makes the
+listening it prints `ready <hci spec> <address> <name>` (then `sensor step: kill
+-USR1 PID`), and runs until interrupted (or for `--seconds`). `--vanish-after-reads N` makes the
 peripheral disappear after it has answered N reads, while the HCI endpoint
 stays up (a device that loses power mid-run); `--die-after-reads N` ends
 the whole process instead (the bench radio goes too). SIGUSR1 moves the
@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         # The operator's hand: each SIGUSR1 moves the sensor values one step.
         signal.signal(signal.SIGUSR1,
                       lambda *_: emulator.loop.submit(peripheral.sensor_step()))
-        print(f"sensor step: kill -USR1 {os.getpid()}", flush=True)
         print(f"ready {spec} {emulator.address} {emulator.name}", flush=True)
+        print(f"sensor step: kill -USR1 {os.getpid()}", flush=True)
         stop.wait(args.seconds)
     finally:
         emulator.stop(STOP_TIMEOUT_S)
