@@ -59,8 +59,18 @@ def deadline(seconds: float, what: str) -> Iterator[None]:
 # bench's health check, the DUT's slowest ordinary answers (a BLE reconnection, say).
 # Measured over 200 emulated runs with faults, no instance took more than 5 s beyond its
 # limits; these leave room for real radios and busy machines.
-BASE_S = {"design": 1.0, "serial": 10.0, "mqtt": 10.0, "ble": 20.0, "interop": 20.0}
-OTHER_BASE_S = 20.0  # rules of one's own, or a transport not listed
+# Each transport's own is its `base_deadline_s` (certkit/transports).
+BASE_S = {"design": 1.0, "interop": 20.0}
+OTHER_BASE_S = 20.0  # rules of one's own, or a transport not installed
+
+
+def _base_s(rule: Rule) -> float:
+    from certkit.transports import transports
+
+    if rule.transport in BASE_S:
+        return BASE_S[rule.transport]
+    found = transports().get(rule.transport)
+    return found.base_deadline_s if found is not None else OTHER_BASE_S
 
 
 def budget_for(rule: Rule) -> float:
@@ -68,7 +78,7 @@ def budget_for(rule: Rule) -> float:
     plus each wait its limits bound reached once, or in every cycle for a rule that
     repeats (`cycles`: INT-005's 50 exchanges, each up to its `max`). Design rules wait for
     nothing. Never more than the instance's last-resort deadline."""
-    base = BASE_S.get(rule.transport, OTHER_BASE_S)
+    base = _base_s(rule)
     if rule.transport == "design":
         return min(base, deadline_for(rule))
     waits_s = [limit.value / 1000 for limit in rule.limits.values() if limit.unit == "ms"]

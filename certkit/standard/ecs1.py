@@ -63,8 +63,6 @@ TIMING_LIMITS_MS: Final[dict[str, int]] = {
     "readvertise-ms": 2000,
 }
 
-TRANSPORTS: Final = ("serial", "mqtt", "ble")
-
 # Section 5: MIoT result codes.
 RESULT_CODES: Final[dict[int, str]] = {
     0: "done",
