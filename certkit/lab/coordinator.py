@@ -57,8 +57,12 @@ class Coordinator:
     # ------------------------------------------------------------ lifecycle
 
     def connect(self, timeout: float) -> None:
-        from labgrid.remote.client import ClientSession
-        from labgrid.util.proxy import proxymanager
+        try:
+            from labgrid.remote.client import ClientSession
+            from labgrid.util.proxy import proxymanager
+        except ImportError as exc:
+            raise CoordinatorError(f"labgrid is not installed ({exc}): pip install "
+                                   "'certkit[lab]'") from None
 
         async def start() -> Any:
             # HOST:PORT, through an SSH proxy when LG_PROXY says so (as labgrid-client).

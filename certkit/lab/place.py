@@ -52,7 +52,7 @@ def holder_of(state: PlaceState, own: str) -> str:
         return state.acquired + (" (this user, another run)" if state.acquired == own else "")
     if state.reservation:
         return f"a reservation ({state.reservation}) ahead in labgrid's queue"
-    return "nobody (it is being allocated)"
+    return "nobody (being allocated)"
 
 
 class PlaceHolder:
@@ -104,7 +104,7 @@ class PlaceHolder:
                                  f"became {status} while waiting")
             state = coordinator.place(self.place)
             holder = holder_of(state, me)
-            if holder != told:
+            if holder != told and (state.acquired or state.reservation):  # not in between
                 say(f"waiting for labgrid place {self.place}: held by {holder} "
                     f"(up to {max(0.0, deadline - time.monotonic()):.0f} s more)")
                 told = holder

@@ -1,8 +1,8 @@
 """The outputs of a DUT whose labgrid place was never held: its run is not started (no rule
 may judge a unit on a place this bench does not hold), so the bench writes what an
 interrupted run writes: verdict.json with every planned instance `error` ("not run: " and
-the bench error naming the place and its holder), INCOMPLETE; junit.xml; and with --key
-the signed record."""
+the bench error naming the place and its holder), INCOMPLETE; junit.xml; summary.md; and
+with --key the signed record."""
 
 from __future__ import annotations
 
@@ -48,4 +48,7 @@ def write_unheld_outputs(out: Path, profile_path: Path, bench: Bench, reason: st
         certificate = sign(make_record(document, document["dut"]), load_private_key(key))
         write_atomically(out / "certificate.json",
                          json.dumps(certificate, indent=2, ensure_ascii=False) + "\n")
+    from certkit.report.publish import publish
+
+    publish(out, document, findings=lint.findings if lint is not None else ())  # summary.md
     return document

@@ -4,7 +4,9 @@ acquired) and its network power outlet, and places made with labgrid-client."""
 
 from __future__ import annotations
 
+import getpass
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -43,6 +45,11 @@ class LabgridLab:
         if check and done.returncode != 0:
             raise AssertionError(f"labgrid-client {' '.join(args)}: {done.stderr}")
         return done
+
+    def holder_name(self) -> str:
+        """HOST/USER: how the coordinator names this user's runs as holders."""
+        return (f"{os.environ.get('LG_HOSTNAME', socket.gethostname())}/"
+                f"{os.environ.get('LG_USERNAME', getpass.getuser())}")
 
     def holder(self, place: str) -> str | None:
         """Who holds the place, as `labgrid-client show` says (None: nobody)."""

@@ -69,19 +69,19 @@ def test_labgrid_mistakes_are_refused_where_they_are_written(tmp_path) -> None:
           serial: {port: /dev/ttyUSB1, reset: power}
         """)
     assert [line.removeprefix(str(path)) for line in problems(path)] == [
-        ":6:20: serial.port: labgrid place kettle-1 provides the DUT's serial port; leave "
-        "port out",
-        ":7:14: labgrid place kettle-1: the DUT's serial port is the place's, so serial "
-        "cannot be emulated",
-        ":11:41: serial.reset power switches the power resource of a labgrid place: give the "
-        "DUT `labgrid: {place: NAME}`"]
+        (":6:20: serial.port: labgrid place kettle-1 provides the DUT's serial port; leave "
+        "port out"),
+        (":7:14: labgrid place kettle-1: the DUT's serial port is the place's, so serial "
+        "cannot be emulated"),
+        (":11:41: serial.reset power switches the power resource of a labgrid place: give the "
+        "DUT `labgrid: {place: NAME}`")]
     unnamed = bench(tmp_path, """\
         - name: no-name
           profile: kettle.yaml
           labgrid: {coordinator: "lab-host:20408"}
         """)
-    assert problems(unnamed) == [f"{unnamed}:5:14: /duts/0/labgrid: required key 'place' is "
-                                 "missing"]
+    assert problems(unnamed) == [(f"{unnamed}:5:14: /duts/0/labgrid: required key 'place' is "
+                                 "missing")]
 
 
 def test_two_duts_of_one_bench_cannot_share_a_place(tmp_path, monkeypatch) -> None:
@@ -97,8 +97,8 @@ def test_two_duts_of_one_bench_cannot_share_a_place(tmp_path, monkeypatch) -> No
           labgrid: {place: kettle-1, coordinator: "lab-host:20408"}
         """)
     assert [line.removeprefix(str(path)) for line in problems(path)] == [
-        ":10:22: labgrid place kettle-1 on lab-host:20408 is also kettle-a's (line 6): two DUTs "
-        "cannot share a labgrid place"]
+        (":10:22: labgrid place kettle-1 on lab-host:20408 is also kettle-a's (line 6): two DUTs "
+        "cannot share a labgrid place")]
 
 
 def test_the_record_names_the_place_and_the_serial_port_is_labgrids_url() -> None:
