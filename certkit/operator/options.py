@@ -56,14 +56,17 @@ def add_plugin_options(group: pytest.OptionGroup) -> None:
         group.addoption(f"--certkit-{name}", help=text, **kwargs)
 
 
-def for_config(config: pytest.Config, evidence: EvidenceLog, dut: str) -> Operator:
-    """The run's operator from the plugin's options; `dut` names the DUT by default."""
+def for_config(config: pytest.Config, evidence: EvidenceLog, dut: str,
+               all_emulated: bool) -> Operator:
+    """The run's operator from the plugin's options; `dut` names the DUT by default;
+    `all_emulated`: emulators stand in for every transport the DUT has."""
     lock = config.getoption("--certkit-operator-lock")
     return for_run(evidence, no_operator=config.getoption("--certkit-no-operator"),
                    stdin_is_terminal=_stdin_is_terminal(config),
                    terminal=config.getoption("--certkit-operator-terminal"),
                    lock=Path(lock) if lock else None,
-                   dut=config.getoption("--certkit-operator-dut") or dut)
+                   dut=config.getoption("--certkit-operator-dut") or dut,
+                   all_emulated=all_emulated)
 
 
 def _stdin_is_terminal(config: pytest.Config) -> bool:

@@ -61,7 +61,8 @@ class CertkitRun:
         model = profile.device.model if profile else None
         self.evidence = EvidenceLog()
         # The run's operator (docs/operators.md): with one, BLE-007 has its C-1 instances.
-        self.operator = operator_for(config, self.evidence, model or lint.path.stem)
+        emulated = profile is not None and set(profile.transports.declared) <= bench.emulate
+        self.operator = operator_for(config, self.evidence, model or lint.path.stem, emulated)
         use_operator(self.operator)
         # A profile that fails lint is not planned: only its design rules are reported.
         self.plan: Plan | None = (make_plan(profile, self.patterns,

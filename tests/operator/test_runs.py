@@ -16,7 +16,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,29 +181,47 @@ def test_with_an_operator_the_change_they_cause_is_timed(pane_of, tmp_path):
 
 
 def test_a_bench_run_asks_for_each_dut_one_question_at_a_time(pane_of, tmp_path):
-    """Two emulated sensors certified at once from one terminal: the six BLE-007 questions
-    (three read-only notify properties each) come one at a time, each naming its DUT; the
-    emulator's sensor values change on their own, so each answer `done` is timed."""
-    bench = tmp_path / "lab.bench.yaml"
-    bench.write_text("certkit-bench: 1\nduts:\n"
-                     + "".join(f"  - name: {name}\n    profile: {SENSOR}\n    emulate: [ble]\n"
-                               for name in ("sensor-a", "sensor-b")), "utf-8")
-    out = tmp_path / "bench"
-    pane = pane_of(sys.executable, "-m", "certkit", "run", "--bench", str(bench), "--out",
-                   str(out), "--rules", "BLE-007")
-    asked: list[str] = []
-    for count in range(1, 7):
-        screen = pane.wait_for(r"certkit operator \[sensor-[ab]\]", count=count)
-        asked.append(re.findall(r"certkit operator \[(sensor-[ab])\]", screen)[-1])
-        lock = (out / "operator.lock").read_text("utf-8")
-        assert lock.startswith(f"{asked[-1]}: Make ")  # the one question on the screen
-        pane.send("", "Enter")
-    assert pane.exit_code(RUN_S) == 0
+    """Two sensors (standalone BLE emulators, reached like bench radios) certified at once
+    from one terminal: the six BLE-007 questions (three read-only notify properties each)
+    come one at a time, each naming its DUT; the sensor values change on their own, so
+    each answer `done` is timed."""
+    emulators = {name: EmulatorProcess(SENSOR) for name in ("sensor-a", "sensor-b")}
+    try:
+        bench = tmp_path / "lab.bench.yaml"
+        bench.write_text("certkit-bench: 1\nduts:\n" + "".join(
+            f"  - name: {name}\n    profile: {SENSOR}\n"
+            f"    ble: {{adapter: \"{emulator.adapter}\"}}\n"
+            for name, emulator in emulators.items()), "utf-8")
+        out = tmp_path / "bench"
+        pane = pane_of(sys.executable, "-m", "certkit", "run", "--bench", str(bench), "--out",
+                       str(out), "--rules", "BLE-007")
+        asked: list[str] = []
+        for count in range(1, 7):
+            screen = pane.wait_for(r"certkit operator \[sensor-[ab]\]", count=count)
+            asked.append(re.findall(r"certkit operator \[(sensor-[ab])\]", screen)[-1])
+            lock = (out / "operator.lock").read_text("utf-8")
+            assert lock.startswith(f"{asked[-1]}: Make ")  # the one question on the screen
+            pane.send("", "Enter")
+        assert pane.exit_code(RUN_S) == 0
+    finally:
+        for emulator in emulators.values():
+            emulator.stop()
     assert sorted(asked) == ["sensor-a"] * 3 + ["sensor-b"] * 3
     assert (out / "operator.lock").read_text("utf-8") == ""
     for name in ("sensor-a", "sensor-b"):
         verdict = read_verdict(out / name)
         assert set(outcomes(verdict).values()) == {"pass"}, verdict["rules"]
         for instance in SENSOR_NOTIFY:
-            log = evidence(out / name, instance)
-            assert "operator <- done after " in log
+            assert "operator <- done after " in evidence(out / name, instance)
+
+
+def test_an_emulated_run_from_a_terminal_asks_nothing(pane_of, tmp_path):
+    """Emulators stand in for every transport: no device for an operator to act on, so the
+    run's verdict is the unattended one wherever it runs."""
+    out = tmp_path / "run"
+    pane = run_in(pane_of, SENSOR, out, "--emulate", "ble", "--rules", "BLE-007")
+    assert pane.exit_code(RUN_S) == 0
+    assert "certkit operator" not in pane.screen()
+    for result in read_verdict(out)["rules"]:
+        assert result["outcome"] == "not-applicable"
+        assert result["message"].endswith("and the run has no operator to cause one")

@@ -141,6 +141,8 @@ def test_an_unattended_run_answers_no_operator_at_once():
         ("a CI run (CI=true)", for_run(evidence, stdin_is_terminal=True,
                                        environ={"CI": "true"})),
         ("the run was not started from a terminal", for_run(evidence, environ={})),
+        ("every transport is emulated: no device for an operator to act on",
+         for_run(evidence, stdin_is_terminal=True, all_emulated=True, environ={})),
     ]:
         assert isinstance(operator, NoOperator) and not operator.present
         answer = operator.yes_no("Is the LED green?", 600)
