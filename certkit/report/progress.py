@@ -34,7 +34,8 @@ from certkit.standard.catalogue import Rule
 MODES = ("auto", "live", "plain", "quiet", "pytest")
 REDRAW_S = 0.5
 # Typical time of one instance beyond its own waits: the estimate comes from the plan only.
-TRANSPORT_S = {"design": 0.01, "serial": 0.3, "mqtt": 0.5, "ble": 1.0, "interop": 1.0}
+# Each transport's own is its `progress_s` (certkit/transports).
+TRANSPORT_S = {"design": 0.01, "interop": 1.0}
 SHOWN = {"fail": "FAIL", "error": "ERROR", "warning": "warning", "waived": "waived",
          "pass": "pass", "not-applicable": "n/a"}
 
@@ -79,7 +80,10 @@ def typical_s(rule: Rule) -> float:
     """What one instance of a rule typically takes, from its limits: rules that repeat
     (`cycles`) wait about a third of their latency limit per cycle, windows are waited out,
     other waits are mostly cut short by the DUT's answer."""
-    base = TRANSPORT_S.get(rule.transport, 0.5)
+    from certkit.transports import transports
+
+    found = transports().get(rule.transport)
+    base = TRANSPORT_S.get(rule.transport, found.progress_s if found is not None else 0.5)
     waits_ms = [limit.value for limit in rule.limits.values() if limit.unit == "ms"]
     cycles = rule.limits.get("cycles")
     if cycles is not None:
@@ -95,7 +99,10 @@ def transport_of(instance: Instance) -> str:
     """The transport an instance works over: its rule's, or for a rule checked on every
     transport (INT-005[mqtt]) the one this instance is about."""
     target = instance.target
-    if instance.rule.transport == "interop" and target in ("serial", "mqtt", "ble"):
+    from certkit.transports import transports
+
+    if instance.rule.transport == "interop" and isinstance(target, str) \
+            and target in transports():
         return str(target)
     return {"interop": "all transports"}.get(instance.rule.transport, instance.rule.transport)
 

@@ -24,7 +24,14 @@ from certkit.evidence import EvidenceItem
 from certkit.report.record import write_atomically
 from certkit.report.svg import Svg, nice_ticks
 
-LANES = ("rules", "serial", "mqtt", "ble", "bench", "notes")
+
+def lanes() -> tuple[str, ...]:
+    """The timeline's lanes: the rules, each registered transport, the bench, notes."""
+    from certkit.transports import names
+
+    return ("rules", *names(), "bench", "notes")
+
+
 OUTCOME_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "error": "#ef6c00",
                    "not-applicable": "#9e9e9e", "waived": "#6a1b9a", "warning": "#f9a825"}
 DIRECTION_COLOURS = {"->": "#1565c0", "<-": "#00838f", "": "#757575"}
@@ -42,7 +49,7 @@ class Span:
 
 
 def lane_of(item: EvidenceItem) -> str:
-    return item.channel if item.channel in LANES else "notes"
+    return item.channel if item.channel in lanes() else "notes"
 
 
 def is_fault(item: EvidenceItem) -> bool:
@@ -56,7 +63,7 @@ def _instance_at(spans: Sequence[Span], t: float) -> str:
 def trace_events(items: Sequence[EvidenceItem], spans: Sequence[Span]) -> dict:
     """The Chrome trace event format (JSON object form); times in microseconds."""
     # Thread ids from 2: a thread whose id is its process's (1) is shown as "main thread".
-    tids = {lane: n + 2 for n, lane in enumerate(LANES)}
+    tids = {lane: n + 2 for n, lane in enumerate(lanes())}
     events: list[dict] = [{"ph": "M", "pid": 1, "tid": 0, "name": "process_name",
                            "args": {"name": "certkit run"}}]
     for lane, tid in tids.items():
@@ -92,18 +99,19 @@ def timeline_svg(title: str, items: Sequence[EvidenceItem], spans: Sequence[Span
     end = max([s.end for s in spans] + [i.t for i in items] + [1.0])
     ticks = nice_ticks(end, 12)
     scale = (WIDTH - LEFT - RIGHT) / ticks[-1]
-    height = TOP + LANE_H * len(LANES) + 60
+    shown = lanes()
+    height = TOP + LANE_H * len(shown) + 60
     drawing = Svg(WIDTH, height, title)
     drawing.text(LEFT, 24, title, size=16, bold=True)
     faults = sum(is_fault(i) for i in items)
     drawing.text(LEFT, 42, f"{len(spans)} rule instances, {len(items)} evidence entries, "
                  f"{faults} bench fault(s); hover for details", size=12, fill="#555")
-    lane_y = {lane: TOP + n * LANE_H for n, lane in enumerate(LANES)}
+    lane_y = {lane: TOP + n * LANE_H for n, lane in enumerate(shown)}
     for lane, y in lane_y.items():
         drawing.rect(LEFT, y + 2, WIDTH - LEFT - RIGHT, LANE_H - 4,
-                     fill="#fafafa" if LANES.index(lane) % 2 else "#f0f0f0")
+                     fill="#fafafa" if shown.index(lane) % 2 else "#f0f0f0")
         drawing.text(LEFT - 8, y + LANE_H / 2 + 4, lane, size=12, anchor="end")
-    bottom = TOP + LANE_H * len(LANES)
+    bottom = TOP + LANE_H * len(shown)
     for tick in ticks:
         x = LEFT + tick * scale
         drawing.line(x, TOP, x, bottom, stroke="#dddddd")
