@@ -19,7 +19,7 @@ from __future__ import annotations
 import abc
 import importlib
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from certkit.profile.model import Profile
 
@@ -97,12 +97,19 @@ def faults_of(transport: str) -> dict[str, Fault]:
     """The faults `--fault TRANSPORT:NAME` can name; `interop` for the device as a whole."""
     if transport == "interop":
         return importlib.import_module("certkit_emulators.interop").FAULTS
-    return emulator_class(transport).FAULTS
+    return _transport(transport).faults()
 
 
 def variants_of(transport: str) -> dict[str, Variant]:
     """The variants `--variant TRANSPORT:NAME` can name."""
-    return emulator_class(transport).VARIANTS
+    return _transport(transport).variants()
+
+
+def _transport(name: str) -> Any:
+    """The registered transport (certkit.transports), whose emulator it is."""
+    from certkit.transports import transport
+
+    return transport(name)
 
 
 def check_variants(variants: dict[str, frozenset[str]], emulated: frozenset[str]) -> None:

@@ -181,16 +181,17 @@ class Transport(abc.ABC):
     # --- the emulator ----------------------------------------------------------------
 
     def faults(self) -> dict[str, Any]:
-        """The emulator's faults (`--fault <name>:FAULT`), by name."""
-        from certkit_emulators import faults_of
+        """The emulator's faults (`--fault <name>:FAULT`), by name: by default those of the
+        emulator registered for it in certkit_emulators."""
+        from certkit_emulators import emulator_class
 
-        return faults_of(self.name)
+        return dict(emulator_class(self.name).FAULTS)
 
     def variants(self) -> dict[str, Any]:
         """The emulator's conformant variants (`--variant <name>:VARIANT`), by name."""
-        from certkit_emulators import variants_of
+        from certkit_emulators import emulator_class
 
-        return variants_of(self.name)
+        return dict(emulator_class(self.name).VARIANTS)
 
     def emulator_main(self, argv: list[str]) -> int:
         """`certkit emulate <name> ...`: run the emulator on its own."""
