@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bleak import BleakClient
 from bleak.backends.device import BLEDevice
+from run_record import in_rules_s, waits_s
 
 from certkit.bench import Bench
 from certkit.design import lint_file
@@ -178,10 +179,8 @@ def split(out: Path, wall: float, verdict: dict) -> dict[str, float]:
     """Where the wall time of one run went (from verdict.json and the evidence logs)."""
     begun = datetime.fromisoformat(verdict["started"])
     ended = datetime.fromisoformat(verdict["finished"])
-    rules = sum(r["duration_s"] or 0 for r in verdict["rules"])
-    waited = 0.0
-    for log in (out / "evidence").glob("*.log"):
-        waited += sum(float(s) for s in re.findall(r" note waited ([0-9.]+) s", log.read_text()))
+    rules = in_rules_s(verdict)
+    waited = sum(waits_s(verdict))  # the link's waits for the DUT, the rules' imposed ones
     # The link opens in BLE-001's setup: its duration less the check after "found the DUT".
     first = (out / "evidence" / "BLE-001.log").read_text()
     times = [float(t) for t in re.findall(r"^\s+([0-9.]+) ", first, re.MULTILINE)]

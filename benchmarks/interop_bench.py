@@ -5,9 +5,11 @@
 Prints:
 
 1. the wall time of `certkit run PROFILE --emulate` (every transport, every
-   rule), with the time per rule family and the part the standard imposes
-   (waits a conformant device cannot shorten: SER-002's 3 s polling window,
-   the waits the rules record as "imposed wait" or "waited");
+   rule), with the time per rule family, the part the standard imposes
+   (windows a conformant device cannot shorten: SER-002's polling window,
+   reply-ms after invalid input) and the time spent waiting for the DUT
+   (reconnects, advertising), both read from the `imposed wait` and
+   `wait for the DUT` measurements in verdict.json;
 2. the peak memory (max RSS) of that run, from /usr/bin/time -v;
 3. the fleet figure: `--fleet` emulated kettles certified one after another,
    then `--parallel` at a time, and the ratio of the two wall times.
@@ -26,11 +28,10 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from run_record import load, waits_s
+
 ROOT = Path(__file__).resolve().parent.parent
 KETTLE = ROOT / "profiles" / "acme.kettle.k1.yaml"
-SER_002_WINDOW_S = 3.0
-IMPOSED = re.compile(r"imposed wait: (\d+(?:\.\d+)?) ms")
-WAITED = re.compile(r"waited (\d+(?:\.\d+)?) s")
 
 
 def certify(profile: Path, out: Path, timed: bool = False) -> tuple[float, int, str]:
@@ -47,23 +48,17 @@ def certify(profile: Path, out: Path, timed: bool = False) -> tuple[float, int, 
     return wall, int(rss.group(1)) if rss else 0, verdict
 
 
-def breakdown(out: Path) -> tuple[dict[str, float], float]:
-    """Seconds per rule family, and the seconds the standard imposes."""
-    document = json.loads((out / "verdict.json").read_text("utf-8"))
+def breakdown(out: Path) -> tuple[dict[str, float], float, float]:
+    """Seconds per rule family, the seconds the standard imposes, and the seconds spent
+    waiting for the DUT."""
+    document = load(out)
     families: dict[str, float] = defaultdict(float)
-    imposed = 0.0
     for result in document["rules"]:
         rule = result["rule"]
         family = "INT+SEC-002" if rule.startswith("INT-") or rule == "SEC-002" else rule[:3]
         families[family] += result.get("duration_s") or 0.0
-        if rule == "SER-002" and result["outcome"] == "pass":
-            imposed += SER_002_WINDOW_S
-        evidence = out / result["evidence"] if result.get("evidence") else None
-        if evidence and evidence.exists():
-            text = evidence.read_text("utf-8", errors="replace")
-            imposed += sum(float(x) / 1000 for x in IMPOSED.findall(text))
-            imposed += sum(float(x) for x in WAITED.findall(text))
-    return dict(families), imposed
+    imposed, dut = waits_s(document)
+    return dict(families), imposed, dut
 
 
 def main() -> int:
@@ -75,13 +70,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="certkit-interop-bench-") as folder:
         base = Path(folder)
         wall, rss, verdict = certify(args.profile, base / "single", timed=True)
-        families, imposed = breakdown(base / "single")
+        families, imposed, dut = breakdown(base / "single")
         print(f"full run ({args.profile.name}, --emulate, every rule): {wall:.1f} s wall, "
               f"verdict {verdict} (goal: at most 20 s)")
         for family, seconds in sorted(families.items(), key=lambda kv: -kv[1]):
             print(f"  {family:<12} {seconds:6.2f} s")
-        print(f"  imposed by the standard: {imposed:.1f} s; the rest is harness and start-up: "
-              f"{wall - sum(families.values()):.1f} s outside the rules")
+        print(f"  imposed by the standard: {imposed:.1f} s; waiting for the DUT: {dut:.1f} s; "
+              f"harness and start-up: {wall - sum(families.values()):.1f} s outside the rules")
         print(f"peak memory (max RSS): {rss / 1024:.0f} MiB")
         started = time.monotonic()
         for i in range(args.fleet):

@@ -24,7 +24,6 @@ any comparison meaningless. Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import socket
 import statistics
@@ -42,6 +41,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from run_record import figures, in_rules_s, load, seconds, waits_s
 
 from certkit.bench import Bench
 from certkit.design import lint_file
@@ -212,14 +213,12 @@ def wall_time(runs: int) -> None:
                             "mqtt", "--rules", "MQT-*", "--out", out], cwd=ROOT,
                            capture_output=True, timeout=300, check=False)
             totals.append(time.perf_counter() - started)
-            text = "\n".join(p.read_text("utf-8") for p in Path(out, "evidence").glob("MQT-*.log"))
-            windows = re.findall(r"imposed wait: (\d+) ms", text)
-            imposed.append(sum(float(ms) for ms in windows) / 1000)
-            waits = re.findall(r"waited (\d+) ms for the DUT's session", text)
-            waits += re.findall(r"measure cut to new session ([\d.]+) ms", text)
-            device.append(sum(float(ms) for ms in waits) / 1000)
-            verdict = (Path(out) / "verdict.json").read_text("utf-8")
-            in_rules.append(sum(float(s) for s in re.findall(r'"duration_s": ([\d.]+)', verdict)))
+            document = load(Path(out))
+            standard, for_dut = waits_s(document, ["MQT"])
+            imposed.append(standard)
+            reconnects = sum(seconds(m) for m in figures(document, "cut to new session", ["MQT"]))
+            device.append(for_dut + reconnects)
+            in_rules.append(in_rules_s(document, ["MQT"]))
     total, standard, dut = (statistics.median(totals), statistics.median(imposed),
                             statistics.median(device))
     rules = statistics.median(in_rules)

@@ -9,7 +9,15 @@ evidence lands on the rule instance that was running when it happened.
                 samples=latencies)  # the figures behind it, in the order taken
 
 A measured figure is data as well as a line: `EvidenceItem.measurement` carries
-it to verdict.json, the Allure parameters and the latency charts.
+it to verdict.json, the Allure parameters and the latency charts. So is a wait
+(a window the standard imposes, a DUT given time to reconnect):
+
+    log.waited(0.5, "imposed wait: 500 ms (reply-ms after the invalid payloads)",
+               imposed=True)
+
+records the line as a note and a measurement in seconds, named `imposed wait`
+(the standard's) or `wait for the DUT` (the DUT's time: a reconnect, an
+advertisement), which benchmarks add up from verdict.json.
 """
 
 from __future__ import annotations
@@ -20,9 +28,15 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _AT_MOST = re.compile(r"at most (\d+(?:\.\d+)?)")
+
+# The measurements of a wait, in seconds: a window the standard imposes (reply-ms, a polling
+# window), and time the DUT takes (to reconnect, to advertise). Neither is a check.
+IMPOSED_WAIT = "imposed wait"
+DUT_WAIT = "wait for the DUT"
+WAIT_LIMIT = "none: time spent waiting, not a check"
 
 
 @dataclass(frozen=True)
@@ -69,7 +83,7 @@ class EvidenceLog:
         self._items: list[EvidenceItem] = []
         self._lock = threading.Lock()
         self._t0 = time.monotonic()
-        self.started = datetime.now(timezone.utc)
+        self.started = datetime.now(UTC)
 
     @property
     def t0(self) -> float:
@@ -100,6 +114,13 @@ class EvidenceLog:
         verdict = "within" if ok else "OUTSIDE"
         self.record("measure", "", f"{name} {value:g} {unit} ({verdict} limit: {limit})",
                     measurement=figure)
+
+    def waited(self, seconds: float, text: str, *, imposed: bool) -> None:
+        """A deliberate wait: `text` as a note, and `seconds` as a measurement (IMPOSED_WAIT
+        when the standard imposes it, else DUT_WAIT)."""
+        name = IMPOSED_WAIT if imposed else DUT_WAIT
+        self.record("note", "", text,
+                    measurement=Measurement(name, round(seconds, 3), "s", WAIT_LIMIT, True))
 
     def mark(self) -> int:
         with self._lock:

@@ -376,7 +376,9 @@ def test_invalid_set_changes_nothing(rule_instance: Instance, mqtt: MqttLink, pr
     # Nothing may change within reply-ms: a conformant DUT makes certkit wait it out.
     hit = mqtt.wait_message(changed, sent + window / 1000, mark)
     if hit is None:
-        evidence.note(f"imposed wait: {window} ms (reply-ms after the invalid payloads)")
+        evidence.waited(window / 1000,
+                        f"imposed wait: {window} ms (reply-ms after the invalid payloads)",
+                        imposed=True)
     kept = f"{render(homie.encode(prop, before))}" if before is not None else "its value"
     if hit is not None and hit.topic == topic:
         culprit = next((why for why, p in payloads if p == hit.payload), None)
@@ -418,7 +420,9 @@ def _invalid_triggers_change_nothing(action: Action, mqtt: MqttLink, profile: Pr
 
     hit = mqtt.wait_message(changed, sent + window / 1000, mark)
     if hit is None:
-        evidence.note(f"imposed wait: {window} ms (reply-ms after the invalid triggers)")
+        evidence.waited(window / 1000,
+                        f"imposed wait: {window} ms (reply-ms after the invalid triggers)",
+                        imposed=True)
     culprit = next((why for why, p in payloads if hit is not None and p == hit.payload), None)
     applied = f" (the {culprit} trigger ran)" if culprit else ""
     if hit is not None and hit.topic == topic:
@@ -623,8 +627,9 @@ def test_tls_only_and_untrusted_broker_refused(rule_instance: Instance, mqtt: Mq
             fail(f"no MQTT session within {window} ms while the endpoint presents a certificate "
                  "not signed by the DUT's CA", f"a session after {after:.0f} ms")
         refused = mqtt.dut.incidents_since(cut, frozenset({"tls-refused"}))
-        evidence.note(f"imposed wait: {window} ms (SEC-003: no session with an untrusted "
-                      f"certificate); the DUT refused {len(refused)} handshake(s)")
+        evidence.waited(window / 1000, f"imposed wait: {window} ms (SEC-003: no session with "
+                        f"an untrusted certificate); the DUT refused {len(refused)} "
+                        "handshake(s)", imposed=True)
     finally:
         mqtt.present("trusted")
         if mqtt.dut.live_session() is not None:

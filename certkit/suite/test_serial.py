@@ -176,6 +176,8 @@ def test_ser_002_polls_get_down(rule_instance: Instance, serial: SerialLink,
     start = serial.now()
     serial.pause(window / 1000)
     end = serial.now()
+    evidence.waited(end - start, f"imposed wait: {window:g} ms (the polling window observed)",
+                    imposed=True)
     polls = [u.t for u in serial.uplinks(start, end, "get_down")]
     stats = analysis.poll_stats(polls, start, end)
     shown = f"{stats.count} polls in {(end - start):.1f} s"

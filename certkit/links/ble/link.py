@@ -211,9 +211,9 @@ class BleLink(Link):
         return self._label_cache[uuid]
 
     def waited(self, seconds: float, why: str) -> None:
-        """Record a deliberate wait (the benchmark adds these up)."""
+        """Record a deliberate wait (a `wait for the DUT` measurement the benchmarks add up)."""
         self.waited_s += seconds
-        self.evidence.note(f"waited {seconds:.3f} s: {why}")
+        self.evidence.waited(seconds, f"waited {seconds:.3f} s: {why}", imposed=False)
 
     # ------------------------------------------------------------ advertising
 

@@ -503,7 +503,9 @@ class MqttLink(Link):
         session = self.dut.wait(self.dut.live_session, deadline)
         waited = (time.monotonic() - started) * 1000
         if waited >= 20:
-            self.evidence.note(f"bench: waited {waited:.0f} ms for the DUT's session")
+            self.evidence.waited(waited / 1000,
+                                 f"bench: waited {waited:.0f} ms for the DUT's session",
+                                 imposed=False)
         if session is None:
             since = "certkit cut its connection" if self.last_cut_t else "the endpoint opened"
             url = self.endpoint.url if self.endpoint else "the endpoint"
