@@ -2,8 +2,8 @@
 
 A DUT with several transports is one device: these rules open every link it
 declares (the `link` fixture opens each once per run) and drive each through
-its transport's interop face (`Transport.face(link)`, an
-`certkit.transports.interop.InteropFace`). No transport is named here: what
+its transport's interop face (`Transport.face(link)`, an `InteropFace` of
+`certkit/transports/interop.py`). No transport is named here: what
 differs between transports (the identity each reports, a second controller,
 the unknown message, a neighbour, malformed inputs) is each face's business.
 A transport whose face lacks a capability takes no part in that rule, and
@@ -20,7 +20,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -56,17 +56,16 @@ def _face(link: Callable[[str], Any], name: str, profile: Profile) -> InteropFac
 
 
 def _faces(profile: Profile, link: Callable[[str], Any], names: Iterable[str],
-           evidence: EvidenceLog) -> dict[str, InteropFace]:
-    """A face per transport of `names` that has one (a transport whose link failed ends
-    the rule in error; one without a face is left out, as the evidence says)."""
-    faces = {}
+           evidence: EvidenceLog) -> Iterator[tuple[str, InteropFace]]:
+    """(name, face) for each transport of `names` that has a face, each link opened as
+    it comes (a transport whose link failed ends the rule in error; one without a face
+    is left out, as the evidence says)."""
     for name in names:
         face = _face(link, name, profile)
         if face is None:
             evidence.note(f"{name} has no interop face: it takes no part in this rule")
         else:
-            faces[name] = face
-    return faces
+            yield name, face
 
 
 def _exposing(profile: Profile, prop: Property) -> list[str]:
@@ -91,7 +90,7 @@ def test_int_001_changes_propagate(rule_instance: Instance, profile: Profile,
                                    link: Callable[[str], Any], limit_ms: Callable[[str], int],
                                    evidence: EvidenceLog) -> None:
     prop: Property = rule_instance.target  # type: ignore[assignment]
-    faces = _faces(profile, link, _exposing(profile, prop), evidence)
+    faces = dict(_faces(profile, link, _exposing(profile, prop), evidence))
     if len(faces) < 2:
         not_applicable(f"fewer than two transports with an interop face expose {prop.label}")
     within = _propagation_s(rule_instance, limit_ms)
@@ -135,7 +134,7 @@ def test_int_002_identity_agrees(profile: Profile, link: Callable[[str], Any],
     declared = {"model": profile.device.model, "firmware": profile.device.firmware,
                 "mcu-version": profile.device.mcu_version}
     seen: list[tuple[str, str, str]] = []  # (what, transport, value)
-    for name, face in _faces(profile, link, profile.transports.declared, evidence).items():
+    for name, face in _faces(profile, link, profile.transports.declared, evidence):
         for what, value in face.identity(profile, CONFIRM_S).items():
             seen.append((what, name, value))
             dut_identity(what, value, name)
@@ -156,7 +155,7 @@ def test_int_002_identity_agrees(profile: Profile, link: Callable[[str], Any],
 def test_int_003_last_writer_wins(profile: Profile, link: Callable[[str], Any],
                                   limit_ms: Callable[[str], int],
                                   evidence: EvidenceLog) -> None:
-    faces = _faces(profile, link, profile.transports.declared, evidence)
+    faces = dict(_faces(profile, link, profile.transports.declared, evidence))
     pairs = _controller_pairs(profile, faces)
     if not pairs:
         not_applicable("no property is writable through two controllers")
@@ -295,15 +294,11 @@ def test_int_005_quality_bar(rule_instance: Instance, profile: Profile,
 @pytest.mark.certkit_rule("INT-006")
 def test_int_006_coexistence(profile: Profile, link: Callable[[str], Any],
                              evidence: EvidenceLog) -> None:
+    # Only a medium the DUT shares (a broker, a radio) can have a neighbour on it.
+    shared = [n for n in profile.transports.declared if transport(n).medium is not None]
     neighbours: list[Neighbour] = []
     try:
-        for name in profile.transports.declared:
-            if transport(name).medium is None:
-                continue  # nothing beside the DUT on a point-to-point link
-            face = _face(link, name, profile)
-            if face is None:
-                evidence.note(f"INT-006: {name} has no interop face; {name} not checked")
-                continue
+        for _, face in _faces(profile, link, shared, evidence):
             face.neighbour(profile, evidence, neighbours.append)
     finally:
         for neighbour in neighbours:

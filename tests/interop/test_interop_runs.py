@@ -141,6 +141,18 @@ def test_a_set_through_one_face_shows_on_the_others(runs):
         assert f"{pair} propagation" in log, log
 
 
+def test_int_003_pairs_each_controller_with_the_broker(runs):
+    # The broker's transport writes second, as a cloud would; a second client on the
+    # broker pairs with certkit's own, and serial and BLE each pair with MQTT.
+    log = (runs["conformant"].out / "evidence" / "INT-003.log").read_text("utf-8")
+    notes = [line.split(": interleaved writes ")[1] for line in log.splitlines()
+             if ": interleaved writes " in line]
+    # "mqtt client 2 100, mqtt 41, ..." -> ("mqtt client 2", "mqtt")
+    pairs = [tuple(dict.fromkeys(write.rsplit(" ", 1)[0] for write in note.split(", ")))
+             for note in notes]
+    assert pairs == [("mqtt client 2", "mqtt"), ("serial", "mqtt"), ("ble", "mqtt")], log
+
+
 # ------------------------------------------------------------------ faults
 
 
