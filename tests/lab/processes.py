@@ -138,19 +138,21 @@ class Mcu:
 class Ser2net:
     """Debian's ser2net in front of a pty: an RFC 2217 (telnet) port and a raw TCP port."""
 
-    def __init__(self, folder: Path, device: str) -> None:
+    def __init__(self, folder: Path, device: str, chardelay: bool = True) -> None:
+        """`chardelay=False`: ser2net sends what the device wrote at once (by default it
+        waits a few character times for more, as labgrid's exporter leaves it)."""
         self.rfc2217_port, self.raw_port = free_port(), free_port()
         config = folder / "ser2net.yaml"
+        options = "  options:\n    kickolduser: true\n" + (
+            "" if chardelay else "    chardelay: false\n")
         config.write_text(
             "%YAML 1.1\n---\n"
             f"connection: &rfc2217\n"
             f"  accepter: telnet(rfc2217),tcp,127.0.0.1,{self.rfc2217_port}\n"
-            f"  connector: serialdev,{device},115200n81,local\n"
-            f"  options:\n    kickolduser: true\n"
+            f"  connector: serialdev,{device},115200n81,local\n{options}"
             f"connection: &raw\n"
             f"  accepter: tcp,127.0.0.1,{self.raw_port}\n"
-            f"  connector: serialdev,{device},115200n81,local\n"
-            f"  options:\n    kickolduser: true\n", "utf-8")
+            f"  connector: serialdev,{device},115200n81,local\n{options}", "utf-8")
         # -n: in the foreground, -d: log to stdout, -P: its own pid file (not /run's).
         self.child = Child("ser2net", [SER2NET, "-n", "-d", "-c", str(config),
                                        "-P", str(folder / "ser2net.pid")],
