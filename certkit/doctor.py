@@ -62,6 +62,7 @@ def failed(needed: bool, name: str, detail: str, fix: str) -> Check:
 def output(command: list[str]) -> tuple[int, str]:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
+                              check=False,
                               stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return -1, str(exc)

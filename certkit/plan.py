@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from certkit.profile.model import Action, Event, Profile, Property
 from certkit.standard.catalogue import Catalogue, Rule, catalogue

@@ -8,7 +8,8 @@ Light on import: the transport registry loads each transport package through her
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from certkit.bench import Bench
@@ -47,4 +48,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Link", "LinkFactory", "open_link", "factory_for"]
+__all__ = ["Link", "LinkFactory", "factory_for", "open_link"]

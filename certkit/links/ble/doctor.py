@@ -38,7 +38,7 @@ def check_ble(adapter: str | None, needs: Needs) -> Check:
     if wanted and wanted not in adapters:
         return Check("ble", "fail", f"--ble-adapter {spec}: BlueZ has no {wanted} (it has "
                      f"{', '.join(sorted(adapters))})", "--ble-adapter bluez:<one of them>")
-    name = wanted or sorted(adapters)[0]
+    name = wanted or min(adapters)
     if not adapters[name]:
         return Check("ble", "fail", f"BlueZ adapter {name} is powered off",
                      "bluetoothctl power on (or: rfkill unblock bluetooth)")

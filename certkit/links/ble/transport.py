@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from certkit.transports.base import BenchOption, Claim, Condition, Transport
 
@@ -43,7 +43,7 @@ class BleTransport(Transport):
         BenchOption("adapter", "ADAPTER", "bluez (default) or bumble:<transport>",
                     cli="--ble-adapter"),
     )
-    profile_schema = {
+    profile_schema: ClassVar[dict[str, Any]] = {
         "type": "object", "additionalProperties": False,
         "required": ["name-prefix", "company-id", "product-id", "services"],
         "properties": {
@@ -103,20 +103,20 @@ class BleTransport(Transport):
         by_siid = {s["siid"]: s for s in data["services"]}
         for k, siid in enumerate(settings["services"]):
             if siid not in by_siid:
-                problems.append((("services", k), f"BLE service {siid} is not a declared "
-                                                  "service"))
+                problems.append((("services", k), (f"BLE service {siid} is not a declared "
+                                                  "service")))
         for k, obj in enumerate(settings.get("bthome") or ()):
             service = by_siid.get(obj["siid"])
             prop = next((p for p in (service or {}).get("properties") or ()
                          if p["piid"] == obj["piid"]), None)
             target = f"{obj['siid']}.{obj['piid']}"
             if prop is None:
-                problems.append((("bthome", k), f"BTHome object 0x{obj['object']:02X} maps to "
-                                                f"{target}, which is not a declared property"))
+                problems.append((("bthome", k), (f"BTHome object 0x{obj['object']:02X} maps to "
+                                                f"{target}, which is not a declared property")))
             elif prop["format"] not in NUMERIC_FORMATS or "read" not in prop["access"]:
-                problems.append((("bthome", k), f"BTHome object 0x{obj['object']:02X} maps to "
+                problems.append((("bthome", k), (f"BTHome object 0x{obj['object']:02X} maps to "
                                                 f"{target} ({prop['name']}), which is not a "
-                                                "readable numeric property"))
+                                                "readable numeric property")))
         return problems
 
     def template_lines(self, model: str, siids: list[int]) -> list[str]:

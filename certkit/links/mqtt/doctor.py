@@ -76,11 +76,11 @@ def check_listen(endpoint: Endpoint | None, needs: Needs) -> Check:
     except OSError as exc:
         fixes = {
             errno.EADDRINUSE: (f"port {endpoint.port} is already in use by another process",
-                               f"stop it (ss -ltnp 'sport = :{endpoint.port}' names it) or "
-                               "choose another port (and configure the DUT for it)"),
+                               (f"stop it (ss -ltnp 'sport = :{endpoint.port}' names it) or "
+                               "choose another port (and configure the DUT for it)")),
             errno.EADDRNOTAVAIL: (f"{endpoint.host} is not an address of this machine",
-                                  "use one of this machine's addresses (ip -brief address), "
-                                  "or 0.0.0.0 for all of them"),
+                                  ("use one of this machine's addresses (ip -brief address), "
+                                  "or 0.0.0.0 for all of them")),
             errno.EACCES: (f"port {endpoint.port} needs privileges to listen on",
                            "use a port above 1023, or grant CAP_NET_BIND_SERVICE"),
         }

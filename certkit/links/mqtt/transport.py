@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from certkit.transports.base import BenchOption, Claim, Condition, Transport
 
@@ -90,7 +90,7 @@ class MqttTransport(Transport):
                     "one, mqtt://HOST:PORT or mqtts://HOST:PORT",
                     parse=parse_broker_url, cli="--mqtt-broker"),
     )
-    profile_schema = {"type": "object", "additionalProperties": False,
+    profile_schema: ClassVar[dict[str, Any]] = {"type": "object", "additionalProperties": False,
                       "required": ["device-id"], "properties": {
                           "device-id": {"type": "string", "description": "Homie device ID."},
                           "tls": {"enum": ["required", "none"], "default": "none"}}}
@@ -142,8 +142,8 @@ class MqttTransport(Transport):
 
         if DEVICE_ID_RE.fullmatch(settings["device-id"]):
             return []
-        return [(("device-id",), f"device-id {settings['device-id']!r} does not match "
-                                 f"{DEVICE_ID_RE.pattern}")]
+        return [(("device-id",), (f"device-id {settings['device-id']!r} does not match "
+                                 f"{DEVICE_ID_RE.pattern}"))]
 
     def template_lines(self, model: str, siids: list[int]) -> list[str]:
         device_id = model.replace(".", "-")

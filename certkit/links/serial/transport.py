@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from certkit.transports.base import BenchOption, Claim, Transport
 
@@ -46,7 +46,7 @@ class SerialTransport(Transport):
                     "(a labgrid place's power switch), none",
                     parse=parse_reset, cli="--reset"),
     )
-    profile_schema = {"type": "object", "additionalProperties": False, "properties": {
+    profile_schema: ClassVar[dict[str, Any]] = {"type": "object", "additionalProperties": False, "properties": {
         "baudrate": {"type": "integer", "minimum": 1200, "maximum": 4000000,
                      "default": 115200}}}
     wire_encoding = "decimal"
