@@ -125,6 +125,11 @@ class Operator(abc.ABC):
         self._record("<-", answer.shown(), at=answer.answered_mono)
         return answer
 
+    @property
+    @abc.abstractmethod
+    def shown(self) -> str:
+        """Who answers, as the verdict's bench shows it."""
+
     @abc.abstractmethod
     def _answer(self, question: Question) -> Answer:
         """Put the question (calling `_shown` as the operator gets it) and get its answer."""
@@ -146,6 +151,10 @@ class NoOperator(Operator):
     def __init__(self, why: str, evidence: EvidenceLog | None = None, dut: str = "") -> None:
         super().__init__(evidence, dut)
         self.why = why
+
+    @property
+    def shown(self) -> str:
+        return f"none ({self.why})"
 
     def _answer(self, question: Question) -> Answer:
         self._shown(question)

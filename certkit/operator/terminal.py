@@ -58,6 +58,11 @@ class TerminalOperator(Operator):
         self.lock = PromptLock(lock) if lock else None
         self._in_process = threading.Lock()
 
+    @property
+    def shown(self) -> str:
+        return f"at the terminal {self.terminal}" + (f" (one question at a time: {self.lock.path})"
+                                                     if self.lock else "")
+
     def _answer(self, question: Question) -> Answer:
         from certkit.deadline import paused
         from certkit.report.progress import operator_pause

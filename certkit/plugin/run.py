@@ -74,6 +74,7 @@ class CertkitRun:
         self.record = RunRecord(self.out, lint.path, lint.sha256, model, self.plan,
                                 self.patterns, bench.describe(), waivers=waivers, setup=bench,
                                 transports=profile.transports.declared if profile else ())
+        self.record.bench["operator"] = self.operator.shown  # who could answer questions
         if profile is not None:
             device = profile.device
             self.record.declared = {"model": device.model, "firmware": device.firmware,

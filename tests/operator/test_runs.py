@@ -84,7 +84,9 @@ def test_the_operator_power_cycles_the_dut_for_ser_001(pane_of, tmp_path, serial
     os.kill(emulator, signal.SIGUSR1)  # the operator switches it off and on
     pane.send("", "Enter")
     pane.exit_code(RUN_S)
-    assert outcomes(read_verdict(out)) == {"SER-001": "pass"}
+    verdict = read_verdict(out)
+    assert outcomes(verdict) == {"SER-001": "pass"}
+    assert verdict["bench"]["operator"] == "at the terminal /dev/tty"
     log = evidence(out, "SER-001")
     assert "operator -> do-now: Power-cycle the device under test now" in log
     assert "operator <- done after " in log
@@ -121,6 +123,7 @@ def test_without_an_operator_reset_prompt_is_an_error(tmp_path, how):
                                   f"and this run has none ({why}); use dtr, rts or cmd:... "
                                   "for unattended runs")
     assert f"operator <- no operator ({why})" in evidence(out, "SER-001")
+    assert read_verdict(out)["bench"]["operator"] == f"none ({why})"
 
 
 # ------------------------------------------------------------------ BLE-007, ECS-1 C-1
