@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -21,7 +22,7 @@ from certkit.cli import run_cmd
 from certkit.design import document, lint_file
 from certkit.plan import conditions
 from certkit.transports.base import BenchOption, Claim, Transport
-from tests.conftest import KETTLE
+from tests.conftest import KETTLE, ROOT
 
 HISTORIC = ["--serial", "--reset", "--mqtt-listen", "--mqtt-broker", "--ble", "--ble-adapter"]
 
@@ -145,3 +146,12 @@ def test_a_fourth_transports_bench_keys_and_claims(with_loop: None, tmp_path: Pa
     with pytest.raises(BenchFileError, match=r"4:\d+: loop port lo0 is also one's \(line 3\): "
                                              "two DUTs cannot share a loop port"):
         load_bench_file(bench)
+
+
+def test_the_shipped_profile_schema_holds_each_transports_fragment() -> None:
+    """profile.schema.json (for editors) carries what lint uses: each registered
+    transport's `transports.<name>` fragment."""
+    shipped = json.loads((ROOT / "certkit" / "profile" / "profile.schema.json").read_text("utf-8"))
+    assert shipped["$defs"]["transports"]["properties"] == {
+        name: transport.profile_schema for name, transport in registry.transports().items()}
+    assert document.profile_schema()["$defs"]["transports"] == shipped["$defs"]["transports"]
