@@ -95,6 +95,9 @@ class TerminalOperator(Operator):
             except termios.error:
                 pass  # not a terminal (a pipe in a test harness): nothing typed ahead
             return self._converse(fd, question)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: the run stops, the question ends its line
+            os.write(fd, b"\n  (the run was stopped)\n")
+            raise
         finally:
             os.close(fd)
 
