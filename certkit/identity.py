@@ -54,12 +54,15 @@ def observe(transport: str, opened: Any, profile: Profile) -> dict[str, str]:
 def mismatches(expected: dict[str, str], observed: dict[str, str]) -> list[str]:
     """Each identity field the unit reports otherwise than expected: 'KEY expected X,
     observed Y'."""
+    from certkit.transports import transports
+
+    any_case = {k for t in transports().values() for k in t.identity_keys_any_case}
     wrong = []
     for key, want in expected.items():
         seen = observed.get(key)
         if seen is None:
             continue
-        same = seen.lower() == want.lower() if key == "ble-address" else seen == want
+        same = seen.lower() == want.lower() if key in any_case else seen == want
         if not same:
             wrong.append(f"{key} expected {want!r}, observed {seen!r}")
     return wrong

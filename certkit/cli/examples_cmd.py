@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from certkit.transports import names
+
 DEFAULT_EXAMPLE = "acme.kettle.k1"  # the example of ECS-1 section 2
 SCHEMA_COMMENT = "# yaml-language-server: $schema="
 BENCH_FILE_SUFFIX = ".bench.yaml"
@@ -85,8 +87,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                       help="write a lint-clean profile for this category instead of copying "
                            "an example (light, outlet, kettle, temperature-humidity-sensor, "
                            "air-purifier)")
-    init.add_argument("--transports", metavar="T,...", default="serial,mqtt,ble",
-                      help="with --category: the DUT's transports (default serial,mqtt,ble)")
+    every = ",".join(names())
+    init.add_argument("--transports", metavar="T,...", default=every,
+                      help=f"with --category: the DUT's transports (default {every})")
     init.add_argument("--model", metavar="MODEL",
                       help="with --category: the model, vendor.category.version")
     init.set_defaults(handler=init_profile)

@@ -159,8 +159,8 @@ class RunRecord:
     def identity(self) -> dict:
         """The DUT identity as observed; the declared value where no transport reported one."""
         identity: dict[str, object] = {}
-        for name in ("model", "firmware", "mcu-version", "serial-number", "device-id",
-                     "ble-address"):
+        own = [key for t in registered_transports().values() for key in t.identity_keys]
+        for name in ("model", "firmware", "mcu-version", "serial-number", *own):
             seen = set(self.observed.get(name, {}).values())
             if len(seen) > 1:
                 identity[name] = "conflicting: " + ", ".join(

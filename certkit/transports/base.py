@@ -102,6 +102,7 @@ class Transport(abc.ABC):
     # What the unit reports about itself over this transport that the bench may name
     # (--identity KEY=VALUE), beyond model, firmware, mcu-version and serial-number.
     identity_keys: ClassVar[tuple[str, ...]] = ()
+    identity_keys_any_case: ClassVar[tuple[str, ...]] = ()  # compared ignoring case
     # The last-resort deadline's base for one of its rule instances, and the progress
     # display's estimate of one instance, in seconds.
     base_deadline_s: ClassVar[float] = 10.0

@@ -62,6 +62,7 @@ class BleTransport(Transport):
     wire_encoding = "binary32"
     medium = "radio"
     identity_keys = ("ble-address",)
+    identity_keys_any_case = ("ble-address",)  # a MAC address, in either case
     base_deadline_s = 20.0
     progress_s = 1.0
 
