@@ -79,4 +79,8 @@ def _stdin_is_terminal(config: pytest.Config) -> bool:
     try:
         return os.isatty(0)
     finally:
+        # Back as pytest has it while plugins configure: stdin captured, stdout and stderr
+        # not (resuming alone started capturing them: the progress display, which copies
+        # stdout's descriptor next, then wrote into pytest's capture file and was lost).
         capture.resume_global_capture()
+        capture.suspend_global_capture()
