@@ -32,7 +32,10 @@ class Pane:
         self.socket = self.folder / "s"
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         # CI unset: the operator tests are about an attended run wherever they run.
-        line = (f"cd {shlex.quote(str(cwd))} && env -u CI {exports} {shlex.join(command)}; "
+        # The shell outlives a Ctrl-C typed at the command (its trap; the command's own
+        # SIGINT stays the default), so the exit code shows.
+        line = (f"trap : INT; cd {shlex.quote(str(cwd))} && env -u CI {exports} "
+                f"{shlex.join(command)}; "
                 "echo \"[exit $?]\"; sleep 600")
         self._tmux("new-session", "-d", "-s", "operator", "-x", str(width), "-y", str(height),
                    "sh", "-c", line)

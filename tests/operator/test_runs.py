@@ -228,3 +228,18 @@ def test_an_emulated_run_from_a_terminal_asks_nothing(pane_of, tmp_path):
     for result in read_verdict(out)["rules"]:
         assert result["outcome"] == "not-applicable"
         assert result["message"].endswith("and the run has no operator to cause one")
+
+
+def test_ctrl_c_during_a_question_stops_the_run_with_its_verdict(pane_of, tmp_path,
+                                                                 serial_emulator):
+    port, _ = serial_emulator
+    out = tmp_path / "run"
+    pane = run_in(pane_of, KETTLE, out, "--serial", port, "--reset", "prompt",
+                  "--rules", "SER-00[12]")
+    pane.wait_for(r"Power-cycle the device under test now")
+    pane.send("C-c")
+    assert pane.exit_code(RUN_S) == 3
+    assert "(the run was stopped)" in pane.screen()
+    verdict = read_verdict(out)
+    assert verdict["verdict"] == "INCOMPLETE" and not verdict["complete"]
+    assert verdict["stop_reason"] == "the run was interrupted"
