@@ -20,6 +20,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     cmd.add_argument("--rules", metavar="GLOB", action="append", default=[],
                      help="only rules whose ID matches (repeatable)")
     cmd.add_argument("--format", choices=("text", "json"), default="text")
+    cmd.add_argument("--operator", action="store_true",
+                     help="plan as for a run with an operator at the bench: BLE-007 then "
+                          "checks read-only notify properties too (ECS-1 C-1, "
+                          "docs/operators.md)")
     cmd.set_defaults(handler=run)
 
 
@@ -34,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             print(finding.text(), file=sys.stderr)
         print("certkit plan: the profile fails its design rules; fix them first", file=sys.stderr)
         return 2
-    plan = make_plan(lint.profile, args.rules)
+    plan = make_plan(lint.profile, args.rules, operator=args.operator)
     if args.format == "json":
         print(json.dumps([{"rule": i.rule.id, "instance": i.key, "label": i.label,
                            "level": i.rule.level, "applies": i.applies, "reason": i.reason}

@@ -243,3 +243,11 @@ def test_ctrl_c_during_a_question_stops_the_run_with_its_verdict(pane_of, tmp_pa
     verdict = read_verdict(out)
     assert verdict["verdict"] == "INCOMPLETE" and not verdict["complete"]
     assert verdict["stop_reason"] == "the run was interrupted"
+
+
+def test_plan_shows_what_an_operator_adds():
+    unattended = certkit("plan", SENSOR, "--rules", "BLE-007", "--explain")
+    attended = certkit("plan", SENSOR, "--rules", "BLE-007", "--explain", "--operator")
+    assert unattended.stdout.splitlines()[-1] == "0 instances to check, 3 not applicable"
+    assert attended.stdout.splitlines()[-1] == "3 instances to check, 0 not applicable"
+    assert attended.stdout.count("so the operator is asked to cause one (ECS-1 C-1)") == 3
