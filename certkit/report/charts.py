@@ -54,12 +54,14 @@ def latency_series(measurements: Sequence[Measurement]) -> Series | None:
         return Series(with_samples.name, with_samples.samples, limits, figures)
     # Else one figure per cycle or pair, named alike ("advertising again after disconnect 2",
     # "serial -> mqtt propagation"): three or more make a series.
-    kinds = {m.name.rstrip("0123456789 ").split()[-1] for m in timed}
+    stems = {m.name.rstrip("0123456789 ") for m in timed}
+    kinds = {stem.split()[-1] for stem in stems}
     if len(timed) < 3 or len(kinds) != 1:
         return None
     limits = tuple(dict.fromkeys((f"limit: {m.limit}", m.bound) for m in timed
                                  if m.bound is not None))
-    return Series(f"{kinds.pop()}, one figure per measurement", tuple(float(m.value)
+    named = stems.pop() if len(stems) == 1 else kinds.pop()  # "... after disconnect" 1, 2, 3
+    return Series(f"{named}, one figure per measurement", tuple(float(m.value)
                   for m in timed), limits, (), tuple(m.name for m in timed))
 
 

@@ -155,6 +155,23 @@ def test_single_figures_as_bars():
     assert chart_of("DSN-001", [figures[-1]]) is None  # no time measured: no chart
 
 
+def test_a_figure_per_cycle_or_pair_is_a_series():
+    """Three or more single figures of one kind (a delay per cycle, per transport pair)
+    are drawn in order, named by what they have in common; two kinds are not a series."""
+    cycles = [Measurement(f"advertising again after disconnect {n}", 400.0 + n, "ms",
+                          "at most 2000 ms", True, (), 2000.0) for n in (1, 2, 3)]
+    series = latency_series(cycles)
+    assert series.name == "advertising again after disconnect, one figure per measurement"
+    assert series.samples == (401.0, 402.0, 403.0)
+    assert series.limits == (("limit: at most 2000 ms", 2000.0),)
+    pairs = [Measurement(f"{a} -> {b} propagation", 30.0, "ms", "at most 2000 ms", True, (),
+                         2000.0) for a, b in (("serial", "mqtt"), ("mqtt", "ble"),
+                                              ("ble", "serial"))]
+    assert latency_series(pairs).name == "propagation, one figure per measurement"
+    assert latency_series(pairs).points == tuple(m.name for m in pairs)
+    assert latency_series(cycles[:2] + pairs[:1]) is None
+
+
 def test_trace_of_the_whole_run(pictured_run):
     trace = json.loads((pictured_run / "trace.json").read_text("utf-8"))
     events = trace["traceEvents"]
