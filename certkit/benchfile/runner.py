@@ -365,7 +365,7 @@ class _Bench:
 
 def _place_summary(place: PlaceRun) -> dict:
     lease = place.lease
-    return {"place": place.place, "coordinator": place.holder.coordinator.address,
+    return {"place": place.place, "coordinator": place.holder.address,
             "held": lease is not None, "holder": lease.holder if lease else None,
             "exporters": list(lease.exporters) if lease else [],
             "waited_s": lease.waited_s if lease else None,

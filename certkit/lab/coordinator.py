@@ -6,19 +6,19 @@ own (`certkit.links.aio.LoopThread`); every call from the bench runner's threads
 that loop and is bounded, and the state is read there too, so it is never read while the
 pump updates it.
 
-    coordinator = Coordinator("lab-host:20408")
-    coordinator.connect(timeout=10)
+    coordinator = join("lab-host:20408", timeout=10)   # the process's one session
     coordinator.place("kettle-a")          # PlaceState(name, acquired, reservation, ...)
     token = coordinator.reserve("kettle-a")
     coordinator.reservation(token)         # "waiting", "allocated", "acquired", ...
     coordinator.acquire("kettle-a"); coordinator.release("kettle-a")
-    coordinator.close(timeout=5)
+    leave(coordinator, timeout=5)
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,39 @@ class PlaceState:
     matches: tuple[str, ...]      # EXPORTER/GROUP/CLASS[/NAME] patterns
     resources: tuple[LabResource, ...]  # the resources it holds while acquired
     comment: str = ""
+
+
+_sessions: dict[str, tuple[Coordinator, int]] = {}  # address -> (session, its users)
+_sessions_lock = threading.Lock()
+
+
+def join(address: str, timeout: float) -> Coordinator:
+    """This process's one session with a coordinator, connected (CoordinatorError if not).
+
+    One per process, not one per place: labgrid's coordinator tells its clients apart by
+    their connection, and gRPC gives two channels of one process to one address a single
+    connection, so a second session would replace the first there and the first would hear
+    no more about the places. Every `join` is paired with a `leave`.
+    """
+    with _sessions_lock:
+        session, users = _sessions.get(address, (None, 0))
+        if session is None or not session.connected:
+            session, users = Coordinator(address), 0
+            session.connect(timeout)
+        _sessions[address] = (session, users + 1)
+        return session
+
+
+def leave(session: Coordinator, timeout: float) -> None:
+    """Done with the session; the last to leave closes it (bounded)."""
+    with _sessions_lock:
+        current, users = _sessions.get(session.address, (None, 0))
+        if current is session and users > 1:
+            _sessions[session.address] = (session, users - 1)
+            return
+        if current is session:
+            del _sessions[session.address]
+    session.close(timeout)
 
 
 def coordinator_address(given: str | None) -> str:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from certkit.lab.coordinator import Coordinator, CoordinatorError, PlaceState
+from certkit.lab.coordinator import Coordinator, CoordinatorError, PlaceState, join, leave
 from certkit.lab.lease import Lease
 
 CONNECT_S = 15.0
@@ -58,7 +58,8 @@ def holder_of(state: PlaceState, own: str) -> str:
 class PlaceHolder:
     def __init__(self, place: str, coordinator: str) -> None:
         self.place = place
-        self.coordinator = Coordinator(coordinator)
+        self.address = coordinator
+        self.coordinator: Coordinator | None = None  # this process's session, once joined
         self.token: str | None = None
         self.lease: Lease | None = None
         self._lock = threading.Lock()  # acquire (on the DUT's thread) against release
@@ -83,8 +84,7 @@ class PlaceHolder:
 
     def _acquire(self, asked: float, timeout: float, stop: threading.Event,
                  say: Callable[[str], None]) -> Lease:
-        coordinator = self.coordinator
-        coordinator.connect(CONNECT_S)
+        coordinator = self.coordinator = join(self.address, CONNECT_S)
         state = coordinator.place(self.place)
         missing = coordinator.unmatched(self.place)
         if missing:
@@ -151,7 +151,7 @@ class PlaceHolder:
 
     def still_held(self) -> bool:
         """Whether the coordinator still says this run holds the place."""
-        if self.lease is None:
+        if self.lease is None or self.coordinator is None:
             return False
         try:
             state = self.coordinator.place(self.place)
@@ -164,12 +164,14 @@ class PlaceHolder:
         Bounded by `timeout`; never raises. What was done, for the bench's log."""
         with self._lock:
             said = self._give_up()
-        self.coordinator.close(min(timeout, 5.0))
+            session, self.coordinator = self.coordinator, None
+        if session is not None:
+            leave(session, min(timeout, 5.0))
         return said
 
     def _give_up(self) -> str:
         coordinator, token = self.coordinator, self.token
-        if token is None or not coordinator.connected:
+        if token is None or coordinator is None or not coordinator.connected:
             return "nothing held"
         said = "reservation cancelled"
         try:

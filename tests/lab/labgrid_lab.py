@@ -25,7 +25,7 @@ CLIENT_S = 60.0  # one labgrid-client command (its imports take a second or two)
 class LabgridLab:
     folder: Path
     coordinator: str = ""
-    mcu: Mcu | None = None
+    mcus: list[Mcu] = field(default_factory=list)  # one per place, in order
     children: list[Child] = field(default_factory=list)
 
     def env(self, user: str | None = None) -> dict[str, str]:
@@ -66,12 +66,28 @@ class LabgridLab:
 
 
 def start_lab(folder: Path, places: tuple[str, ...] = ("kettle",)) -> LabgridLab:
-    """The coordinator, the MCU behind its outlet, an exporter of both, and `places` each
-    matching every resource of the exporter's group. Stop it with `lab.stop()`."""
+    """The coordinator; per place, an MCU behind its outlet (its own folder), exported as
+    group bench-N by one exporter, and the place matching every resource of its group.
+    Stop it with `lab.stop()`."""
     lab = LabgridLab(folder)
     try:
-        lab.mcu = Mcu(folder, KETTLE, outlet=True)
-        lab.children.append(lab.mcu.child)
+        groups = []
+        for n, place in enumerate(places, 1):
+            home = folder / place
+            home.mkdir()
+            mcu = Mcu(home, KETTLE, outlet=True)
+            lab.children.append(mcu.child)
+            lab.mcus.append(mcu)
+            groups.append(textwrap.dedent(f"""\
+                bench-{n}:
+                  RawSerialPort:
+                    port: {mcu.port}
+                    speed: 115200
+                  NetworkPowerPort:
+                    model: rest
+                    host: '{mcu.outlet}'
+                    index: 0
+                """))
         port = free_port()
         lab.coordinator = f"127.0.0.1:{port}"
         home = folder / "coordinator"  # it keeps places.yaml and resources.yaml here
@@ -82,25 +98,16 @@ def start_lab(folder: Path, places: tuple[str, ...] = ("kettle",)) -> LabgridLab
         if not accepts(port, time.monotonic() + START_S):
             raise AssertionError(f"labgrid-coordinator did not listen within {START_S:g} s")
         config = folder / "exporter.yaml"
-        config.write_text(textwrap.dedent(f"""\
-            bench-1:
-              RawSerialPort:
-                port: {lab.mcu.port}
-                speed: 115200
-              NetworkPowerPort:
-                model: rest
-                host: '{lab.mcu.outlet}'
-                index: 0
-            """), "utf-8")
+        config.write_text("".join(groups), "utf-8")
         exporter = Child("exporter", [str(BIN / "labgrid-exporter"), "-c", lab.coordinator,
                                       "--name", "exporter-1",
                                       "--hostname", "127.0.0.1", str(config)],
                          folder / "exporter.log", env=lab.env(), cwd=ROOT)
         lab.children.append(exporter)
         exporter.expect("Exporter ready")
-        for place in places:
+        for n, place in enumerate(places, 1):
             lab.client("-p", place, "create")
-            lab.client("-p", place, "add-match", "exporter-1/bench-1/*")
+            lab.client("-p", place, "add-match", f"exporter-1/bench-{n}/*")
         return lab
     except BaseException:
         lab.stop()

@@ -37,43 +37,45 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory) -> LabgridLab:
-    lab = start_lab(tmp_path_factory.mktemp("labgrid"))
+    lab = start_lab(tmp_path_factory.mktemp("labgrid"), places=("kettle", "kettle-2"))
     yield lab
     lab.stop()
 
 
 @pytest.fixture
 def place_free(lab: LabgridLab):
-    """Every test starts and ends with the place free (a test that failed half-way must not
-    leave it held for the next)."""
-    assert lab.holder("kettle") is None
+    """Every test starts and ends with the places free (a test that failed half-way must not
+    leave one held for the next)."""
+    assert lab.holder("kettle") is None and lab.holder("kettle-2") is None
     yield
-    if lab.holder("kettle") is not None:
-        lab.client("-p", "kettle", "release", "--kick", check=False)
+    for place in ("kettle", "kettle-2"):
+        if lab.holder(place) is not None:
+            lab.client("-p", place, "release", "--kick", check=False)
 
 
-def write_bench(folder: Path, lab: LabgridLab, name: str = "kettle-a") -> Path:
+def write_bench(folder: Path, lab: LabgridLab, places: dict[str, str]) -> Path:
+    """A bench file of DUTs (name: place), each a kettle on its labgrid place."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kettle.yaml").write_text(KETTLE.read_text("utf-8"), "utf-8")
     path = folder / "bench.yaml"
-    path.write_text(f"""certkit-bench: 1
-duts:
+    path.write_text("certkit-bench: 1\nduts:\n" + "".join(f"""\
   - name: {name}
     profile: kettle.yaml
     emulate: [mqtt, ble]     # only the serial rules run here; the place has the serial port
     serial: {{reset: power}}
-    labgrid: {{place: kettle, coordinator: "{lab.coordinator}"}}
-""", "utf-8")
+    labgrid: {{place: {place}, coordinator: "{lab.coordinator}"}}
+""" for name, place in places.items()), "utf-8")
     return path
 
 
 class BenchRun:
     """`certkit run --bench` in a session of its own, its output in a file."""
 
-    def __init__(self, folder: Path, lab: LabgridLab, *args: str) -> None:
+    def __init__(self, folder: Path, lab: LabgridLab, *args: str,
+                 places: dict[str, str] | None = None) -> None:
         self.folder, self.out = folder, folder / "out"
         self.output = folder / "bench-output.txt"
-        bench = write_bench(folder, lab)
+        bench = write_bench(folder, lab, places or {"kettle-a": "kettle"})
         with self.output.open("wb") as sink:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "certkit", "run", "--bench", str(bench),
@@ -134,7 +136,7 @@ def test_a_dut_on_a_place_is_certified_after_a_power_cycle_through_labgrid(
     evidence = (run.out / "kettle-a" / "evidence" / "SER-001.log").read_text("utf-8")
     assert "resetting the DUT (power (labgrid place kettle: exporter-1/bench-1/" \
            "NetworkPowerPort/NetworkPowerPort))" in evidence
-    switched = [line for line in (lab.folder / "mcu.log").read_text().splitlines()
+    switched = [line for line in (lab.folder / "kettle" / "mcu.log").read_text().splitlines()
                 if line.startswith("outlet:")]
     assert switched[-2:] == ["outlet: off", "outlet: on"]
     # The record names the place, its holder, exporter and resources; signed too.
@@ -219,4 +221,69 @@ def test_a_killed_dut_run_releases_the_place(lab, place_free, tmp_path) -> None:
     assert code == 3, run.said
     assert run.summary["duts"][0]["exit"] == -signal.SIGKILL
     assert run.summary["duts"][0]["labgrid"]["released"] == "released"
+    assert lab.holder("kettle") is None
+
+
+def test_several_duts_run_at_once_on_a_place_each(lab, place_free, tmp_path) -> None:
+    run = BenchRun(tmp_path, lab, *SOME_RULES, places={"kettle-a": "kettle",
+                                                       "kettle-b": "kettle-2"})
+    code = run.finish()
+    assert code == 0, run.said
+    a, b = run.verdict("kettle-a"), run.verdict("kettle-b")
+    assert (a["verdict"], b["verdict"]) == ("CERTIFIED", "CERTIFIED")
+    assert (a["bench_as_run"]["lab"]["place"], b["bench_as_run"]["lab"]["place"]) == (
+        "kettle", "kettle-2")
+    # At once: each held its place before the other's run had ended.
+    assert a["bench_as_run"]["lab"]["acquired"] < b["finished"]
+    assert b["bench_as_run"]["lab"]["acquired"] < a["finished"]
+    assert lab.holder("kettle") is None and lab.holder("kettle-2") is None
+
+
+def test_a_place_no_exporter_offers_is_a_bench_error(lab, place_free, tmp_path) -> None:
+    lab.client("-p", "nowhere", "create")
+    lab.client("-p", "nowhere", "add-match", "exporter-9/bench-9/*")
+    try:
+        run = BenchRun(tmp_path, lab, *SOME_RULES, places={"kettle-a": "nowhere"})
+        assert run.finish() == 3, run.said
+        verdict = run.verdict()
+        assert verdict["verdict"] == "INCOMPLETE"
+        assert "labgrid place nowhere: no exporter offers exporter-9/bench-9/* (is the " \
+               "exporter running?)" in verdict["stop_reason"]
+        assert lab.holder("nowhere") is None
+    finally:
+        lab.client("-p", "nowhere", "delete")
+
+
+def test_sigterm_while_waiting_for_a_place_stops_at_once_and_leaves_it(
+        lab, place_free, tmp_path) -> None:
+    lab.client("-p", "kettle", "acquire", user="alice")
+    try:
+        alice = lab.holder("kettle")
+        run = BenchRun(tmp_path, lab, *SOME_RULES)  # the default --place-timeout: 600 s
+        deadline = time.monotonic() + RUN_S
+        while "waiting for labgrid place kettle" not in run.said:
+            assert run.proc.poll() is None and time.monotonic() < deadline, run.said
+            time.sleep(0.1)
+        os.killpg(run.proc.pid, signal.SIGTERM)  # a cancelled CI job
+        assert run.finish(STOP_S) == 3, run.said
+        verdict = run.verdict()
+        assert verdict["verdict"] == "INCOMPLETE"
+        assert f"stopped while waiting for labgrid place kettle (held by {alice})" in \
+               verdict["stop_reason"]
+        assert lab.holder("kettle") == alice
+        assert "Reservation" not in lab.client("reservations").stdout
+    finally:
+        lab.client("-p", "kettle", "release", user="alice")
+
+
+def test_a_place_taken_away_mid_run_stops_the_run(lab, place_free, tmp_path) -> None:
+    run = BenchRun(tmp_path, lab, "--rules", "SER-*")
+    run.wait_for(run.out / "kettle-a" / "evidence" / "SER-001.log")
+    lab.client("-p", "kettle", "release", "--kick", user="alice")
+    code = run.finish()
+    verdict = run.verdict()
+    assert code == 3 and verdict["verdict"] == "INCOMPLETE", run.said
+    assert "fail" not in ser(verdict).values()
+    assert "labgrid place kettle was taken away during the run" in \
+           run.summary["duts"][0]["labgrid"]["problem"]
     assert lab.holder("kettle") is None
