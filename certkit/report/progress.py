@@ -262,11 +262,16 @@ class Progress:
     def estimate(self) -> str:
         """What is left, or, once the instance running now is the last of the estimate and
         has gone past it, by how much the run is over the plan's estimate (the estimate
-        cannot say how much longer: never "0:00 left" while something runs)."""
+        cannot say how much longer: never "0:00 left" while something runs). A run that has
+        taken longer than the plan's total says that too."""
         left, over = self.left_s(), self.over_s()
         if left < 1.0 and over > 0.0:
             return f"{clock(math.ceil(over))} over the plan's estimate"
-        return f"~{clock(math.ceil(left))} left"
+        shown = f"~{clock(math.ceil(left))} left"
+        planned = sum(self.estimates.values())
+        if planned >= 1.0 and self.elapsed() > planned:
+            shown += f", past the plan's {clock(planned)}"
+        return shown
 
     def status(self) -> str:
         total = len(self.planned)
