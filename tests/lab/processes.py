@@ -29,6 +29,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def listening(port: int, deadline: float) -> bool:
+    """Whether a socket listens on TCP `port` before `deadline`, seen in /proc/net/tcp
+    without connecting (a probe connection would keep ser2net busy with its device)."""
+    wanted = f":{port:04X}"
+    while time.monotonic() < deadline:
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                rows = Path(table).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            if any(r.split()[1].endswith(wanted) and r.split()[3] == "0A" for r in rows):
+                return True
+        time.sleep(0.05)
+    return False
+
+
 def accepts(port: int, deadline: float) -> bool:
     """Whether something accepts connections on 127.0.0.1:port before `deadline`."""
     while time.monotonic() < deadline:
@@ -158,7 +174,7 @@ class Ser2net:
                                        "-P", str(folder / "ser2net.pid")],
                            folder / "ser2net.log")
         deadline = time.monotonic() + START_S
-        if not (accepts(self.rfc2217_port, deadline) and accepts(self.raw_port, deadline)):
+        if not (listening(self.rfc2217_port, deadline) and listening(self.raw_port, deadline)):
             self.child.stop()
             raise AssertionError(f"ser2net did not listen within {START_S:g} s "
                                  f"(see {folder / 'ser2net.log'})")

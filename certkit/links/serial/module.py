@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple, NoReturn
 
 import serial
 
@@ -61,6 +61,9 @@ NETWORK_SCHEMES = ("rfc2217", "socket")  # pyserial URLs of ports on the network
 KEEPALIVE_IDLE_S = 1
 KEEPALIVE_INTERVAL_S = 1
 KEEPALIVE_PROBES = 3
+NETWORK_OPEN_TRIES = 2
+NETWORK_RETRY_S = 1.0
+_UNCONFIRMED = "option 'control'"  # pyserial's RFC 2217 client waited for SET-CONTROL
 # A conformant MCU polls at least every 1000 ms (SER-002); the extra half
 # second covers an MCU that is busy sending its own reports when we queue.
 DELIVERY_TIMEOUT_S = 1.5
@@ -175,24 +178,37 @@ def open_port(port: str, baudrate: int) -> serial.SerialBase:
     bounds = {"timeout": READ_TIMEOUT_S}
     if scheme != "rfc2217":
         bounds["write_timeout"] = WRITE_TIMEOUT_S
-    try:
-        opened = serial.serial_for_url(port, baudrate=baudrate, bytesize=serial.EIGHTBITS,
-                                       parity=serial.PARITY_NONE,
-                                       stopbits=serial.STOPBITS_ONE, **bounds)
-    except (serial.SerialException, ValueError, OSError, NotImplementedError) as exc:
-        said = f"{type(exc).__name__}: {exc}" if isinstance(exc, NotImplementedError) else exc
-        hint = ""
-        if scheme == "rfc2217" and "option 'control'" in str(exc):
-            # ser2net does not confirm SET-CONTROL the way pyserial waits for.
-            hint = (" (the server did not confirm the port's control lines: ser2net does "
-                    "not; add ?ign_set_control to the URL, as labgrid does)")
-        raise LabError(f"cannot open serial port {port}: {said}{hint}") from None
+    # ser2net closes a connection that comes while the device is still being closed after
+    # its previous client: a port on the network gets a second try a moment later.
+    tries = NETWORK_OPEN_TRIES if scheme else 1
+    for attempt in range(1, tries + 1):
+        try:
+            opened = serial.serial_for_url(port, baudrate=baudrate, bytesize=serial.EIGHTBITS,
+                                           parity=serial.PARITY_NONE,
+                                           stopbits=serial.STOPBITS_ONE, **bounds)
+            break
+        except (serial.SerialException, ValueError, OSError, NotImplementedError) as exc:
+            if (attempt < tries and isinstance(exc, (serial.SerialException, OSError))
+                    and _UNCONFIRMED not in str(exc)):
+                time.sleep(NETWORK_RETRY_S)
+                continue
+            _refused(port, scheme, exc)
     if scheme is not None:
         # Both of pyserial's network handlers (and labgrid's fork) keep their socket here.
         connection = getattr(opened, "_socket", None)
         if isinstance(connection, socket.socket):
             _keepalive(connection)
     return opened
+
+
+def _refused(port: str, scheme: str | None, exc: Exception) -> NoReturn:
+    said = f"{type(exc).__name__}: {exc}" if isinstance(exc, NotImplementedError) else exc
+    hint = ""
+    if scheme == "rfc2217" and _UNCONFIRMED in str(exc):
+        # ser2net does not confirm SET-CONTROL the way pyserial waits for.
+        hint = (" (the server did not confirm the port's control lines: ser2net does "
+                "not; add ?ign_set_control to the URL, as labgrid does)")
+    raise LabError(f"cannot open serial port {port}: {said}{hint}") from None
 
 
 def _keepalive(connection: socket.socket) -> None:
