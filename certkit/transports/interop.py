@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 POLL_S = 0.02     # between reads while waiting for a value to show
 CONFIRM_S = 1.5   # patience for a confirmation whose timing is not the point
-MALFORMED = 100  # SEC-002's inputs per transport
+MALFORMED = 100   # SEC-002's inputs per transport
 # What INT-002 reads from the Device Information properties when a transport does not
 # announce it otherwise: (what, property name).
 IDENTITY_PROPERTIES = (("model", "model"), ("firmware", "firmware-revision"))
