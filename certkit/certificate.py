@@ -31,7 +31,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-RECORD_FORMAT = 2
+# 3: rule IDs qualified by their standard (ECS-1.0:SER-004); format 2 records, whose IDs are
+# ECS-1.0's unqualified, are still read (docs/records.md).
+RECORD_FORMAT = 3
+READ_FORMATS = (2, 3)
 
 
 class KeyFileError(ValueError):
@@ -131,10 +134,19 @@ def make_record(verdict_document: dict, identity: dict) -> dict:
     """The signed content, from a verdict.json document and the DUT identity (the signer is
     added by `sign`)."""
     doc = verdict_document
+    from certkit.standard import QUALIFIER
+
+    def qualified(rule_id: str) -> str:
+        if rule_id.startswith("custom:") or QUALIFIER in rule_id:
+            return rule_id
+        return f"{doc['standard']}{QUALIFIER}{rule_id}"
 
     def result(r: dict) -> dict:
-        return {"rule": r["rule"], "instance": r["instance"], "level": r["level"],
+        return {"rule": qualified(r["rule"]), "instance": r["instance"], "level": r["level"],
                 "outcome": r["outcome"], "message": r["message"]}
+
+    def waiver(w: dict) -> dict:
+        return {**{k: v for k, v in w.items() if k != "id"}, "rule": qualified(w["rule"])}
 
     custom = doc.get("custom_rules", {"files": [], "rules": []})
     return {
@@ -150,7 +162,7 @@ def make_record(verdict_document: dict, identity: dict) -> dict:
         "complete": doc["complete"],
         "rules": [result(r) for r in doc["rules"]],
         "custom_rules": {"files": custom["files"], "rules": [result(r) for r in custom["rules"]]},
-        "waivers": doc["waivers"],
+        "waivers": [waiver(w) for w in doc["waivers"]],
         "started": doc["started"],
         "finished": doc["finished"],
         "verdict": doc["verdict"],
@@ -186,9 +198,9 @@ def _named_key(certificate: object) -> tuple[dict, str] | Check:
     if set(signature) != {"algorithm", "key_id", "value"}:
         return Check(False, "not a certkit record (the signature holds algorithm, key_id and "
                             "value, nothing else)")
-    if record.get("format") != RECORD_FORMAT:
-        return Check(False, f"record format {record.get('format')!r} is not the format this "
-                            f"certkit reads ({RECORD_FORMAT})")
+    if record.get("format") not in READ_FORMATS:
+        return Check(False, f"record format {record.get('format')!r} is not a format this "
+                            f"certkit reads ({', '.join(map(str, READ_FORMATS))})")
     signer = record.get("signer")
     if not isinstance(signer, dict) or not isinstance(signer.get("key_id"), str):
         return Check(False, "the record names no signing key (signer.key_id)")

@@ -20,7 +20,7 @@ from pathlib import Path
 import certkit.suite
 from certkit.plan import selected
 from certkit.report.record import CUSTOM
-from certkit.standard.catalogue import Rule, catalogue
+from certkit.standard.catalogue import Catalogue, Rule, catalogue
 
 SUITE = Path(certkit.suite.__file__).resolve().parent
 CUSTOM_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)+")
@@ -30,9 +30,10 @@ class RuleRefused(ValueError):
     """A test cannot run as a rule; the message is `file:line: what`."""
 
 
-def in_suite(path: Path) -> bool:
-    """Whether a test file is part of certkit's own suite (the only place standard rules live)."""
-    return Path(path).resolve().is_relative_to(SUITE)
+def in_suite(path: Path, suite: Path = SUITE) -> bool:
+    """Whether a test file is part of the standard's suite (the only place its rules live;
+    ECS-1.0's: certkit's own)."""
+    return Path(path).resolve().is_relative_to(suite.resolve())
 
 
 def shown(path: Path) -> str:
@@ -53,10 +54,12 @@ def location(path: Path, function: object) -> str:
     return f"{shown(Path(path))}:{line}"
 
 
-def custom_rule(rule_id: object, options: Mapping[str, object], where: str) -> Rule:
+def custom_rule(rule_id: object, options: Mapping[str, object], where: str,
+                rules: Catalogue | None = None) -> Rule:
     """The rule a test of one's own checks, in the `custom:` namespace; refused with
-    `where` (file:line) when it claims or imitates the standard or lacks level or title."""
-    rules = catalogue()
+    `where` (file:line) when it claims or imitates the standard (`rules`, the run's
+    catalogue) or lacks level or title."""
+    rules = rules or catalogue()
     if not isinstance(rule_id, str):
         raise RuleRefused(f"{where}: certkit_rule({rule_id!r}): a rule ID is a string "
                           "such as 'LAB-001'")

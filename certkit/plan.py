@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from certkit.profile.model import Action, Event, Profile, Property
-from certkit.standard.catalogue import Catalogue, Rule, catalogue
+from certkit.standard.catalogue import Catalogue, Rule
 from certkit.transports import Condition, transports
 
 Target = Property | Action | Event | str | None
@@ -206,8 +206,13 @@ class Plan:
 
 def make_plan(profile: Profile, patterns: Iterable[str] = (),
               rules: Catalogue | None = None, operator: bool = False) -> Plan:
-    """`operator`: whether the run has an operator (the read-only BLE-007 instances)."""
+    """`operator`: whether the run has an operator (the read-only BLE-007 instances).
+    `rules`: the catalogue to plan, by default that of the standard the profile names."""
     patterns = tuple(patterns)
-    chosen = [r for r in (rules or catalogue()).rules if selected(r.id, patterns)]
+    if rules is None:
+        from certkit.standard import standard
+
+        rules = standard(profile.standard).catalogue
+    chosen = [r for r in rules.rules if selected(r.id, patterns)]
     return Plan(profile, tuple(i for r in chosen for i in instances_of(r, profile, operator)),
                 patterns)

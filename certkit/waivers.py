@@ -3,7 +3,8 @@
 A waivers file is YAML, checked like a profile (positions in every error):
 
     waivers:
-      - rule: SER-009
+      - rule: ECS-1.0:SER-009    # the standard's name and the rule's ID; SER-009 alone
+                                 # is ECS-1.0's (as written before standards were objects)
         instance: "2.2"          # optional: all instances of the rule when absent
         reason: sensor noise, fixed in firmware 1.5
         reviewer: j.chen@ecosystem.example
@@ -24,7 +25,7 @@ from typing import Iterable
 from certkit.design import ProfileReadError, read_profile
 from certkit.design.document import StrictValidator, describe_schema_error
 from certkit.profile.yaml12 import Position, YamlError, load_yaml
-from certkit.standard.catalogue import catalogue
+from certkit.standard import BUILTIN, Standard, UnknownStandard, split, standard
 from certkit.verdict import Outcome, RuleResult
 
 SCHEMA = {
@@ -64,20 +65,28 @@ class Waiver:
     expires: date
     instance: str | None = None
     line: int = 0
+    standard: str = BUILTIN  # whose rule `rule` is
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.standard}:{self.rule}"
 
     def covers(self, result: RuleResult) -> bool:
+        """Results are of the run's standard, which load_waivers checked a waiver names."""
         return result.rule == self.rule and self.instance in (None, result.instance)
 
     def expired(self, today: date) -> bool:
         return today > self.expires
 
     def as_json(self) -> dict:
-        data = {"rule": self.rule, "instance": self.instance, "reason": self.reason,
+        data = {"rule": self.rule, "id": self.qualified, "instance": self.instance, "reason": self.reason,
                 "reviewer": self.reviewer, "expires": self.expires.isoformat()}
         return {key: value for key, value in data.items() if value is not None}
 
 
-def load_waivers(path: Path) -> list[Waiver]:
+def load_waivers(path: Path, run_standard: Standard | None = None) -> list[Waiver]:
+    """The waivers of a file; with `run_standard`, each must name a rule of it (a waiver of
+    another standard's rule could never apply, so it is refused rather than ignored)."""
     try:
         text, _ = read_profile(path)
     except ProfileReadError as exc:
@@ -94,16 +103,27 @@ def load_waivers(path: Path) -> list[Waiver]:
     waivers = []
     for index, entry in enumerate(document.value["waivers"]):
         at = ("waivers", index)
-        if entry["rule"] not in catalogue():
+        named, rule_id = split(entry["rule"])
+        try:
+            owner = standard(named)
+        except UnknownStandard as exc:
+            raise _error(path, document.position(at + ("rule",)), f"{entry['rule']!r}: {exc}") \
+                from None
+        if rule_id not in owner.catalogue:
             raise _error(path, document.position(at + ("rule",)),
-                         f"{entry['rule']!r} is not a rule of {catalogue().standard}")
+                         f"{entry['rule']!r} is not a rule of {owner.name}")
+        if run_standard is not None and owner is not run_standard:
+            raise _error(path, document.position(at + ("rule",)),
+                         f"{entry['rule']!r} is a rule of {owner.name}, but the profile states "
+                         f"conformance to {run_standard.name} (write "
+                         f"{run_standard.name}:ID to waive one of its rules)")
         try:
             expires = date.fromisoformat(entry["expires"])
         except ValueError:
             raise _error(path, document.position(at + ("expires",)),
                          f"expires {entry['expires']!r} is not a date YYYY-MM-DD") from None
-        waivers.append(Waiver(entry["rule"], entry["reason"], entry["reviewer"], expires,
-                              entry.get("instance"), document.position(at).line))
+        waivers.append(Waiver(rule_id, entry["reason"], entry["reviewer"], expires,
+                              entry.get("instance"), document.position(at).line, owner.name))
     return waivers
 
 

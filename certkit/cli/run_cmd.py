@@ -108,10 +108,13 @@ def _fail_usage(message: str) -> int:
     return 2
 
 
-def pytest_args(args: argparse.Namespace, out: Path) -> list[str]:
-    suite = resources.files("certkit.suite")
+def pytest_args(args: argparse.Namespace, out: Path, suite: Path | None = None) -> list[str]:
+    """`suite`: the folder of the suite of the profile's standard (certkit's own by default);
+    the session is configured by certkit's pytest.ini whichever standard it checks."""
+    config = resources.files("certkit.suite") / "pytest.ini"
+    suite = suite or Path(str(resources.files("certkit.suite")))
     argv = [str(suite), *map(str, args.add_rules),
-            "-c", str(suite / "pytest.ini"), "--rootdir", str(suite),
+            "-c", str(config), "--rootdir", str(suite),
             # Only the plugins a run needs (see HERMETIC_ENV): certkit's and Allure's.
             "-p", "certkit.plugin.entry", "-p", "allure_pytest.plugin",
             "-p", "no:cacheprovider",
@@ -177,7 +180,7 @@ def _run(args: argparse.Namespace) -> int:
         check_variants(bench.variants, bench.emulate)
         lint = lint_file(args.profile)
         if args.waivers:
-            load_waivers(args.waivers)
+            load_waivers(args.waivers, lint.standard)
     except (BenchError, ProfileReadError, UnknownFault) as exc:
         return _fail_usage(str(exc))
     except WaiverError as exc:
@@ -194,12 +197,11 @@ def _run(args: argparse.Namespace) -> int:
             return _fail_usage(f"--add-rules: {path}: no such file or folder")
     if not args.add_rules:  # rules of one's own are known only once collected
         from certkit.plan import selected
-        from certkit.standard.catalogue import catalogue
 
         for pattern in args.rules:
-            if not any(selected(rule.id, [pattern]) for rule in catalogue().rules):
+            if not any(selected(rule.id, [pattern]) for rule in lint.standard.catalogue.rules):
                 return _fail_usage(f"--rules: {pattern!r} matches no rule of "
-                                   f"{catalogue().standard} (see certkit rules)")
+                                   f"{lint.standard.name} (see certkit rules)")
     model = lint.profile.device.model if lint.profile else args.profile.stem
     import pytest  # only a run needs it; lint and plan start faster without
 
@@ -214,7 +216,7 @@ def _run(args: argparse.Namespace) -> int:
         if interrupts.resume(replace={signal.SIGTERM: _interrupt}) is not None:
             raise KeyboardInterrupt  # received while deferred
         with hermetic_environment():
-            code = pytest.main(pytest_args(args, out))
+            code = pytest.main(pytest_args(args, out, lint.standard.suite_folder()))
     except KeyboardInterrupt:
         # pytest handles an interrupt during its session; one escapes before the session
         # began, or while it was ending (a second Ctrl-C during the first one's handling).
@@ -302,7 +304,8 @@ def _write_unstarted_verdict(args: argparse.Namespace, lint: LintResult, bench: 
     model = lint.profile.device.model if lint.profile else None
     record = RunRecord(out, lint.path, lint.sha256, model, plan, patterns, bench.describe(),
                        setup=bench,
-                       transports=lint.profile.transports.declared if lint.profile else ())
+                       transports=lint.profile.transports.declared if lint.profile else (),
+                       standard=lint.standard)
     record.finished = now()
     record.stop_reason = reason
     return record.write()

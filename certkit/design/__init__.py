@@ -1,7 +1,8 @@
-"""The design rules of ECS-1 section 4, checked on the profile alone.
+"""The design rules, checked on the profile alone.
 
 `lint_file(path)` runs PRF-001..003, then, on a document of the right
-shape, DSN-001..012 and SEC-001, and returns every finding with its file,
+shape, the design checks of the standard the profile names (ECS-1.0's:
+DSN-001..012 and SEC-001, below), and returns every finding with its file,
 line and column. Nothing here touches a device.
 """
 
@@ -15,8 +16,10 @@ from pathlib import Path
 from certkit.design import capabilities, device, document
 from certkit.design.findings import DesignCheck, Finding, Reporter
 from certkit.profile.model import Profile
+from certkit.standard import Standard, builtin
 
-# The checks that need a document of the right shape, in catalogue order.
+# ECS-1.0's checks that need a document of the right shape, in catalogue order (its
+# Standard's `design`; another standard names its own).
 DESIGN_CHECKS: dict[str, DesignCheck] = {
     "DSN-001": device.check_model,
     "DSN-002": device.check_category,
@@ -47,6 +50,12 @@ class LintResult:
     checked: set[str] = field(default_factory=set)  # rules that were evaluated
     crashed: dict[str, str] = field(default_factory=dict)  # rule -> harness error
     profile: Profile | None = None
+    standard: Standard = field(default_factory=builtin)  # the one the profile names
+
+    @property
+    def design_rules(self) -> tuple[str, ...]:
+        """The rules of its standard checked on the profile alone."""
+        return self.standard.design_rules
 
     def findings_for(self, rule: str) -> list[Finding]:
         return [f for f in self.findings if f.rule == rule]
@@ -90,8 +99,9 @@ def lint_text(text: str, path: Path, sha256: str = "") -> LintResult:
         result.checked |= {"PRF-002", "PRF-003"}
         shaped = document.check_schema(doc, report)
         versions = document.check_versions(doc.value, report)
+        result.standard = report.standard
         if shaped and versions:
-            for rule, check in DESIGN_CHECKS.items():
+            for rule, check in result.standard.design_checks.items():
                 result.checked.add(rule)
                 try:
                     check(doc.value, report)

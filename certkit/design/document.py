@@ -10,7 +10,7 @@ from typing import Any
 from certkit.design.findings import Reporter
 from certkit.design.schema import SchemaError, SchemaValidator
 from certkit.profile.yaml12 import Document, YamlError, load_yaml
-from certkit.standard.ecs1 import PROFILE_FORMATS, STANDARD
+from certkit.standard import Standard, UnknownStandard, builtin, standard, standards
 
 _JSON_TYPES = {
     bool: "boolean", int: "integer", float: "number", str: "string",
@@ -112,16 +112,25 @@ def check_schema(document: Document, report: Reporter) -> bool:
 
 
 def check_versions(data: dict, report: Reporter) -> bool:
-    """PRF-003: the profile format and the standard are ones certkit supports."""
+    """PRF-003: the profile format and the standard are ones certkit supports. The standard
+    the profile names becomes the report's (its design checks, its levels)."""
     clean = True
+    named: Standard | None = None
+    if isinstance(data.get("standard"), str):
+        try:
+            named = standard(data["standard"])
+        except UnknownStandard:
+            report("PRF-003", ("standard",), f"standard {data['standard']!r} is not supported "
+                                             f"(this certkit certifies against "
+                                             f"{', '.join(standards())}: the standards installed)")
+            clean = False
+    formats = (named or builtin()).profile_formats
     fmt = data.get("certkit")
-    if type(fmt) is int and fmt not in PROFILE_FORMATS:
-        supported = ", ".join(map(str, sorted(PROFILE_FORMATS)))
+    if type(fmt) is int and fmt not in formats:
+        supported = ", ".join(map(str, sorted(formats)))
         report("PRF-003", ("certkit",), f"profile format {data.get('certkit')!r} is not supported "
                                         f"(this certkit reads format {supported})")
         clean = False
-    if isinstance(data.get("standard"), str) and data["standard"] != STANDARD:
-        report("PRF-003", ("standard",), f"standard {data.get('standard')!r} is not supported "
-                                         f"(this certkit certifies against {STANDARD})")
-        clean = False
+    if named is not None:
+        report.standard = named
     return clean

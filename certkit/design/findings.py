@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from certkit.profile.yaml12 import Document, Path, Position
-from certkit.standard.catalogue import catalogue
+from certkit.standard import BUILTIN, Standard, builtin
 
 
 def severity(level: str) -> str:
@@ -23,6 +23,7 @@ class Finding:
     rule: str
     level: str
     message: str
+    standard: str = field(default=BUILTIN, compare=False)  # whose rule it is
 
     def text(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: {severity(self.level)}: {self.rule} {self.message}"
@@ -33,16 +34,19 @@ class Finding:
 
 @dataclass
 class Reporter:
-    """Collects findings for one profile, turning document paths into lines."""
+    """Collects findings for one profile, turning document paths into lines. Its standard is
+    the profile's once known; the document's rules (PRF-001..003) are ECS-1.0's until then."""
 
     file: str
     document: Document | None = None
     findings: list[Finding] = field(default_factory=list)
+    standard: Standard = field(default_factory=builtin)
 
     def at(self, rule: str, position: Position, message: str) -> None:
-        level = catalogue().get(rule).level
+        owner = self.standard if rule in self.standard.catalogue else builtin()
+        level = owner.catalogue.get(rule).level
         self.findings.append(
-            Finding(self.file, position.line, position.column, rule, level, message)
+            Finding(self.file, position.line, position.column, rule, level, message, owner.name)
         )
 
     def __call__(self, rule: str, where: Path, message: str, *, key: bool = False) -> None:

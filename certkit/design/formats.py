@@ -24,23 +24,29 @@ def _artifact_uri(path: str) -> str:
 def sarif_log(findings: Iterable[Finding], unreadable: dict[str, str], version: str) -> dict:
     """One SARIF run: the rules that have findings, a result per finding, and a
     notification per profile that could not be read (`unreadable`: path -> reason)."""
-    from certkit.standard.catalogue import LEVEL_NAMES, catalogue
+    from certkit.standard import BUILTIN, standard
+    from certkit.standard.catalogue import LEVEL_NAMES
 
     findings = list(findings)
-    rule_ids = sorted({f.rule for f in findings})
+    # A rule of ECS-1.0 by its own ID (as before standards were objects), another's qualified.
+    def rule_key(f: Finding) -> str:
+        return f.rule if f.standard == BUILTIN else standard(f.standard).qualified(f.rule)
+
+    owners = {rule_key(f): f for f in findings}
+    rule_ids = sorted(owners)
     rules = []
     for rule_id in rule_ids:
-        rule = catalogue().get(rule_id)
+        rule = standard(owners[rule_id].standard).catalogue.get(owners[rule_id].rule)
         rules.append({
-            "id": rule.id,
+            "id": rule_id,
             "shortDescription": {"text": rule.title},
             "fullDescription": {"text": rule.text},
             "defaultConfiguration": {"level": severity(rule.level)},
             "properties": {"section": rule.section, "level": LEVEL_NAMES[rule.level]},
         })
     results = [{
-        "ruleId": f.rule,
-        "ruleIndex": rule_ids.index(f.rule),
+        "ruleId": rule_key(f),
+        "ruleIndex": rule_ids.index(rule_key(f)),
         "level": severity(f.level),
         "message": {"text": f.message},
         "locations": [{"physicalLocation": {

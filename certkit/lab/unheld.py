@@ -37,6 +37,8 @@ def write_unheld_outputs(out: Path, profile_path: Path, bench: Bench, reason: st
                        profile.device.model if profile else None, plan, patterns,
                        {**bench.describe(), **facts}, setup=bench,
                        transports=tuple(profile.transports.declared) if profile else ())
+    if lint is not None:
+        record.standard = lint.standard  # the one the profile names
     record.stop_reason = reason
     record.finished = now()
     out.mkdir(parents=True, exist_ok=True)

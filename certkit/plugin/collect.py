@@ -8,11 +8,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from certkit.custom_rules import RuleRefused, in_suite, load_problem, location, selected_rule, shown
-from certkit.design import DESIGN_RULES
 from certkit.plan import Instance
 from certkit.report import allure_labels
 from certkit.report.record import sha256_file
-from certkit.standard.catalogue import catalogue
 
 if TYPE_CHECKING:
     from certkit.plugin.run import CertkitRun
@@ -51,7 +49,7 @@ def note_collected(run: CertkitRun, collector: pytest.Collector,
     not a rule of it runs: its code ran in the session."""
     if report.failed:
         run.refusals.append(load_problem(collector.path, str(report.longrepr)))
-    elif isinstance(collector, pytest.Module) and not in_suite(collector.path):
+    elif isinstance(collector, pytest.Module) and not in_suite(collector.path, run.suite):
         run.record.custom_files[shown(collector.path)] = sha256_file(collector.path)
 
 
@@ -75,14 +73,14 @@ def select(run: CertkitRun, config: pytest.Config, items: list[pytest.Item]) -> 
             instance = run.instances(run.rule(marker.args[0], marker, item))[0]
         run.record.implemented.add(instance.rule.id)
         if not selected_rule(instance.rule.id, run.patterns) or (
-                not run.lint.ok and instance.rule.id not in DESIGN_RULES):
+                not run.lint.ok and instance.rule.id not in run.lint.design_rules):
             drop.append(item)
             continue
         item.stash[INSTANCE] = instance
         run.record.collected[instance.id] = instance
         # Who checks what: two tests giving one instance two results is a harness error.
         run.record.claims.setdefault(instance.id, []).append(f"{shown(item.path)}::{item.name}")
-        allure_labels.label(item, instance, run.profile)
+        allure_labels.label(item, instance, run.profile, run.standard)
         keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -94,7 +92,7 @@ def run_order(run: CertkitRun, items: list[pytest.Item]) -> list[pytest.Item]:
     """The items in the catalogue's run order, each rule's instances in the plan's order;
     rules of one's own and plain tests after the standard's, as collected."""
     planned = {i.id: n for n, i in enumerate(run.plan.instances)} if run.plan else {}
-    rules = catalogue()
+    rules = run.standard.catalogue
 
     def key(numbered: tuple[int, pytest.Item]) -> tuple[int, int, int]:
         n, item = numbered

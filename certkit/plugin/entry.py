@@ -65,7 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
         bench_setup = bench_from(config)
         lint = lint_file(Path(path))
         waivers_file = config.getoption("--certkit-waivers")
-        waivers = load_waivers(Path(waivers_file)) if waivers_file else []
+        waivers = load_waivers(Path(waivers_file), lint.standard) if waivers_file else []
         key_file = config.getoption("--certkit-key")
         signing_key = load_private_key(Path(key_file)) if key_file else None
         run = CertkitRun(config, lint, bench_setup, waivers, signing_key)

@@ -15,7 +15,7 @@ from certkit.benchfault import BenchFault, under_bench_faults
 from certkit.checks import NotApplicable
 from certkit.custom_rules import custom_rule, in_suite, location
 from certkit.deadline import RunWatchdog, bound_in_force, deadline, deadline_for, run_bound
-from certkit.design import DESIGN_RULES, LintResult
+from certkit.design import LintResult
 from certkit.evidence import EvidenceLog
 from certkit.links import Link
 from certkit.operator import use as use_operator
@@ -37,7 +37,7 @@ from certkit.report.outdir import default_folder, prepare
 from certkit.report.progress import operator_line
 from certkit.report.record import RunRecord, now, write_atomically
 from certkit.report.signing import write_certificate
-from certkit.standard.catalogue import Rule, catalogue
+from certkit.standard.catalogue import Rule
 from certkit.transports import transports
 from certkit.verdict import Outcome, RuleResult
 from certkit.waivers import Waiver
@@ -55,6 +55,8 @@ class CertkitRun:
     def __init__(self, config: pytest.Config, lint: LintResult, bench: Bench,
                  waivers: list[Waiver], signing_key: Ed25519PrivateKey | None) -> None:
         self.lint = lint
+        self.standard = lint.standard  # the one the profile names: its rules, suite, record
+        self.suite = self.standard.suite_folder()
         self.bench = bench
         self.patterns: tuple[str, ...] = tuple(config.getoption("--certkit-rules"))
         profile = lint.profile
@@ -73,7 +75,8 @@ class CertkitRun:
         self.out = prepare(Path(out)) if out else default_folder(model or lint.path.stem)
         self.record = RunRecord(self.out, lint.path, lint.sha256, model, self.plan,
                                 self.patterns, bench.describe(), waivers=waivers, setup=bench,
-                                transports=profile.transports.declared if profile else ())
+                                transports=profile.transports.declared if profile else (),
+                                standard=self.standard)
         self.record.bench["operator"] = self.operator.shown  # who could answer questions
         if profile is not None:
             device = profile.device
@@ -96,20 +99,21 @@ class CertkitRun:
         return self.lint.profile
 
     def rule(self, rule_id: str, marker: pytest.Mark, node: pytest.Item) -> Rule:
-        """The rule a test checks: the catalogue's for certkit's suite, else a rule of one's
-        own (`custom:ID`); raises RuleRefused (file:line: what) for a test outside the suite
-        that claims or imitates a standard rule, or lacks level or title."""
-        if in_suite(node.path) and rule_id in catalogue():
-            return catalogue().get(rule_id)
-        return custom_rule(rule_id, marker.kwargs, location(node.path, node.obj))
+        """The rule a test checks: the catalogue's for the standard's suite, else a rule of
+        one's own (`custom:ID`); raises RuleRefused (file:line: what) for a test outside the
+        suite that claims or imitates a standard rule, or lacks level or title."""
+        rules = self.standard.catalogue
+        if in_suite(node.path, self.suite) and rule_id in rules:
+            return rules.get(rule_id)
+        return custom_rule(rule_id, marker.kwargs, location(node.path, node.obj), rules)
 
     def instances(self, rule: Rule) -> list[Instance]:
         """A test's instances; never empty (what is not to run is deselected later)."""
         if self.plan is None:  # the profile failed lint: only the design rules run
-            if rule.id in DESIGN_RULES:
+            if rule.id in self.lint.design_rules:
                 return [Instance(rule, reason="applies to every profile")]
             return [Instance(rule, applies=False, reason="the profile failed its design checks")]
-        if rule.id not in catalogue():
+        if rule.id not in self.standard.catalogue:
             return [Instance(rule, reason="a rule of the bench's own")]
         return self.plan.of(rule.id) or [Instance(rule, applies=False, reason="not selected")]
 
@@ -350,7 +354,7 @@ class CertkitRun:
             if folder:
                 allure_labels.write_environment(
                     Path(folder), self.lint.path, self.lint.sha256, self.profile,
-                    self.bench.describe(), self.patterns)
+                    self.bench.describe(), self.patterns, self.standard.name)
             # What happened after the last instance's check (links closing) is the run's.
             write_after_last_rule(self.out, self.evidence.since(self.filed))
         except OSError as exc:

@@ -190,6 +190,7 @@ class Profile:
     transports: Transports
     timing: dict[str, int] = field(default_factory=dict)
     document: Document | None = field(default=None, compare=False, repr=False)
+    standard: str = "ECS-1.0"  # the standard it states conformance to (certkit.standard)
 
     def limit_ms(self, timing_key: str) -> int:
         """A section 10 limit, tightened by the profile's `timing` where given."""
@@ -240,6 +241,7 @@ class Profile:
             transports=_transports(data["transports"]),
             timing=dict(data.get("timing") or {}),
             document=document,
+            standard=data["standard"],
         )
 
 

@@ -23,8 +23,7 @@ from certkit.plan import Instance
 from certkit.profile.model import Profile
 from certkit.report.categories import CATEGORIES
 from certkit.report.record import write_atomically
-from certkit.standard.catalogue import catalogue
-from certkit.standard.ecs1 import STANDARD
+from certkit.standard import Standard, builtin
 
 STANDARD_URL = os.environ.get("CERTKIT_STANDARD_URL", "ECS-1.md")
 SEVERITY = {"M": "critical", "R": "minor"}
@@ -34,11 +33,14 @@ FEATURE = {"design": "profile", "interop": "all transports"}
 FAMILY_ORDER = ("PRF", "DSN", "SER", "MQT", "BLE", "INT", "SEC")
 
 
-def family_label(family_id: str) -> str:
-    family = catalogue().families.get(family_id)
+def family_label(family_id: str, standard: Standard | None = None) -> str:
+    standard = standard or builtin()
+    family = standard.catalogue.families.get(family_id)
     named = f"{family_id} {family.title}" if family else family_id
-    place = (FAMILY_ORDER.index(family_id) + 1 if family_id in FAMILY_ORDER
-             else len(FAMILY_ORDER) + 1)  # rules of one's own after the standard's
+    # Another standard's families in its catalogue's order.
+    order = FAMILY_ORDER if standard is builtin() else tuple(standard.catalogue.families)
+    place = (order.index(family_id) + 1 if family_id in order
+             else len(order) + 1)  # rules of one's own after the standard's
     return f"{place}. {named}"
 
 
@@ -47,21 +49,24 @@ def _label(value: str, kind: str) -> pytest.MarkDecorator:
     return pytest.mark.allure_label(value, label_type=kind)
 
 
-def label(item: pytest.Item, instance: Instance, profile: Profile | None) -> None:
+def label(item: pytest.Item, instance: Instance, profile: Profile | None,
+          standard: Standard | None = None) -> None:
+    """`standard`: the run's; the rule's ID is tagged qualified by it (ECS-1.0:SER-004)."""
+    standard = standard or builtin()
     rule = instance.rule
-    item.add_marker(_label(family_label(rule.family), "epic"))
+    item.add_marker(_label(family_label(rule.family, standard), "epic"))
     item.add_marker(_label(FEATURE.get(rule.transport, rule.transport), "feature"))
     item.add_marker(_label(f"{rule.id} {rule.title}", "story"))
     item.add_marker(_label(SEVERITY[rule.level], "severity"))
-    item.add_marker(_label(rule.id, "tag"))
+    item.add_marker(_label(standard.qualified(rule.id), "tag"))
     if rule.section:
         item.add_marker(pytest.mark.allure_link(f"{STANDARD_URL}#section-{rule.section}",
-                                                name=f"{STANDARD} section {rule.section}",
+                                                name=f"{standard.name} section {rule.section}",
                                                 link_type="link"))
     item.add_marker(pytest.mark.allure_description(
         f"{rule.text}\n\nLevel: {rule.level}. Instance: {instance.label or 'once'}. "
         f"Why it applies: {instance.reason}"))
-    item.user_properties.append(("rule", rule.id))
+    item.user_properties.append(("rule", standard.qualified(rule.id)))
     if profile is not None:
         item.user_properties.append(("model", profile.device.model))
 
@@ -134,10 +139,10 @@ def set_status(item: pytest.Item, shown: str, message: str) -> None:
 
 def write_environment(folder: Path, profile_path: Path, profile_sha256: str,
                       profile: Profile | None, bench: dict[str, str],
-                      patterns: tuple[str, ...]) -> None:
+                      patterns: tuple[str, ...], standard: str = "ECS-1.0") -> None:
     """environment.properties and categories.json in the Allure results folder: what was
     certified, on which bench, and whether the run was partial."""
-    env = {"certkit": __version__, "standard": STANDARD,
+    env = {"certkit": __version__, "standard": standard,
            "profile": str(profile_path), "profile.sha256": profile_sha256}
     if profile is not None:
         device = profile.device

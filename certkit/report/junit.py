@@ -12,7 +12,9 @@ mapping:
 - waived results and warnings (recommended rules that failed) pass, with
   their outcome in the test case's properties and the reason in system-out.
 
-The suite's properties carry the verdict ("partial" for a --rules run).
+The suite's properties carry the verdict ("partial" for a --rules run) and the standard;
+each test case's `rule` property is the rule's ID qualified by its standard
+(`ECS-1.0:SER-004`; a rule of one's own stays `custom:LAB-001`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ def verdict_line(document: dict) -> str:
     if not partial:
         return str(document["verdict"])
     return f"{document['verdict']} (partial: only rules matching {', '.join(selection)})"
+
+
+def qualified_rule(document: dict, rule: dict) -> str:
+    """ECS-1.0:SER-004: a result's `id`, or its `rule` under the record's standard (a record
+    written before results carried `id`)."""
+    if rule.get("id"):
+        return str(rule["id"])
+    if rule["rule"].startswith("custom:") or ":" in rule["rule"]:
+        return str(rule["rule"])
+    return f"{document.get('standard') or 'ECS-1.0'}:{rule['rule']}"
 
 
 def instance_name(rule: dict) -> str:
@@ -84,6 +96,7 @@ def junit_xml(document: dict, order: list[str] | None = None) -> str:
     dut = document.get("dut") or {}
     shown = {
         "verdict": verdict_line(document),
+        "standard": document.get("standard", ""),
         "partial": str(bool(document.get("partial", bool(document.get("selection"))))).lower(),
         "selection": ", ".join(document.get("selection") or []),
         "complete": str(bool(document.get("complete"))).lower(),
@@ -105,7 +118,8 @@ def junit_xml(document: dict, order: list[str] | None = None) -> str:
             "time": f"{float(rule.get('duration_s') or 0):.3f}",
         })
         props = ET.SubElement(case, "properties")
-        for name in ("rule", "level", "outcome", "evidence"):
+        ET.SubElement(props, "property", {"name": "rule", "value": qualified_rule(document, rule)})
+        for name in ("level", "outcome", "evidence"):
             ET.SubElement(props, "property", {"name": name, "value": str(rule.get(name) or "")})
         message = rule.get("message") or ""
         detail = f"{message}\nevidence: {rule.get('evidence') or '-'}"

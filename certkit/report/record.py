@@ -25,14 +25,12 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
-import certkit
 from certkit import __version__
 from certkit.bench import INTEROP, Bench
 from certkit.evidence import Measurement
 from certkit.lab.lease import lab_facts
 from certkit.plan import Instance, Plan
-from certkit.standard.catalogue import catalogue
-from certkit.standard.ecs1 import STANDARD
+from certkit.standard import Standard, builtin
 from certkit.transports import transports as registered_transports
 from certkit.verdict import Outcome, RuleResult, Verdict, decide, warnings
 from certkit.waivers import Waiver, WaiverReport, apply_waivers
@@ -80,23 +78,19 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def suite_files() -> list[tuple[str, Path]]:
-    """The files whose sha256 make the suite's: certkit/suite/ and the rule catalogue,
-    as (path relative to certkit's parent folder, file), sorted by that path."""
-    package = Path(certkit.__file__).parent
-    files = [p for p in (package / "suite").rglob("*")
-             if p.is_file() and "__pycache__" not in p.parts]
-    files.append(package / "standard" / "rules.yaml")
-    named = [(p.relative_to(package.parent).as_posix(), p) for p in files]
-    return sorted(named, key=lambda pair: pair[0].encode("utf-8"))
+def suite_files(standard: Standard | None = None) -> list[tuple[str, Path]]:
+    """The files whose sha256 make the suite's: the standard's suite package and its rule
+    catalogue (ECS-1.0's: certkit/suite/ and certkit/standard/rules.yaml), as (path relative
+    to the folder holding the package, file), sorted by that path."""
+    return (standard or builtin()).suite_files()
 
 
 @cache
-def suite_sha256() -> str:
+def suite_sha256(standard: Standard | None = None) -> str:
     """sha256 of `sha256sum`-style lines ("<hex>  <path>\n") of the suite's files, sorted by
-    path: `find certkit/suite certkit/standard/rules.yaml -type f ! -path '*__pycache__*'
-    | LC_ALL=C sort | xargs sha256sum | sha256sum` gives it too."""
-    lines = "".join(f"{sha256_file(path)}  {name}\n" for name, path in suite_files())
+    path: for ECS-1.0, `find certkit/suite certkit/standard/rules.yaml -type f ! -path
+    '*__pycache__*' | LC_ALL=C sort | xargs sha256sum | sha256sum` gives it too."""
+    lines = "".join(f"{sha256_file(path)}  {name}\n" for name, path in suite_files(standard))
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
@@ -151,6 +145,7 @@ class RunRecord:
     measurements: dict[str, list[Measurement]] = field(default_factory=dict)  # by instance id
     charts: dict[str, str] = field(default_factory=dict)  # instance id -> its chart (SVG) path
     bound: dict | None = None  # the run's overall bound in force (seconds, source, plan_seconds)
+    standard: Standard = field(default_factory=builtin)  # the standard the profile names
 
     def observe(self, name: str, value: str, source: str) -> None:
         """What a transport reported about the DUT's identity (model, firmware...)."""
@@ -205,7 +200,7 @@ class RunRecord:
                 outcome, message = Outcome.ERROR, "not run"
             results[instance.id] = RuleResult(rule.id, instance.key, rule.level, outcome,
                                               message, title=rule.title)
-        order = {rule.id: n for n, rule in enumerate(catalogue().rules)}
+        order = {rule.id: n for n, rule in enumerate(self.standard.catalogue.rules)}
         return sorted(results.values(), key=lambda r: order.get(r.rule, len(order)))
 
     def final(self) -> WaiverReport:
@@ -221,9 +216,9 @@ class RunRecord:
             verdict = Verdict.INCOMPLETE  # a run that stopped early proves nothing more
         return {
             "verdict": str(verdict),
-            "standard": STANDARD,
+            "standard": self.standard.name,
             "certkit": __version__,
-            "suite_sha256": suite_sha256(),
+            "suite_sha256": suite_sha256(self.standard),
             "profile": {"path": str(self.profile_path), "sha256": self.sha256, "model": self.model},
             "dut": self.identity(),
             "selection": list(self.patterns),
@@ -251,6 +246,7 @@ class RunRecord:
         """A result with its measured figures (samples in the order taken) and its chart."""
         key = f"{result.rule}[{result.instance}]" if result.instance else result.rule
         data = result.as_json()
+        data["id"] = self.standard.qualified(result.rule)  # ECS-1.0:SER-004 (docs/records.md)
         data["measurements"] = [m.as_json() for m in self.measurements.get(key, [])]
         data["chart"] = self.charts.get(key)
         return data

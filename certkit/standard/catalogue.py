@@ -1,4 +1,4 @@
-"""The ECS-1.0 rule catalogue, loaded from `rules.yaml`.
+"""A standard's rule catalogue, loaded from its `rules.yaml` (ECS-1.0's: certkit/standard/).
 
 Every part of certkit that names a rule (the design checks, the certification
 suite, the plan, the reports and `docs/rules.md`) reads it from here, so a
@@ -11,9 +11,8 @@ rule's ID, level, title and limits are written down once.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
-from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Literal, Mapping
 
 from certkit.profile.yaml12 import load_yaml
@@ -111,10 +110,9 @@ def _rule(data: dict) -> Rule:
     )
 
 
-@functools.cache
-def catalogue() -> Catalogue:
-    text = resources.files("certkit.standard").joinpath("rules.yaml").read_text("utf-8")
-    data = load_yaml(text).value
+def load_catalogue(source: Traversable) -> Catalogue:
+    """A standard's catalogue from its `rules.yaml`."""
+    data = load_yaml(source.read_text("utf-8")).value
     families = {
         fid: Family(fid, spec["title"], str(spec["section"]))
         for fid, spec in data["families"].items()
@@ -122,5 +120,13 @@ def catalogue() -> Catalogue:
     rules = tuple(_rule(r) for r in data["rules"])
     run_order = tuple(rule_id for group in data["run-order"] for rule_id in group)
     if sorted(run_order) != sorted(rule.id for rule in rules):
-        raise ValueError("rules.yaml: run-order must name every rule exactly once")
+        raise ValueError(f"{source.name}: run-order must name every rule exactly once")
     return Catalogue(data["standard"], families, rules, run_order)
+
+
+def catalogue() -> Catalogue:
+    """ECS-1.0's catalogue (certkit's built-in standard); a run reads its own standard's
+    (`certkit.standard.standard(name).catalogue`)."""
+    from certkit.standard import builtin
+
+    return builtin().catalogue

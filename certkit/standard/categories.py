@@ -1,10 +1,9 @@
-"""The device categories of ECS-1.0 section 3, loaded from `categories.yaml`."""
+"""Device categories (ECS-1.0 section 3), loaded from a standard's `categories.yaml`."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
-from importlib import resources
+from importlib.resources.abc import Traversable
 
 from certkit.profile.yaml12 import load_yaml
 
@@ -75,10 +74,9 @@ def _row(name: str, spec: dict) -> ServiceRow:
     )
 
 
-@functools.cache
-def categories() -> CategoryRegistry:
-    text = resources.files("certkit.standard").joinpath("categories.yaml").read_text("utf-8")
-    data = load_yaml(text).value
+def load_categories(source: Traversable) -> CategoryRegistry:
+    """A standard's device categories from its `categories.yaml`."""
+    data = load_yaml(source.read_text("utf-8")).value
     registry = {
         name: Category(
             name=name,
@@ -89,3 +87,12 @@ def categories() -> CategoryRegistry:
     }
     (battery_name, battery_spec), = data["battery-service"].items()
     return CategoryRegistry(registry, _row(battery_name, battery_spec))
+
+
+def categories() -> CategoryRegistry:
+    """ECS-1.0's categories (certkit's built-in standard)."""
+    from certkit.standard import builtin
+
+    found = builtin().categories
+    assert found is not None  # ECS-1.0 has section 3
+    return found

@@ -1,4 +1,5 @@
-"""Facts of ECS-1.0 that are not rules: formats, units, names, limits, codes.
+"""ECS-1.0, certkit's built-in standard (`ECS_1_0`), and its facts that are not rules:
+formats, units, names, limits, codes.
 
 The rules themselves are data in `rules.yaml` (see `catalogue.py`); the
 device categories are data in `categories.yaml` (see `categories.py`).
@@ -9,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-STANDARD: Final = "ECS-1.0"
+from certkit.standard.base import Standard
+
 PROFILE_FORMATS: Final = frozenset({1})
 
 NAME_RE: Final = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -74,3 +76,16 @@ RESULT_CODES: Final[dict[int, str]] = {
     -4005: "bad value",
     -4006: "bad action arguments",
 }
+
+# The standard object (registered under certkit.standards in pyproject.toml); its name is
+# also its catalogue's `standard:`, checked when the catalogue loads.
+ECS_1_0: Final = Standard(
+    "ECS-1.0",
+    title="Ecosystem Compatibility Standard 1.0",
+    data="certkit.standard",
+    suite="certkit.suite",
+    design="certkit.design:DESIGN_CHECKS",
+    document_rules=("PRF-001", "PRF-002", "PRF-003"),
+    facts="certkit.standard.ecs1",
+    profile_formats=PROFILE_FORMATS,
+)

@@ -65,8 +65,8 @@ def test_json_format(kettle, run_lint, tmp_path: Path) -> None:
     findings = json.loads(done.stdout)
     assert isinstance(findings, list) and len(findings) == 2
     for finding in findings:
-        assert set(finding) == {"path", "line", "column", "rule", "level", "message"}
-        assert finding["path"] == str(path)
+        assert set(finding) == {"path", "line", "column", "rule", "level", "message", "standard"}
+        assert finding["path"] == str(path) and finding["standard"] == "ECS-1.0"
         assert isinstance(finding["line"], int) and isinstance(finding["column"], int)
         assert finding["level"] == "M"
     model = next(f for f in findings if f["rule"] == "DSN-001")

@@ -250,7 +250,7 @@ def test_a_recommended_rule_of_ones_own_that_failed_is_refused_by_the_gate_alone
 
 def test_custom_results_are_recorded_apart_from_the_standards(keys):
     record = signed(keys)["record"]
-    assert [r["rule"] for r in record["rules"]] == ["SER-004", "SER-009"]
+    assert [r["rule"] for r in record["rules"]] == ["ECS-1.0:SER-004", "ECS-1.0:SER-009"]
     assert record["custom_rules"] == {
         "files": [{"path": "lab/rules.py", "sha256": "cd" * 32}],
         "rules": [{"rule": "custom:LAB-001", "instance": "", "level": "R", "outcome": "pass",
@@ -301,3 +301,39 @@ def test_run_keygen_verify_and_gate_from_the_command_line(tmp_path):
     assert invalid.code == 1 and invalid.stdout.startswith("INVALID")
     missing = certkit("verify", tmp_path / "nope.json", "--public-key", tmp_path / "k.pub")
     assert missing.code == 2 and "Traceback" not in missing.stderr
+
+
+def test_rule_ids_leave_qualified_by_their_standard(keys):
+    """Format 3: every rule ID of the standard, in the results and the waivers, names its
+    standard; a rule of one's own stays custom:ID."""
+    record = signed(keys)["record"]
+    assert record["format"] == 3 and record["standard"] == "ECS-1.0"
+    assert [w["rule"] for w in record["waivers"]] == ["ECS-1.0:SER-009"]
+    qualified_already = verdict_document(rules=[
+        {"rule": "SER-004", "id": "ECS-1.0:SER-004", "instance": "", "level": "M",
+         "outcome": "pass", "message": "", "duration_s": 0.1}])
+    assert [r["rule"] for r in signed(keys, qualified_already)["record"]["rules"]] == [
+        "ECS-1.0:SER-004"]
+
+
+def format_2_record(document: dict) -> dict:
+    """What certkit signed before rule IDs were qualified: format 2, ECS-1.0's IDs bare."""
+    record = make_record(document, IDENTITY)
+    bare = {"rules": [dict(r, rule=r["rule"].removeprefix("ECS-1.0:")) for r in record["rules"]],
+            "waivers": [dict(w, rule=w["rule"].removeprefix("ECS-1.0:"))
+                        for w in record["waivers"]]}
+    return {**record, **bare, "format": 2}
+
+
+def test_the_gate_still_accepts_a_record_signed_in_format_2(keys):
+    private = load_private_key(keys / "private.pem")
+    public = load_public_key(keys / "public.pem")
+    old = sign(format_2_record(verdict_document()), private)
+    assert old["record"]["rules"][0]["rule"] == "SER-004"
+    assert verify(old, public).ok
+    result = gate(old, public, "acme.kettle.k1", "1.4.2", TODAY)
+    assert result.ok and "CERTIFIED under ECS-1.0" in result.reason, result.reason
+    expired = sign(format_2_record(verdict_document(waivers=[
+        {"rule": "SER-009", "reason": "r", "reviewer": "x", "expires": "2026-11-01"}])), private)
+    refused = gate(expired, public, "acme.kettle.k1", "1.4.2", TODAY)
+    assert not refused.ok and "the waiver for SER-009 expired on 2026-11-01" in refused.reason

@@ -72,7 +72,10 @@ def test_the_gate_refuses_an_emulated_dut_and_allow_emulated_accepts_it_saying_s
 def test_the_record_says_what_was_certified(certificate, emulated_run):
     record = certificate["record"]
     verdict = read_verdict(emulated_run[1])
-    assert record["format"] == 2
+    assert record["format"] == 3 and record["standard"] == verdict["standard"] == "ECS-1.0"
+    # Rule IDs leave qualified by their standard (verdict.json: each result's `id`).
+    assert [r["rule"] for r in record["rules"]] == [r["id"] for r in verdict["rules"]]
+    assert all(r["id"] == f"ECS-1.0:{r['rule']}" for r in verdict["rules"])
     # The suite as the run hashed it (suite_sha256() itself: the shell recipe test below).
     assert record["harness"] == {"name": "certkit", "version": __version__,
                                  "suite_sha256": verdict["suite_sha256"]}

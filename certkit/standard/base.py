@@ -1,0 +1,117 @@
+"""A standard certkit certifies against: one object, registered under the entry-point group
+`certkit.standards` (certkit's own ECS-1.0 is listed in pyproject like any third party's).
+
+It carries everything that is the standard's rather than certkit's: its name, its rule
+catalogue and run order (`rules.yaml`), its device categories, its facts (formats, limits,
+codes), the design checks it runs on a profile, and the pytest package of its suite. Its
+parts are named as `package` / `module:ATTRIBUTE` strings and loaded on first use, so that
+listing the standards imports none of their checks.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from certkit.standard.catalogue import Catalogue, load_catalogue
+from certkit.standard.categories import CategoryRegistry, load_categories
+
+if TYPE_CHECKING:
+    from certkit.design.findings import DesignCheck
+
+QUALIFIER = ":"  # ECS-1.0:SER-004, as custom:LAB-001
+
+
+def _resolve(reference: str) -> Any:
+    module, _, attribute = reference.partition(":")
+    loaded = importlib.import_module(module)
+    return getattr(loaded, attribute) if attribute else loaded
+
+
+class Standard:
+    """One standard: ECS-1.0, or a third party's.
+
+    - `name`: how profiles (`standard:`), records and qualified rule IDs name it ("ECS-1.0");
+      its catalogue's `standard:` must say the same;
+    - `data`: the package holding `rules.yaml` (and `categories.yaml` when it has one);
+    - `suite`: the package of its pytest suite, one test per rule (`certkit_rule("ID")`);
+    - `design`: `module:ATTRIBUTE` of its design checks, {rule ID: check(data, report)},
+      run on a profile of the right shape, in that order;
+    - `document_rules`: the rules under which a profile that cannot be read, is not of the
+      profile schema's shape, or names a format or standard certkit lacks is reported
+      (ECS-1.0's PRF-001..003; a standard without them reports none of its own);
+    - `facts`: the module of its facts that are not rules (formats, units, codes), if any;
+    - `profile_formats`: the profile formats (`certkit:`) it reads.
+    """
+
+    def __init__(self, name: str, *, title: str, data: str, suite: str, design: str | None = None,
+                 document_rules: tuple[str, ...] = (), facts: str | None = None,
+                 profile_formats: frozenset[int] = frozenset({1}),
+                 categories_file: str | None = "categories.yaml") -> None:
+        self.name = name
+        self.title = title
+        self.data = data
+        self.suite = suite
+        self.design = design
+        self.document_rules = document_rules
+        self.facts_module = facts
+        self.profile_formats = profile_formats
+        self.categories_file = categories_file
+
+    def __repr__(self) -> str:
+        return f"Standard({self.name!r})"
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        found = load_catalogue(resources.files(self.data).joinpath("rules.yaml"))
+        if found.standard != self.name:
+            raise ValueError(f"{self.data}/rules.yaml is the catalogue of {found.standard}, "
+                             f"not of {self.name}")
+        return found
+
+    @cached_property
+    def categories(self) -> CategoryRegistry | None:
+        if self.categories_file is None:
+            return None
+        return load_categories(resources.files(self.data).joinpath(self.categories_file))
+
+    @cached_property
+    def design_checks(self) -> Mapping[str, DesignCheck]:
+        return dict(_resolve(self.design)) if self.design else {}
+
+    @property
+    def design_rules(self) -> tuple[str, ...]:
+        """Every rule checked on the profile alone: the document's, then the design checks'."""
+        return (*self.document_rules, *self.design_checks)
+
+    @cached_property
+    def facts(self) -> ModuleType | None:
+        return _resolve(self.facts_module) if self.facts_module else None
+
+    def suite_folder(self) -> Path:
+        return Path(str(resources.files(self.suite)))
+
+    def suite_files(self) -> list[tuple[str, Path]]:
+        """The files whose sha256 make the suite's: the suite package and the catalogue, as
+        (path relative to the folder holding the top-level package, file), sorted by path."""
+        suite = self.suite_folder()
+        top = Path(str(resources.files(self.suite.split(".")[0]))).parent
+        files = [p for p in suite.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        files.append(Path(str(resources.files(self.data).joinpath("rules.yaml"))))
+        named = [(p.relative_to(top).as_posix(), p) for p in files]
+        return sorted(named, key=lambda pair: pair[0].encode("utf-8"))
+
+    def qualified(self, rule_id: str) -> str:
+        """A rule's ID as it leaves the process: ECS-1.0:SER-004 (custom:LAB-001 as it is)."""
+        if rule_id.startswith("custom:") or QUALIFIER in rule_id:
+            return rule_id
+        return f"{self.name}{QUALIFIER}{rule_id}"
+
+
+# A check's type, for standards that declare theirs: check(profile data, report).
+Check = Callable[[dict, Any], None]
