@@ -141,7 +141,7 @@ def test_custom_rules_are_recorded_apart_with_the_sha256_of_their_files(tmp_path
     assert outcomes(verdict["custom_rules"]) == {"custom:LAB-001": "pass",
                                                  "custom:LAB-002": "pass"}
     record = json.loads((out / "certificate.json").read_text("utf-8"))["record"]
-    assert [r["rule"] for r in record["rules"]] == ["DSN-001"]
+    assert [r["rule"] for r in record["rules"]] == ["ECS-1.0:DSN-001"]  # qualified (format 3)
     assert record["custom_rules"]["files"] == files
     assert [(r["rule"], r["level"], r["outcome"]) for r in record["custom_rules"]["rules"]] == [
         ("custom:LAB-001", "R", "pass"), ("custom:LAB-002", "M", "pass")]

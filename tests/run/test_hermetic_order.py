@@ -47,7 +47,8 @@ def executed_rules(junit: Path) -> list[str]:
     for case in ET.parse(junit).iter("testcase"):
         recorded = case.find("properties/property[@name='rule']")  # certkit's junit.xml
         function, _, param = case.get("name", "").partition("[")
-        rule = (recorded.get("value") if recorded is not None
+        rule = (recorded.get("value").removeprefix("ECS-1.0:")  # qualified by its standard
+                if recorded is not None
                 else rule_of.get(function) or param.split("[")[0].rstrip("]"))
         if not rules or rules[-1] != rule:
             rules.append(rule)

@@ -37,7 +37,9 @@ def suite_property(suite: ET.Element, name: str) -> str:
 def allure_statuses(out: Path) -> dict[str, dict]:
     results = [json.loads(p.read_text("utf-8"))
                for p in (out / "allure-results").glob("*-result.json")]
-    return {next(label["value"] for label in r["labels"] if label["name"] == "tag"): r
+    # Tagged with the rule's ID qualified by its standard (ECS-1.0:MQT-009).
+    return {next(label["value"] for label in r["labels"]
+                 if label["name"] == "tag").removeprefix("ECS-1.0:"): r
             for r in results}
 
 
