@@ -131,3 +131,14 @@ def test_reset_power_without_a_place_is_a_lab_error() -> None:
 
     with pytest.raises(LabError, match="--reset power switches a labgrid place's power"):
         reset_method("power")
+
+
+def test_a_raw_network_serial_port_is_a_socket_url_and_an_unpublished_one_none() -> None:
+    def lease(params: dict) -> Lease:
+        return Lease("p", "c:1", "h/u", "T", (LabResource("e", "g", "NetworkSerialPort", "s",
+                                                          params),), "2026-11-29", 0.0)
+
+    assert lease({"host": "rack-3", "port": 4002, "protocol": "raw"}).serial_port == \
+        "socket://rack-3:4002"
+    assert lease({"host": "rack-3", "port": None}).serial_port is None  # ser2net not started
+    assert lease({"host": "rack-3", "port": 4001}).power is None
