@@ -265,6 +265,8 @@ class _Bench:
         for run in self.runs:  # their places released (each bounded) before the summary
             if run.place is not None:
                 run.place.thread.join(RELEASE_WAIT_S)
+                if run.place.lost:  # the run was stopped for it: its verdict says why first
+                    _close_verdict(run.out, run.place.lost, first=True)
         self._show()
 
     def _questions_since_drawn(self) -> bool:
@@ -379,8 +381,9 @@ def _verdict_of(out: Path) -> str | None:
         return None
 
 
-def _close_verdict(out: Path, reason: str) -> None:
-    """A killed run's verdict as of its last instance, ended INCOMPLETE (never CERTIFIED)."""
+def _close_verdict(out: Path, reason: str, first: bool = False) -> None:
+    """A killed run's verdict as of its last instance, ended INCOMPLETE (never CERTIFIED).
+    `first`: the reason goes before the one the run gave (why the bench stopped it)."""
     path = out / "verdict.json"
     try:
         document = json.loads(path.read_text("utf-8"))
@@ -388,7 +391,9 @@ def _close_verdict(out: Path, reason: str) -> None:
         return
     if not isinstance(document, dict) or "verdict" not in document:
         return
-    document.update(complete=False, stop_reason=document.get("stop_reason") or reason)
+    given = document.get("stop_reason")
+    document.update(complete=False, stop_reason=(f"{reason} ({given})" if first and given
+                                                 else given or reason))
     if document["verdict"] == str(Verdict.CERTIFIED):
         document["verdict"] = str(Verdict.INCOMPLETE)
     write_atomically(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")

@@ -286,4 +286,6 @@ def test_a_place_taken_away_mid_run_stops_the_run(lab, place_free, tmp_path) -> 
     assert "fail" not in ser(verdict).values()
     assert "labgrid place kettle was taken away during the run" in \
            run.summary["duts"][0]["labgrid"]["problem"]
+    assert verdict["stop_reason"].startswith("bench error: labgrid place kettle was taken "
+                                             "away during the run; the run was stopped")
     assert lab.holder("kettle") is None
