@@ -6,20 +6,28 @@ import argparse
 import json
 import sys
 
-from certkit.standard.catalogue import LEVEL_NAMES, Catalogue, Rule, catalogue
+from certkit.standard import BUILTIN, UnknownStandard, standard
+from certkit.standard.catalogue import LEVEL_NAMES, Catalogue, Rule
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    cmd = commands.add_parser("rules", help="list the rules of ECS-1.0",
-                              description="List the ECS-1.0 rule catalogue.")
+    cmd = commands.add_parser("rules", help="list the rules of ECS-1.0 (or another standard)",
+                              description="List a standard's rule catalogue (ECS-1.0's unless "
+                                          "--standard names another installed one).")
     cmd.add_argument("family", nargs="?", metavar="FAMILY",
                      help="only this family: PRF, DSN, SEC, SER, MQT, BLE or INT")
+    cmd.add_argument("--standard", metavar="NAME", default=BUILTIN,
+                     help=f"the standard whose rules to list (default {BUILTIN})")
     cmd.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     cmd.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    rules = catalogue()
+    try:
+        rules = standard(args.standard).catalogue
+    except UnknownStandard as exc:
+        print(f"certkit rules: {exc}", file=sys.stderr)
+        return 2
     chosen = rules.rules
     if args.family:
         family = args.family.upper()
