@@ -11,7 +11,7 @@ implementation can check it; it holds integers only, no floats:
 The record names the key that signed it; verification against another public
 key fails and says which key the record names. Any change to any field breaks
 the signature. The campaign gate accepts a record only when it verifies, is
-CERTIFIED, covers the whole standard, was run on a real DUT on every
+CERTIFIED under the campaign's standard (ECS-1.0 unless told), covers the whole standard, was run on a real DUT on every
 transport (unless the gate allows emulated reference designs), carries no
 failed rule of one's own, names the campaign's model and firmware, and none
 of its waivers has expired. docs/records.md describes every field.
@@ -265,13 +265,17 @@ def _emulated(record: dict, allow_emulated: bool) -> str | None:
 
 
 def gate(certificate: object, public: Ed25519PublicKey, model: str, firmware: str,
-         today: date, allow_emulated: bool = False) -> Check:
+         today: date, allow_emulated: bool = False, standard: str = "ECS-1.0") -> Check:
     """The crowdfunding platform's check before a campaign goes live. `allow_emulated`
-    accepts emulated reference designs (an ecosystem's own CI), and says so."""
+    accepts emulated reference designs (an ecosystem's own CI), and says so. `standard`:
+    the one the record must certify against (a record of another proves nothing here)."""
     checked = verify(certificate, public)
     if not checked.ok:
         return checked
     record = certificate["record"]  # type: ignore[index]
+    if record.get("standard") != standard:
+        return Check(False, f"standard: the record certifies against {record.get('standard')!r}, "
+                            f"not {standard!r}")
     if record.get("verdict") != "CERTIFIED":
         return Check(False, f"verdict is {record.get('verdict')}, not CERTIFIED")
     if record.get("partial") is not False or record.get("selection"):

@@ -32,6 +32,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     campaign.add_argument("--public-key", metavar="FILE", type=Path, required=True)
     campaign.add_argument("--model", required=True)
     campaign.add_argument("--firmware", metavar="VERSION", required=True)
+    campaign.add_argument("--standard", metavar="NAME", default="ECS-1.0",
+                          help="the standard the record must certify against (default ECS-1.0)")
     campaign.add_argument("--allow-emulated", action="store_true",
                           help="accept a record of certkit's reference emulators (for an "
                                "ecosystem's CI that certifies emulated reference designs on "
@@ -119,7 +121,7 @@ def run_gate(args: argparse.Namespace) -> int:
               "accepted (an ecosystem's CI, never a campaign)")
     try:
         result = gate(*loaded, model=args.model, firmware=args.firmware, today=date.today(),
-                      allow_emulated=args.allow_emulated)
+                      allow_emulated=args.allow_emulated, standard=args.standard)
     except NOT_A_RECORD as exc:
         return _not_a_record(args, "gate", exc)
     print(f"{'ACCEPTED' if result.ok else 'REFUSED'}: {result.reason}")

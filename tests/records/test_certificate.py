@@ -197,6 +197,8 @@ def test_the_gate_accepts_a_valid_certified_record(keys):
 @pytest.mark.parametrize("document, model, firmware, reason", [
     (verdict_document(), "acme.kettle.k2", "1.4.2", "dut.model: the record certifies model"),
     (verdict_document(), "acme.kettle.k1", "1.4.3", "dut.firmware: the record certifies firm"),
+    (verdict_document(standard="ECS-1.1"), "acme.kettle.k1", "1.4.2",
+     "standard: the record certifies against 'ECS-1.1', not 'ECS-1.0'"),
     (verdict_document("NOT CERTIFIED"), "acme.kettle.k1", "1.4.2", "verdict is NOT CERTIFIED"),
     (verdict_document("INCOMPLETE"), "acme.kettle.k1", "1.4.2", "verdict is INCOMPLETE"),
     (verdict_document(selection=["SER-*"], partial=True), "acme.kettle.k1", "1.4.2",

@@ -77,6 +77,10 @@ waivers:
 @pytest.mark.parametrize("text, message", [
     (WAIVERS.format(rule="SER-0O9", expires="2027-01-31"),
      ":2:11: 'SER-0O9' is not a rule of ECS-1.0"),
+    (WAIVERS.format(rule="ECS-1.0:SER-0O9", expires="2027-01-31"),
+     ":2:11: 'ECS-1.0:SER-0O9' is not a rule of ECS-1.0"),
+    (WAIVERS.format(rule="ECS-9:SER-009", expires="2027-01-31"),
+     ":2:11: 'ECS-9:SER-009': no standard 'ECS-9' is installed"),
     (WAIVERS.format(rule="SER-009", expires="31.01.2027"),
      ":5:14: expires '31.01.2027' is not a date YYYY-MM-DD"),
     ("waivers:\n  - rule: SER-009\n    reason: r\n", ":2:5: /waivers/0: required key 'reviewer' is missing"),
@@ -89,6 +93,19 @@ def test_the_waivers_file_is_checked_with_positions(tmp_path, text, message):
     with pytest.raises(WaiverError) as raised:
         load_waivers(path)
     assert f"{path}{message}" in str(raised.value)
+
+
+def test_a_waiver_names_its_standard_and_a_bare_id_is_ecs_1_0s(tmp_path):
+    path = tmp_path / "waivers.yaml"
+    path.write_text(WAIVERS.format(rule="ECS-1.0:SER-009", expires="2027-01-31")
+                    + "  - rule: SER-004\n    reason: r\n    reviewer: x\n"
+                      "    expires: 2027-01-31\n")
+    qualified, bare = load_waivers(path)
+    assert (qualified.standard, qualified.rule, qualified.qualified) == (
+        "ECS-1.0", "SER-009", "ECS-1.0:SER-009")
+    assert (bare.standard, bare.rule) == ("ECS-1.0", "SER-004")
+    assert qualified.as_json()["id"] == "ECS-1.0:SER-009"
+    assert apply_waivers(results(), [qualified], TODAY).applied == [qualified]
 
 
 def test_waivers_in_a_run(tmp_path):

@@ -111,10 +111,15 @@ def test_its_rule_ids_leave_qualified_by_the_standard(certified: Path, keys: Pat
     record = json.loads((certified / "certificate.json").read_text("utf-8"))["record"]
     assert record["standard"] == "TOY-1.0"
     assert [r["rule"] for r in record["rules"]] == ["TOY-1.0:TOY-001", "TOY-1.0:TOY-002"]
-    gate = certkit("gate", certified / "certificate.json", "--public-key", keys / "lab.pub",
-                   "--model", "acme.kettle.k1", "--firmware", "1.4.2", "--allow-emulated")
-    assert gate.code == 0, gate.stdout + gate.stderr
-    assert "is CERTIFIED under TOY-1.0" in gate.stdout
+    campaign = ("gate", certified / "certificate.json", "--public-key", keys / "lab.pub",
+                "--model", "acme.kettle.k1", "--firmware", "1.4.2", "--allow-emulated")
+    refused = certkit(*campaign)  # a campaign's standard is ECS-1.0 unless it says otherwise
+    assert refused.code == 1
+    assert ("REFUSED: standard: the record certifies against 'TOY-1.0', not 'ECS-1.0'"
+            in refused.stdout), refused.stdout + refused.stderr
+    accepted = certkit(*campaign, "--standard", "TOY-1.0")
+    assert accepted.code == 0, accepted.stdout + accepted.stderr
+    assert "is CERTIFIED under TOY-1.0" in accepted.stdout
 
 
 def test_the_serial_fault_that_breaks_its_serial_rule_is_not_certified(tmp_path: Path) -> None:
