@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(items):
 def rule_of_test() -> dict[str, str]:
     """Test function name -> the rule its certkit_rule marker names (first one)."""
     found = {}
-    for module in ("test_serial", "test_mqtt", "test_ble", "test_interop"):
+    for module in ("ser.test_ser", "mqt.test_mqt", "ble.test_ble", "int.test_int"):
         for name, function in vars(importlib.import_module(f"certkit.suite.{module}")).items():
             for mark in getattr(function, "pytestmark", []):
                 if name.startswith("test_") and mark.name == "certkit_rule":

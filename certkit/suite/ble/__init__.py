@@ -1,0 +1,1 @@
+"""BLE: Bluetooth LE, GATT and BTHome (ECS-1 section 7)."""

@@ -1,0 +1,1 @@
+"""INT: interoperability across the DUT's transports (ECS-1 section 8)."""

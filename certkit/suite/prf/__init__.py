@@ -1,0 +1,1 @@
+"""PRF: the profile document (ECS-1 section 4)."""

@@ -1,0 +1,1 @@
+"""SEC: robustness and security (ECS-1 section 9)."""
