@@ -11,10 +11,11 @@ implementation can check it; it holds integers only, no floats:
 The record names the key that signed it; verification against another public
 key fails and says which key the record names. Any change to any field breaks
 the signature. The campaign gate accepts a record only when it verifies, is
-CERTIFIED under the campaign's standard (ECS-1.0 unless told), covers the whole standard, was run on a real DUT on every
-transport (unless the gate allows emulated reference designs), carries no
-failed rule of one's own, names the campaign's model and firmware, and none
-of its waivers has expired. docs/records.md describes every field.
+CERTIFIED under the campaign's standard (ECS-1.0 unless told), covers the
+whole standard, was run on a real DUT on every transport (unless the gate
+allows emulated reference designs), carries no failed rule of one's own,
+names the campaign's model and firmware, and none of its waivers has
+expired. docs/records.md describes every field.
 """
 
 from __future__ import annotations

@@ -79,7 +79,8 @@ class Waiver:
         return today > self.expires
 
     def as_json(self) -> dict:
-        data = {"rule": self.rule, "id": self.qualified, "instance": self.instance, "reason": self.reason,
+        data = {"rule": self.rule, "id": self.qualified, "instance": self.instance,
+                "reason": self.reason,
                 "reviewer": self.reviewer, "expires": self.expires.isoformat()}
         return {key: value for key, value in data.items() if value is not None}
 

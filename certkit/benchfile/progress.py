@@ -43,9 +43,13 @@ def read_progress(name: str, out: Path) -> Progress:
     progress.failed = sum(r.get("outcome") == "fail" for r in results)
     progress.errors = sum(r.get("outcome") == "error" for r in results) - len(pending)
     if pending:
-        from certkit.standard.catalogue import catalogue
+        from certkit.standard import BUILTIN, UnknownStandard, standard
 
-        progress.current = min((r["rule"] for r in pending), key=catalogue().run_position)
+        try:  # the run order of the standard the DUT's profile names
+            order = standard(str(document.get("standard", BUILTIN))).catalogue.run_position
+        except UnknownStandard:
+            order = standard(BUILTIN).catalogue.run_position
+        progress.current = min((r["rule"] for r in pending), key=order)
     return progress
 
 

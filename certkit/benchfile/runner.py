@@ -109,11 +109,13 @@ def _check_shared_inputs(args: argparse.Namespace) -> str | None:
             return f"--add-rules: {path}: no such file or folder"
     if not args.add_rules:  # rules of one's own are known only once collected
         from certkit.plan import selected
-        from certkit.standard.catalogue import catalogue
+        from certkit.standard import standards
 
+        known = standards()  # the DUTs' profiles may name any installed standard
         for pattern in args.rules:
-            if not any(selected(rule.id, [pattern]) for rule in catalogue().rules):
-                return (f"--rules: {pattern!r} matches no rule of {catalogue().standard} "
+            if not any(selected(rule.id, [pattern])
+                       for each in known.values() for rule in each.catalogue.rules):
+                return (f"--rules: {pattern!r} matches no rule of {', '.join(known)} "
                         "(see certkit rules)")
     if args.waivers:
         from certkit.waivers import WaiverError, load_waivers

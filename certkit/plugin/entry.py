@@ -56,7 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "certkit_rule(*rule_ids, level=None, title=None, deadline_s=None): the test checks "
-        "these ECS-1 rules (or a rule of your own, given level and title)",
+        "these rules of the profile's standard (or a rule of your own, given level and title)",
     )
     path = config.getoption("--certkit-profile", None)
     if not path:

@@ -11,7 +11,6 @@ are "passed" with the reason in the status message, as in junit.xml.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from certkit.report.categories import CATEGORIES
 from certkit.report.record import write_atomically
 from certkit.standard import Standard, builtin
 
-STANDARD_URL = os.environ.get("CERTKIT_STANDARD_URL", "ECS-1.md")
 SEVERITY = {"M": "critical", "R": "minor"}
 FEATURE = {"design": "profile", "interop": "all transports"}
 # The standard's order of rule families; the report's tree sorts by name, so each family's
@@ -59,8 +57,8 @@ def label(item: pytest.Item, instance: Instance, profile: Profile | None,
     item.add_marker(_label(f"{rule.id} {rule.title}", "story"))
     item.add_marker(_label(SEVERITY[rule.level], "severity"))
     item.add_marker(_label(standard.qualified(rule.id), "tag"))
-    if rule.section:
-        item.add_marker(pytest.mark.allure_link(f"{STANDARD_URL}#section-{rule.section}",
+    if rule.section and standard.url:
+        item.add_marker(pytest.mark.allure_link(f"{standard.url}#section-{rule.section}",
                                                 name=f"{standard.name} section {rule.section}",
                                                 link_type="link"))
     item.add_marker(pytest.mark.allure_description(

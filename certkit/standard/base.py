@@ -42,17 +42,18 @@ class Standard:
     - `suite`: the package of its pytest suite, one test per rule (`certkit_rule("ID")`);
     - `design`: `module:ATTRIBUTE` of its design checks, {rule ID: check(data, report)},
       run on a profile of the right shape, in that order;
-    - `document_rules`: the rules under which a profile that cannot be read, is not of the
-      profile schema's shape, or names a format or standard certkit lacks is reported
-      (ECS-1.0's PRF-001..003; a standard without them reports none of its own);
+    - `document_rules`: its rules on the profile document itself, recorded with its design
+      rules (ECS-1.0's PRF-001..003, which lint reports whatever standard a profile names:
+      the profile format is certkit's);
     - `facts`: the module of its facts that are not rules (formats, units, codes), if any;
-    - `profile_formats`: the profile formats (`certkit:`) it reads.
+    - `profile_formats`: the profile formats (`certkit:`) it reads;
+    - `url`: where its text is, for the reports' links to a rule's section (`URL#section-5`).
     """
 
     def __init__(self, name: str, *, title: str, data: str, suite: str, design: str | None = None,
                  document_rules: tuple[str, ...] = (), facts: str | None = None,
                  profile_formats: frozenset[int] = frozenset({1}),
-                 categories_file: str | None = "categories.yaml") -> None:
+                 categories_file: str | None = "categories.yaml", url: str | None = None) -> None:
         self.name = name
         self.title = title
         self.data = data
@@ -62,6 +63,7 @@ class Standard:
         self.facts_module = facts
         self.profile_formats = profile_formats
         self.categories_file = categories_file
+        self.url = url
 
     def __repr__(self) -> str:
         return f"Standard({self.name!r})"

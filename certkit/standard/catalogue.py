@@ -11,9 +11,10 @@ rule's ID, level, title and limits are written down once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
-from typing import Literal, Mapping
+from typing import Literal
 
 from certkit.profile.yaml12 import load_yaml
 

@@ -7,6 +7,7 @@ device categories are data in `categories.yaml` (see `categories.py`).
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Final
 
@@ -88,4 +89,5 @@ ECS_1_0: Final = Standard(
     document_rules=("PRF-001", "PRF-002", "PRF-003"),
     facts="certkit.standard.ecs1",
     profile_formats=PROFILE_FORMATS,
+    url=os.environ.get("CERTKIT_STANDARD_URL", "ECS-1.md"),
 )
