@@ -18,6 +18,7 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from certkit import __version__
 from certkit.transports import names as transport_names
@@ -39,7 +40,7 @@ class Check:
     detail: str
     fix: str = ""
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
 

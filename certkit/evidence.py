@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 _AT_MOST = re.compile(r"at most (\d+(?:\.\d+)?)")
 
@@ -50,7 +51,7 @@ class Measurement:
     samples: tuple[float, ...] = ()
     bound: float | None = None  # the limit as a number ("at most 500 ms" -> 500), if it is one
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "value": _number(self.value), "unit": self.unit,
                 "limit": self.limit, "bound": self.bound, "ok": self.ok,
                 "samples": [_number(x) for x in self.samples]}

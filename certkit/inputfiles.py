@@ -13,6 +13,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 MAX_INPUT_BYTES = 1 << 20  # 1 MiB: a profile or a record is a few kB
 
@@ -56,7 +57,7 @@ def read_input(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
     return raw
 
 
-def read_json_object(path: Path, what: str = "certkit record") -> dict:
+def read_json_object(path: Path, what: str = "certkit record") -> dict[str, Any]:
     """A JSON object from a file, or InputFileError saying why it is not one."""
     raw = read_input(path)
     try:

@@ -51,7 +51,7 @@ def conditions() -> dict[str, Condition]:
     (`needs: [serial]`), the transports' own (`bthome`), and the device's."""
     known = transports().values()
     several = [t.short for t in known if t.several_controllers]
-    media = [t for t in known if t.medium]
+    media = [(t.short, t.medium) for t in known if t.medium]
     found: dict[str, Condition] = {t.name: _declares(t.name) for t in known}
     for transport in known:
         found |= transport.conditions()
@@ -69,10 +69,10 @@ def conditions() -> dict[str, Condition]:
         ),
         "shared-medium": Condition(
             _shares_medium,
-            f"the device shares {_or(['a ' + t.medium for t in media], 'or')} with other "
+            f"the device shares {_or(['a ' + medium for _, medium in media], 'or')} with other "
             "devices",
-            f"the device has neither {_or([t.short for t in media], 'nor')}, so shares no "
-            f"{_or([t.medium for t in media], 'or')}",
+            f"the device has neither {_or([short for short, _ in media], 'nor')}, so shares no "
+            f"{_or([medium for _, medium in media], 'or')}",
         ),
         "any-transport": Condition(
             lambda p: bool(p.transports.declared),

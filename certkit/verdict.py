@@ -5,9 +5,10 @@ Pure functions over results, so the verdict logic is tested without a run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Iterable
+from typing import Any
 
 
 class Outcome(StrEnum):
@@ -39,7 +40,7 @@ class RuleResult:
     title: str = ""
     evidence: str | None = None  # path of the evidence file, relative to the run folder
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["outcome"] = str(self.outcome)
         data["duration_s"] = round(self.duration_s, 3)

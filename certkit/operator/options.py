@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from certkit.evidence import EvidenceLog
 from certkit.operator import Operator, for_run
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # `certkit run` imports pytest only when a run starts
     import pytest
 
 # (name, argparse keywords, help); `certkit run --NAME`, the plugin's `--certkit-NAME`.
-OPTIONS: tuple[tuple[str, dict, str], ...] = (
+OPTIONS: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("no-operator", {"action": "store_true"},
      ("an unattended run: every question for the operator (power-cycle the DUT, change a "
      "sensor's value) is answered 'no operator' at once, and the rule ends as ECS-1 says; "

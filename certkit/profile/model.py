@@ -75,9 +75,9 @@ class Property:
         if self.format in INTEGER_BOUNDS:
             if not isinstance(value, int):
                 return f"{value!r} is not an integer ({self.format})"
-            low, high = INTEGER_BOUNDS[self.format]
-            if not low <= value <= high:
-                return f"{value} does not fit {self.format} ({low}..{high})"
+            least, most = INTEGER_BOUNDS[self.format]
+            if not least <= value <= most:
+                return f"{value} does not fit {self.format} ({least}..{most})"
         elif not math.isfinite(value) or abs(value) > FLOAT_MAX:
             return f"{value!r} is not a finite binary32 float"
         if self.value_list is not None:
@@ -245,7 +245,7 @@ class Profile:
         )
 
 
-def _service(data: dict) -> Service:
+def _service(data: dict[str, Any]) -> Service:
     siid, name = data["siid"], data["name"]
     return Service(
         siid=siid,
@@ -279,7 +279,7 @@ def _service(data: dict) -> Service:
     )
 
 
-def _transports(data: dict) -> Transports:
+def _transports(data: dict[str, Any]) -> Transports:
     from certkit.transports import transports
 
     return Transports({name: transport.parse_settings(data[name])

@@ -84,10 +84,10 @@ class Document:
 _Parser: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_Parser):  # type: ignore[misc,valid-type]
+class _Loader(_Parser):  # type: ignore[misc]  # a base chosen at run time
     """Only the parser and the YAML 1.2 core schema resolvers are used."""
 
-    yaml_implicit_resolvers: dict = {}
+    yaml_implicit_resolvers: dict[Any, Any] = {}
 
 
 for _tag, _pattern, _first in (
@@ -128,7 +128,7 @@ def _scalar(tag: str, text: str, mark: yaml.Mark) -> Any:
 class _Frame:
     """A mapping or sequence being filled, with where its next item goes."""
 
-    def __init__(self, value: dict | list, path: Path) -> None:
+    def __init__(self, value: dict[str, Any] | list[Any], path: Path) -> None:
         self.value = value
         self.path = path
         self.key: str | None = None  # a mapping's key waiting for its value
@@ -136,12 +136,14 @@ class _Frame:
     def next_path(self) -> Path:
         if isinstance(self.value, list):
             return self.path + (len(self.value),)
+        assert self.key is not None  # a mapping's value comes after its key
         return self.path + (self.key,)
 
     def put(self, item: Any) -> None:
         if isinstance(self.value, list):
             self.value.append(item)
         else:
+            assert self.key is not None  # a mapping's value comes after its key
             self.value[self.key] = item
             self.key = None
 
@@ -177,12 +179,14 @@ def _build(loader: _Loader, doc: Document) -> Any:
             continue  # stream and document ends
         frame = stack[-1] if stack else None
         awaiting_key = frame is not None and isinstance(frame.value, dict) and frame.key is None
+        kind: type[ScalarNode] | type[dict[str, Any]] | type[list[Any]]
         if isinstance(event, ScalarEvent):
             kind = ScalarNode
-            tag = event.tag if event.tag not in (None, "!") else \
+            tag = event.tag if event.tag is not None and event.tag != "!" else \
                 loader.resolve(ScalarNode, event.value, event.implicit)
             value = _scalar(tag, event.value, mark)
             if awaiting_key:
+                assert frame is not None and isinstance(frame.value, dict)  # awaiting_key says so
                 key = _key(value)
                 if key in frame.value:
                     raise YamlError(f"duplicate key {key!r}", Position.of(mark))
