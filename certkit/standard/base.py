@@ -10,15 +10,19 @@ listing the standards imports none of their checks.
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib
-from collections.abc import Callable, Mapping
+import importlib.util
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from certkit.standard.catalogue import Catalogue, load_catalogue
+from certkit.profile.yaml12 import load_yaml
+from certkit.standard.catalogue import Catalogue, extended, load_catalogue
 from certkit.standard.categories import CategoryRegistry, load_categories
 
 if TYPE_CHECKING:
@@ -106,7 +110,23 @@ class Standard:
         files = [p for p in suite.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
         files.append(Path(str(resources.files(self.data).joinpath("rules.yaml"))))
         named = [(p.relative_to(top).as_posix(), p) for p in files]
+        named += [*self.added_files, *self.added_modules]
         return sorted(named, key=lambda pair: pair[0].encode("utf-8"))
+
+    # Set on the copy `with_transports` makes: the transports' catalogue files and suite
+    # modules, as (path relative to the folder holding its top-level package, file).
+    added_files: tuple[tuple[str, Path], ...] = ()
+    added_modules: tuple[tuple[str, Path], ...] = ()
+
+    def with_transports(self, names: Iterable[str]) -> Standard:
+        """This standard as a profile declaring the transports `names` is certified
+        against: with the rules those transports add to it (`Transport.rules`) and the test
+        modules that check them (`Transport.suite_modules`); itself when they add none."""
+        return _with_transports(self, tuple(names))
+
+    def suite_paths(self) -> list[Path]:
+        """What a run collects: the suite package's folder and any added test modules."""
+        return [self.suite_folder(), *(path for _, path in self.added_modules)]
 
     def qualified(self, rule_id: str) -> str:
         """A rule's ID as it leaves the process: ECS-1.0:SER-004 (custom:LAB-001 as it is)."""
@@ -115,5 +135,36 @@ class Standard:
         return f"{self.name}{QUALIFIER}{rule_id}"
 
 
-# A check's type, for standards that declare theirs: check(profile data, report).
-Check = Callable[[dict, Any], None]
+@functools.cache
+def _with_transports(base: Standard, names: tuple[str, ...]) -> Standard:
+    from certkit.transports import transports
+
+    catalogue = base.catalogue
+    files: list[tuple[str, Path]] = []
+    modules: list[tuple[str, Path]] = []
+    for name in names:
+        carrier = transports().get(name)
+        adds = [source for source in (carrier.rules() if carrier else ())
+                if load_yaml(source.read_text("utf-8")).value.get("standard") == base.name]
+        if carrier is None or not adds:
+            continue
+        top = Path(str(resources.files(type(carrier).__module__.split(".")[0]))).parent
+        for source in adds:
+            catalogue = extended(catalogue, source, f"the {name} transport")
+            files.append(_named(Path(str(source)), top))
+        for module in carrier.suite_modules():
+            spec = importlib.util.find_spec(module)
+            if spec is None or spec.origin is None:
+                raise ValueError(f"the {name} transport's suite module {module} is not "
+                                 "installed")
+            modules.append(_named(Path(spec.origin), top))
+    if catalogue is base.catalogue:
+        return base
+    derived = copy.copy(base)
+    derived.__dict__["catalogue"] = catalogue
+    derived.added_files, derived.added_modules = tuple(files), tuple(modules)
+    return derived
+
+
+def _named(path: Path, top: Path) -> tuple[str, Path]:
+    return (path.relative_to(top).as_posix() if path.is_relative_to(top) else path.name, path)

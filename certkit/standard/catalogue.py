@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
-from typing import Literal
+from typing import Any, Literal
 
 from certkit.profile.yaml12 import load_yaml
 
@@ -91,7 +91,7 @@ class Catalogue:
         return tuple(rule for rule in self.rules if rule.family == family_id)
 
 
-def _rule(data: dict) -> Rule:
+def _rule(data: dict[str, Any]) -> Rule:
     limits = {
         name: Limit(name, spec["value"], spec["unit"], spec.get("timing"))
         for name, spec in (data.get("limits") or {}).items()
@@ -123,6 +123,29 @@ def load_catalogue(source: Traversable) -> Catalogue:
     if sorted(run_order) != sorted(rule.id for rule in rules):
         raise ValueError(f"{source.name}: run-order must name every rule exactly once")
     return Catalogue(data["standard"], families, rules, run_order)
+
+
+def extended(base: Catalogue, source: Traversable, owner: str) -> Catalogue:
+    """`base` with the rules of another catalogue file (`owner`'s, such as a transport's
+    that adds rules to the standard) merged in: its families and rules added, its run order
+    before the rule its `run-before:` names (after base's when it names none). Refuses a
+    family or rule ID base has already (the standard's, or one added before)."""
+    extra = load_catalogue(source)
+    where = f"{owner}'s {source.name}"
+    if extra.standard != base.standard:
+        raise ValueError(f"{where} adds rules to {extra.standard}, not to {base.standard}")
+    taken = sorted(set(extra.families) & set(base.families)) + sorted(
+        rule.id for rule in extra.rules if rule.id in base)
+    if taken:
+        raise ValueError(f"{where}: {', '.join(taken)} already in {base.standard}'s catalogue "
+                         "(its own, or a transport's declared beside it)")
+    before = load_yaml(source.read_text("utf-8")).value.get("run-before")
+    if before is not None and before not in base.run_order:
+        raise ValueError(f"{where}: run-before names {before}, no rule of {base.standard}")
+    at = base.run_order.index(before) if before is not None else len(base.run_order)
+    return Catalogue(base.standard, {**base.families, **extra.families},
+                     base.rules + extra.rules,
+                     base.run_order[:at] + extra.run_order + base.run_order[at:])
 
 
 def catalogue() -> Catalogue:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
+from typing import Any
 
 from certkit.profile.yaml12 import load_yaml
 
@@ -53,7 +54,7 @@ class CategoryRegistry:
         return self.categories.get(name)
 
 
-def _capability(name: str, spec: dict) -> Capability:
+def _capability(name: str, spec: dict[str, Any]) -> Capability:
     rng = spec.get("range")
     return Capability(
         name=name,
@@ -65,7 +66,7 @@ def _capability(name: str, spec: dict) -> Capability:
     )
 
 
-def _row(name: str, spec: dict) -> ServiceRow:
+def _row(name: str, spec: dict[str, Any]) -> ServiceRow:
     return ServiceRow(
         name=name,
         required=tuple(_capability(n, s) for n, s in (spec.get("required") or {}).items()),
