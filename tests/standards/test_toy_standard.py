@@ -168,3 +168,16 @@ def test_an_ecs1_profile_is_unaffected(tmp_path: Path) -> None:
     assert outcomes(verdict) == {"DSN-001": "pass", "DSN-002": "pass", "SER-012": "pass"}
     assert [r["id"] for r in verdict["rules"]] == ["ECS-1.0:DSN-001", "ECS-1.0:DSN-002",
                                                    "ECS-1.0:SER-012"]
+
+
+def test_a_profile_that_fails_its_standards_design_rule_touches_no_device(tmp_path: Path) -> None:
+    profile = tmp_path / "nameless.yaml"
+    profile.write_text(TOY_PROFILE.read_text("utf-8").replace(
+        "name: {en: Acme Smart Kettle, ", "name: {"), "utf-8")
+    out = tmp_path / "run"
+    result = certkit("run", profile, "--emulate", "--out", out, timeout=300)
+    assert result.code == 2 and "no device was touched" in result.stderr
+    verdict = read_verdict(out)
+    assert verdict["verdict"] == "NOT CERTIFIED"
+    assert [(r["id"], r["outcome"]) for r in verdict["rules"]] == [("TOY-1.0:TOY-001", "fail")]
+    assert "not in English (en)" in verdict["rules"][0]["message"]
