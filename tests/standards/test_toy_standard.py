@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from certkit.design import lint_file, lint_text
-from certkit.standard import builtin, standard, standards
+from certkit.standard import Standard, builtin, standard, standards
 from tests.conftest import KETTLE, certkit, outcomes, read_verdict
 from tests.standards.conftest import TOY_PROFILE
 
@@ -44,6 +44,12 @@ def test_both_standards_are_registered_and_the_toy_is_nothing_but_its_package() 
     assert toy.design_rules == ("TOY-001",) and toy.categories is None
     assert toy.suite_folder().parent.name == "certkit_toy"
     assert builtin().design_rules[:3] == ("PRF-001", "PRF-002", "PRF-003")
+
+
+def test_a_standard_is_named_once_its_catalogue_must_agree() -> None:
+    misnamed = Standard("TOY-2.0", title="t", data="certkit_toy", suite="certkit_toy.suite")
+    with pytest.raises(ValueError, match="rules.yaml is the catalogue of TOY-1.0, not of TOY-2.0"):
+        misnamed.catalogue  # noqa: B018
 
 
 def test_lint_checks_the_profile_against_the_standard_it_names() -> None:
