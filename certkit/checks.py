@@ -7,7 +7,7 @@ device; anything else a rule raises, and every bench problem, is an `error`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -30,7 +30,7 @@ class NotApplicable(pytest.skip.Exception):  # type: ignore[misc,name-defined]
     """The profile does not declare what the rule needs."""
 
 
-def fail(expected: str, observed: Any, detail: str = "") -> None:
+def fail(expected: str, observed: Any, detail: str = "") -> NoReturn:
     raise RuleFailure(expected, str(observed), detail)
 
 
@@ -39,5 +39,5 @@ def expect(condition: bool, expected: str, observed: Any, detail: str = "") -> N
         fail(expected, observed, detail)
 
 
-def not_applicable(reason: str) -> None:
+def not_applicable(reason: str) -> NoReturn:
     raise NotApplicable(reason, allow_module_level=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from certkit.links.serial.protocol import Line, LineError, Token, decode_value
-from certkit.profile.model import Profile
+from certkit.profile.model import Profile, Property
 from certkit.profile.values import same_value
 
 # Timestamps are taken when the module reads a line, not when the MCU sent
@@ -81,7 +81,7 @@ def report_problems(profile: Profile, found: Iterable[Report]) -> list[str]:
     return problems
 
 
-def _invalid(prop, token: Token) -> str | None:
+def _invalid(prop: Property, token: Token) -> str | None:
     try:
         return prop.check_value(decode_value(token, prop))
     except LineError as exc:

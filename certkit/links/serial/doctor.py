@@ -31,7 +31,7 @@ def check_serial(port: str | None, needs: Needs) -> Check:
     try:
         info = os.stat(port)
     except OSError as exc:
-        return failed(needed, "serial", f"--serial {port}: {exc.strerror.lower()} (ports "
+        return failed(needed, "serial", f"--serial {port}: {(exc.strerror or str(exc)).lower()} (ports "
                        f"present: {shown})", "plug the board in and check the path "
                        "(ls -l /dev/serial/by-id names the boards)")
     if not stat.S_ISCHR(info.st_mode):

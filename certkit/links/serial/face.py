@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
@@ -31,21 +32,22 @@ class SerialFace(InteropFace):
     def set(self, prop: Property, value: Any, timeout: float) -> tuple[bool, float]:
         downlink = set_properties([(prop.siid, prop.piid, encode_value(value, prop.format))])
         exchange = self.link.request(downlink, timeout)
-        if exchange.status != "replied":
+        line, elapsed_ms = exchange.reply_line, exchange.elapsed_ms
+        if line is None or elapsed_ms is None:  # not replied
             return False, float("inf")
         try:
-            entries = read_result(exchange.reply.line, "set")
+            entries = read_result(line, "set")
         except LineError:
             return False, float("inf")
         ok = len(entries) == 1 and entries[0].code in (0, 1)
-        return ok, exchange.elapsed_ms
+        return ok, elapsed_ms
 
     def read(self, prop: Property, timeout: float) -> Any:
-        exchange = self.link.request(get_properties([(prop.siid, prop.piid)]), timeout)
-        if exchange.status != "replied":
+        line = self.link.request(get_properties([(prop.siid, prop.piid)]), timeout).reply_line
+        if line is None:  # not replied
             return None
         try:
-            entries = read_result(exchange.reply.line, "get")
+            entries = read_result(line, "get")
             if len(entries) != 1 or entries[0].code != 0 or entries[0].value is None:
                 return None
             return decode_value(entries[0].value, prop)
@@ -87,13 +89,14 @@ class SerialFace(InteropFace):
         not sent one since the link opened)."""
         found: dict[str, str] = {}
         for command, what in (("model", "model"), ("mcu_version", "mcu-version")):
-            lines = [u for u in self.link.uplinks(command=command) if u.line and u.line.params]
-            if not lines and command == "mcu_version":
+            said = [u.line.params for u in self.link.uplinks(command=command)
+                    if u.line and u.line.params]
+            if not said and command == "mcu_version":
                 self.link.request("MIIO_mcu_version_req", timeout, expect="mcu_version")
-                lines = [u for u in self.link.uplinks(command=command)
-                         if u.line and u.line.params]
-            if lines:
-                found[what] = lines[-1].line.params[0].text
+                said = [u.line.params for u in self.link.uplinks(command=command)
+                        if u.line and u.line.params]
+            if said:
+                found[what] = said[-1][0].text
         return found
 
     def unknown_message(self, reply_s: float, settle_s: float) -> None:
@@ -112,8 +115,9 @@ class SerialFace(InteropFace):
         if answer is None:
             fail("`error` with a code in -9999..-5000 or `result` -4003 to the unknown "
                  f"downlink `{UNKNOWN_METHOD}`", "no answer")
-        if answer.line.command == "error":
-            code = answer.line.params[-1].text if answer.line.params else ""
+        if answer.command == "error":
+            params = answer.line.params if answer.line else []
+            code = params[-1].text if params else ""
             expect(code.lstrip("-").isdigit() and -9999 <= int(code) <= -5000,
                    "an error code in -9999..-5000", f"`{answer.text}`")
         else:
@@ -139,7 +143,7 @@ class SerialFace(InteropFace):
                     rng.choice((1, 2, 4, 70))))
             inputs.append(MalformedInput(
                 f"down {text[:60]}{'...' if len(text) > 60 else ''} ({len(text)} bytes)",
-                lambda text=text: self._send(text)))
+                functools.partial(self._send, text)))
         return inputs
 
     def _send(self, downlink: str) -> None:

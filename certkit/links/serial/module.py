@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, NoReturn
 
 import serial
 
@@ -135,6 +135,12 @@ class Exchange:
     settled: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
+    def reply_line(self) -> Line | None:
+        """The line that answered, once replied (a reply is matched by its command, so
+        it is always a parsed line)."""
+        return self.reply.line if self.status == "replied" and self.reply is not None else None
+
+    @property
     def elapsed_ms(self) -> float | None:
         """From the downlink leaving the module to the answer's last byte."""
         if self.reply is None or self.sent_at is None:
@@ -143,7 +149,7 @@ class Exchange:
 
     def describe(self) -> str:
         """What happened, for fail messages: `no result within 500 ms of the downlink`."""
-        if self.status == "replied":
+        if self.status == "replied" and self.reply is not None:
             return f"`{self.reply.text}` after {self.elapsed_ms:.0f} ms"
         if self.status == "not-delivered":
             return "no get_down poll to deliver the downlink on"
@@ -175,7 +181,7 @@ def open_port(port: str, baudrate: int) -> serial.SerialBase:
     failure within seconds instead of passing for a silent MCU.
     """
     scheme = network_scheme(port)
-    bounds = {"timeout": READ_TIMEOUT_S}
+    bounds: dict[str, Any] = {"timeout": READ_TIMEOUT_S}
     if scheme != "rfc2217":
         bounds["write_timeout"] = WRITE_TIMEOUT_S
     # ser2net closes a connection that comes while the device is still being closed after
@@ -351,13 +357,21 @@ class SerialLink(Link):
             if not data:
                 raise serial.SerialException("the port returned end of file (device gone?)")
             return data
-        port = self._serial
+        port = self._port
         data = port.read(1)
         if data:
-            waiting = port.in_waiting
+            # Every port serial_for_url opens has it; the stubs leave it off SerialBase.
+            waiting = port.in_waiting  # type: ignore[attr-defined]
             if waiting:
                 data += port.read(waiting)
         return data
+
+    @property
+    def _port(self) -> serial.SerialBase:
+        """The open port (the reader runs only while there is one)."""
+        if self._serial is None:
+            raise LabError(f"serial port {self.port} is not open")
+        return self._serial
 
     def _serve(self, frame: Frame) -> None:
         """Answer first, then keep the evidence: the MCU is not kept waiting for our books."""
@@ -424,7 +438,7 @@ class SerialLink(Link):
             if not data:
                 return True
         try:
-            self._serial.write(data)
+            self._port.write(data)
         except serial.SerialTimeoutException:
             self.evidence.note(f"serial: could not write `{text}` within {WRITE_TIMEOUT_S:g} s "
                                "(the MCU is not reading)")
@@ -498,7 +512,8 @@ class SerialLink(Link):
                     exchange.status = "not-delivered"
                     self._check_port()
                     return exchange
-                if exchange.status != "sent" or exchange.expect is None:
+                if (exchange.status != "sent" or exchange.expect is None
+                        or exchange.sent_at is None):  # sent_at is set with "sent"
                     return exchange
             self._settle(exchange, exchange.sent_at + timeout)
             with self._changed:

@@ -106,7 +106,7 @@ class ShellCommand(ResetMethod):
                            + (f": {said[-1]}" if said else ""))
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def _kill_group(process: subprocess.Popen[str]) -> None:
     """SIGKILL the command's process group, then reap the shell (bounded)."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
