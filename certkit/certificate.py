@@ -36,6 +36,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 # ECS-1.0's unqualified, are still read (docs/records.md).
 RECORD_FORMAT = 3
 READ_FORMATS = (2, 3)
+# What a merged record says of each run it merges (docs/records.md, "Reruns that merge").
+MERGED_RUN_FIELDS = ("run", "started", "finished", "verdict", "verdict_sha256", "resumed")
 
 
 class KeyFileError(ValueError):
@@ -143,14 +145,22 @@ def make_record(verdict_document: dict, identity: dict) -> dict:
         return f"{doc['standard']}{QUALIFIER}{rule_id}"
 
     def result(r: dict) -> dict:
-        return {"rule": qualified(r["rule"]), "instance": r["instance"], "level": r["level"],
-                "outcome": r["outcome"], "message": r["message"]}
+        shown = {"rule": qualified(r["rule"]), "instance": r["instance"], "level": r["level"],
+                 "outcome": r["outcome"], "message": r["message"]}
+        if "attempts" in r:  # a merged run's (certkit run --resume): every attempt, no floats
+            shown["attempts"] = [{k: v for k, v in a.items() if k != "duration_s"}
+                                 for a in r["attempts"]]
+        return shown
 
     def waiver(w: dict) -> dict:
         return {**{k: v for k, v in w.items() if k != "id"}, "rule": qualified(w["rule"])}
 
     custom = doc.get("custom_rules", {"files": [], "rules": []})
+    merged = ({"merged": {"runs": [{k: run[k] for k in MERGED_RUN_FIELDS}
+                                   for run in doc["merged"]["runs"]]}}
+              if isinstance(doc.get("merged"), dict) else {})
     return {
+        **merged,
         "format": RECORD_FORMAT,
         "harness": {"name": "certkit", "version": doc["certkit"],
                     "suite_sha256": doc["suite_sha256"]},

@@ -33,6 +33,7 @@ from certkit.operator import unattended
 from certkit.operator.lock import question_showing
 from certkit.report.outdir import OutputFolderError, default_folder, prepare
 from certkit.report.record import now, write_atomically
+from certkit.resume.bench import resume_args
 from certkit.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -82,12 +83,26 @@ def run_bench(args: argparse.Namespace) -> int:
     problem = _check_shared_inputs(args)
     if problem:
         return _usage(problem)
+    kept: list[Dut] = []
+    if getattr(args, "resume", None) is not None:  # each DUT from OUT/<name>/ (docs/records.md)
+        from certkit.resume.bench import split
+        from certkit.resume.earlier import ResumeError
+
+        try:
+            duts, kept = split(args.resume, duts, args.out)
+        except ResumeError as exc:
+            return _usage(f"--resume: {exc}")
     try:
         out = prepare(args.out, args.force) if args.out else default_folder(
             "bench-" + args.bench.stem.removesuffix(".bench"))
     except OutputFolderError as exc:
         return _usage(f"--out: {exc}")
-    return _Bench(args, duts, out).run()
+    bench = _Bench(args, duts, out)
+    if kept:
+        from certkit.resume.bench import keep
+
+        bench.kept = keep(args.resume, out, kept)
+    return bench.run()
 
 
 def _single_run_options(args: argparse.Namespace) -> str | None:
@@ -138,6 +153,7 @@ class _Bench:
     def __init__(self, args: argparse.Namespace, duts: list[Dut], out: Path) -> None:
         self.args, self.duts, self.out = args, duts, out
         self.runs: list[DutRun] = []
+        self.kept: list[dict] = []  # --resume: DUTs with nothing to re-run, as they were
         self.stop_asked: float | None = None
         self.started = now()
         self.tty = sys.stdout.isatty()
@@ -195,7 +211,8 @@ class _Bench:
                 run.place.begin()
                 continue
             command = [sys.executable, "-m", "certkit", "run", *dut.run_args(),
-                       f"--out={out}", f"--operator-dut={dut.name}", *self.common_args()]
+                       f"--out={out}", f"--operator-dut={dut.name}", *self.common_args(),
+                       *resume_args(self.args, dut)]
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
             self.runs.append(DutRun(dut, out, process, log))
@@ -217,7 +234,8 @@ class _Bench:
                 return None
             command = [sys.executable, "-m", "certkit", "run", *dut.run_args(),
                        f"--serial={lease.serial_port}", f"--out={run.out}",
-                       f"--operator-dut={dut.name}", *self.common_args()]
+                       f"--operator-dut={dut.name}", *self.common_args(),
+                       *resume_args(self.args, dut)]
             run.process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=run.log, stderr=subprocess.STDOUT,
                 start_new_session=True, env={**os.environ, LEASE_ENV: lease.to_json()})
@@ -352,13 +370,13 @@ class _Bench:
     def _write_summary(self, finished: bool) -> dict:
         document = {
             "bench": str(self.args.bench),
-            "duts": [{"name": run.dut.name,
+            "duts": [*self.kept, *({"name": run.dut.name,
                       "verdict": (_verdict_of(run.out) or str(Verdict.INCOMPLETE))
                       if finished else None,
                       "out": str(run.out), "exit": run.exit if finished else None,
                       **({"killed": True} if run.killed else {}),
                       **({"labgrid": _place_summary(run.place)} if run.place else {})}
-                     for run in self.runs],
+                     for run in self.runs)],
             "started": self.started,
             "finished": now() if finished else None,
         }

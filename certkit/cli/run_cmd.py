@@ -78,6 +78,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     cmd.add_argument("--out", metavar="DIR", type=Path,
                      help="where results go: a new or empty folder "
                           "(default reports/<model>-<timestamp>)")
+    cmd.add_argument("--resume", metavar="OUT", type=Path,
+                     help="re-run only the instances an earlier run's folder OUT left in error "
+                          "or not run, with its profile and bench, and write one merged "
+                          "verdict into --out (OUT is not changed; docs/records.md)")
     cmd.add_argument("--force", action="store_true",
                      help="replace the results of a previous run in --out (removed first, "
                           "never merged)")
@@ -133,6 +137,7 @@ def pytest_args(args: argparse.Namespace, out: Path, suite: Path | None = None) 
     if args.max_duration is not None:
         argv.append(f"--certkit-max-duration={args.max_duration}")
     argv += [f"--certkit-rules={pattern}" for pattern in args.rules]
+    argv += [f"--certkit-resume-instance={i}" for i in getattr(args, "resume_instances", ())]
     argv += [f"--certkit-fault={fault}" for fault in args.fault]
     argv += [f"--certkit-variant={variant}" for variant in args.variant]
     argv += [f"--certkit-identity={identity}" for identity in args.identity]
@@ -161,6 +166,10 @@ def _forget_handled_interrupt() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if getattr(args, "resume", None) is not None:
+        from certkit.resume.command import resume
+
+        return resume(args, _run)
     if args.bench is not None:
         from certkit.benchfile.runner import run_bench
 

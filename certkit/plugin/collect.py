@@ -73,7 +73,8 @@ def select(run: CertkitRun, config: pytest.Config, items: list[pytest.Item]) -> 
             instance = run.instances(run.rule(marker.args[0], marker, item))[0]
         run.record.implemented.add(instance.rule.id)
         if not selected_rule(instance.rule.id, run.patterns) or (
-                not run.lint.ok and instance.rule.id not in run.lint.design_rules):
+                not run.lint.ok and instance.rule.id not in run.lint.design_rules) or (
+                run.resumed is not None and instance.id not in run.resumed):
             drop.append(item)
             continue
         item.stash[INSTANCE] = instance

@@ -30,6 +30,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--certkit-waivers", metavar="FILE", help="waivers to apply (YAML)")
     group.addoption("--certkit-key", metavar="FILE",
                     help="Ed25519 private key (PEM): also write a signed certificate.json")
+    group.addoption("--certkit-resume-instance", metavar="ID", action="append", default=[],
+                    help="run only this rule instance (repeatable; what `certkit run "
+                         "--resume` re-runs)")
     group.addoption("--certkit-max-duration", metavar="SECONDS", type=float,
                     help="stop the run (INCOMPLETE) after this long, if sooner than the "
                          "bound its plan gives")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -70,13 +71,21 @@ class CertkitRun:
         self.plan: Plan | None = (make_plan(profile, self.patterns,
                                             operator=self.operator.present)
                                   if lint.ok else None)
+        # `certkit run --resume`: only the instances an earlier run left in error or not run.
+        self.resumed: frozenset[str] | None = (
+            frozenset(config.getoption("--certkit-resume-instance"))
+            if config.getoption("--certkit-resume-instance") else None)
+        if self.plan is not None and self.resumed is not None:
+            self.plan = replace(self.plan, instances=tuple(
+                i for i in self.plan.instances if i.id in self.resumed))
         out = config.getoption("--certkit-out")
         # Never another run's folder (certkit/report/outdir.py); `certkit run` made it already.
         self.out = prepare(Path(out)) if out else default_folder(model or lint.path.stem)
         self.record = RunRecord(self.out, lint.path, lint.sha256, model, self.plan,
                                 self.patterns, bench.describe(), waivers=waivers, setup=bench,
                                 transports=profile.transports.declared if profile else (),
-                                standard=self.standard)
+                                standard=self.standard,
+                                resumed=tuple(sorted(self.resumed or ())))
         self.record.bench["operator"] = self.operator.shown  # who could answer questions
         if profile is not None:
             device = profile.device

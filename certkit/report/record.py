@@ -146,6 +146,8 @@ class RunRecord:
     charts: dict[str, str] = field(default_factory=dict)  # instance id -> its chart (SVG) path
     bound: dict | None = None  # the run's overall bound in force (seconds, source, plan_seconds)
     standard: Standard = field(default_factory=builtin)  # the standard the profile names
+    resumed: tuple[str, ...] = ()  # `--resume`: the only instances this run re-runs
+    ended: dict[str, str] = field(default_factory=dict)  # instance id -> when its result came
 
     def observe(self, name: str, value: str, source: str) -> None:
         """What a transport reported about the DUT's identity (model, firmware...)."""
@@ -179,6 +181,7 @@ class RunRecord:
                 f"harness error: {len(given)} results for one instance, from "
                 f"{', '.join(tests) or 'more than one test'}: {results}"))
         self.results[instance_id] = result
+        self.ended[instance_id] = now()
         self.write()
 
     def all_results(self) -> list[RuleResult]:
@@ -222,7 +225,8 @@ class RunRecord:
             "profile": {"path": str(self.profile_path), "sha256": self.sha256, "model": self.model},
             "dut": self.identity(),
             "selection": list(self.patterns),
-            "partial": bool(self.patterns),
+            "partial": bool(self.patterns or self.resumed),
+            **({"resumed": list(self.resumed)} if self.resumed else {}),
             "bench": self.bench,
             "bench_as_run": bench_as_run(self.setup, self.transports, self.bench),
             "started": self.started,
@@ -249,6 +253,7 @@ class RunRecord:
         data["id"] = self.standard.qualified(result.rule)  # ECS-1.0:SER-004 (docs/records.md)
         data["measurements"] = [m.as_json() for m in self.measurements.get(key, [])]
         data["chart"] = self.charts.get(key)
+        data["ended"] = self.ended.get(key)
         return data
 
     def write(self) -> dict:

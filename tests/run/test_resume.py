@@ -1,0 +1,236 @@
+"""`certkit run --resume OUT --out OUT2`: re-run only what OUT left in `error` or not run, on
+its profile and bench, and merge every attempt into one verdict (docs/records.md).
+
+The bench fault is real: the run's external broker (`--mqtt-broker mqtt://127.0.0.1:PORT`)
+does not listen yet, so every MQTT instance ends in `error`; before the resume a mosquitto
+starts on that port. The earlier folder is never changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from certkit.links.mqtt.broker import accepts, free_port
+from tests.conftest import KETTLE, certkit, outcomes, read_verdict
+from tests.mqtt.conftest import MOSQUITTO
+
+START_TIMEOUT_S = 5.0
+STOP_TIMEOUT_S = 2.0
+
+
+@pytest.fixture
+def broker_port(tmp_path: Path) -> Iterator[tuple[int, object]]:
+    """A loopback port where no broker listens yet, and `start()` to start mosquitto on it
+    (stopped at teardown)."""
+    assert MOSQUITTO is not None, "mosquitto is not installed: run ./dev/test"
+    port = free_port()
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        config = tmp_path / "mosquitto.conf"
+        config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+                          "persistence false\nset_tcp_nodelay true\n")
+        with (tmp_path / "mosquitto.log").open("ab") as log:
+            started.append(subprocess.Popen([MOSQUITTO, "-c", str(config)], stdout=log,
+                                            stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL))
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not accepts("127.0.0.1", port, 0.2):
+            assert time.monotonic() < deadline and started[-1].poll() is None, \
+                (tmp_path / "mosquitto.log").read_text()
+            time.sleep(0.05)
+
+    try:
+        yield port, start
+    finally:
+        for process in started:
+            process.terminate()
+            try:
+                process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(STOP_TIMEOUT_S)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file of a folder by its sha256: what 'never changed' compares."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def by_instance(verdict: dict) -> dict[str, dict]:
+    return {(f"{r['rule']}[{r['instance']}]" if r["instance"] else r["rule"]): r
+            for r in verdict["rules"]}
+
+
+def test_a_bench_fault_resumed_to_certified_keeps_every_attempt_and_passes_the_gate(
+        tmp_path: Path, broker_port: tuple) -> None:
+    port, start_broker = broker_port
+    keys = tmp_path / "lab.pem", tmp_path / "lab.pub"
+    assert certkit("keygen", "--private", keys[0], "--public", keys[1]).code == 0
+    out, merged = tmp_path / "run1", tmp_path / "merged"
+    first = certkit("run", KETTLE, "--emulate", "--mqtt-broker", f"mqtt://127.0.0.1:{port}",
+                    "--key", keys[0], "--out", out, timeout=300)
+    assert first.code == 3, first.stdout[-2000:] + first.stderr[-2000:]
+    before = read_verdict(out)
+    errors = {k for k, v in outcomes(before).items() if v == "error"}
+    assert errors and all(k.startswith(("MQT-", "INT-", "SEC-")) for k in errors), errors
+    assert any(k.startswith("MQT-") for k in errors)
+    untouched = snapshot(out)
+
+    start_broker()  # the bench is mended
+    second = certkit("run", "--resume", out, "--key", keys[0], "--out", merged, timeout=300)
+    assert second.code == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert snapshot(out) == untouched  # the earlier folder is never changed
+    verdict = read_verdict(merged)
+    assert verdict["verdict"] == "CERTIFIED" and verdict["complete"] is True
+    assert verdict["started"] == before["started"]
+    runs = verdict["merged"]["runs"]
+    assert [r["run"] for r in runs] == [1, 2] and runs[0]["verdict"] == "INCOMPLETE"
+    assert runs[0]["verdict_sha256"] == hashlib.sha256(
+        (out / "verdict.json").read_bytes()).hexdigest()
+    assert runs[0]["started"] == before["started"]
+    assert set(runs[1]["resumed"]) == errors
+    assert runs[1]["verdict_sha256"] == hashlib.sha256(
+        (merged / "runs/2/verdict.json").read_bytes()).hexdigest()
+
+    results = by_instance(verdict)
+    for key, result in results.items():
+        attempts = result["attempts"]
+        for attempt in attempts:  # every attempt's evidence is there, as hashed
+            assert hashlib.sha256((merged / attempt["evidence"]).read_bytes()).hexdigest() \
+                == attempt["evidence_sha256"]
+            assert attempt["ended"]
+        if key in errors:  # the error kept, the pass after it
+            assert [(a["run"], a["outcome"]) for a in attempts] == [(1, "error"), (2, "pass")]
+            assert "does not accept connections" in attempts[0]["message"] or \
+                "could not be opened" in attempts[0]["message"]
+            assert result["evidence"] == attempts[1]["evidence"]
+            assert result["evidence"].startswith("runs/2/evidence/")
+        else:  # never re-run
+            assert [a["run"] for a in attempts] == ([1] if before_has_evidence(before, key)
+                                                   else [])
+            assert result["outcome"] == outcomes(before)[key]
+            assert not (merged / "runs/2/evidence" / Path(
+                by_instance(before)[key]["evidence"] or "none").name).exists()
+
+    certificate = merged / "certificate.json"
+    record = json.loads(certificate.read_text("utf-8"))["record"]
+    assert [r["verdict_sha256"] for r in record["merged"]["runs"]] == \
+        [r["verdict_sha256"] for r in runs]
+    mqt = next(r for r in record["rules"] if r["outcome"] == "pass" and
+               len(r.get("attempts", [])) == 2)
+    assert [a["outcome"] for a in mqt["attempts"]] == ["error", "pass"]
+    gate = ["--public-key", keys[1], "--model", "acme.kettle.k1", "--firmware", "1.4.2",
+            "--allow-emulated"]
+    accepted = certkit("gate", certificate, *gate)
+    assert accepted.code == 0, accepted.stdout + accepted.stderr
+    refused = certkit("gate", out / "certificate.json", *gate)
+    assert refused.code == 1 and "INCOMPLETE" in refused.stdout
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(certificate.read_text("utf-8").replace('"error"', '"pass"', 1))
+    assert certkit("gate", tampered, *gate).code == 1
+
+
+def before_has_evidence(before: dict, key: str) -> bool:
+    return bool(by_instance(before)[key]["evidence"])
+
+
+def test_a_fail_is_kept_never_rerun_and_nothing_is_left_to_resume(
+        tmp_path: Path, broker_port: tuple) -> None:
+    port, start_broker = broker_port
+    out, merged = tmp_path / "run1", tmp_path / "merged"
+    bench = ["--emulate", "--fault", "serial:wrong-model",
+             "--mqtt-broker", f"mqtt://127.0.0.1:{port}"]
+    first = certkit("run", KETTLE, *bench, "--rules", "SER-001", "--rules", "MQT-00[12]",
+                    "--out", out)
+    assert first.code == 1, first.stdout[-2000:] + first.stderr[-2000:]
+    assert outcomes(read_verdict(out)) | {} == {
+        "SER-001": "fail", "MQT-001": "error", "MQT-002": "error"}
+    start_broker()
+    # The bench options may be repeated (the same ones), not changed.
+    other = certkit("run", "--resume", out, "--emulate", "--mqtt-broker",
+                    f"mqtt://127.0.0.1:{port}", "--out", tmp_path / "other")
+    assert other.code == 2 and "faults: serial:wrong-model" in other.stderr, other.stderr
+    assert not (tmp_path / "other").exists()
+    second = certkit("run", "--resume", out, *bench, "--out", merged)
+    assert second.code == 1, second.stdout[-2000:] + second.stderr[-2000:]
+    verdict = read_verdict(merged)
+    assert verdict["verdict"] == "NOT CERTIFIED"
+    results = by_instance(verdict)
+    assert results["SER-001"]["outcome"] == "fail"
+    assert [(a["run"], a["outcome"]) for a in results["SER-001"]["attempts"]] == [(1, "fail")]
+    assert "wrong" in results["SER-001"]["message"] or results["SER-001"]["message"]
+    assert [(a["run"], a["outcome"]) for a in results["MQT-001"]["attempts"]] == \
+        [(1, "error"), (2, "pass")]
+    assert sorted(p.name for p in (merged / "runs/2/evidence").glob("*.log")) == \
+        ["MQT-001.log", "MQT-002.log", "after-the-last-rule.log"]
+    assert verdict["merged"]["runs"][1]["resumed"] == ["MQT-001", "MQT-002"]
+    # Resuming the merge: nothing is left in error, and a fail is never re-run.
+    again = certkit("run", "--resume", merged, "--out", tmp_path / "again")
+    assert again.code == 2 and "nothing to re-run" in again.stderr, again.stderr
+
+
+def test_an_interrupted_run_resumed_runs_what_it_never_reached(tmp_path: Path) -> None:
+    out, merged = tmp_path / "run1", tmp_path / "merged"
+    first = certkit("run", KETTLE, "--emulate", "--rules", "SER-*", "--max-duration", "2",
+                    "--out", out)
+    assert first.code == 3, first.stdout[-2000:] + first.stderr[-2000:]
+    before = read_verdict(out)
+    assert before["complete"] is False and before["stop_reason"]
+    not_run = {k for k, r in by_instance(before).items() if r["evidence"] is None
+               and r["outcome"] == "error"}
+    ran = {k for k, r in by_instance(before).items() if r["evidence"] is not None}
+    assert not_run and ran
+    second = certkit("run", "--resume", out, "--out", merged, timeout=300)
+    assert second.code == 0, second.stdout[-2000:] + second.stderr[-2000:]
+    verdict = read_verdict(merged)
+    assert verdict["verdict"] == "CERTIFIED" and verdict["complete"] is True
+    assert verdict["partial"] is True and verdict["selection"] == ["SER-*"]
+    assert verdict["stop_reason"] is None
+    assert verdict["merged"]["runs"][0]["stop_reason"] == before["stop_reason"]
+    for key, result in by_instance(verdict).items():
+        runs = [a["run"] for a in result["attempts"]]
+        if key in not_run:  # reached only by the resumed run
+            assert runs == [2], (key, result)
+        elif by_instance(before)[key]["outcome"] == "error":  # stopped mid-check: retried
+            assert runs == [1, 2], (key, result)
+        else:
+            assert runs == [1], (key, result)
+
+
+def test_a_resume_is_refused_when_its_profile_bench_or_rules_are_not_the_earlier_runs(
+        tmp_path: Path) -> None:
+    profile = tmp_path / "kettle.yaml"
+    shutil.copyfile(KETTLE, profile)
+    out = tmp_path / "run1"
+    first = certkit("run", profile, "--emulate", "--rules", "SER-001", "--out", out,
+                    "--max-duration", "0.01")
+    assert first.code == 3, first.stdout[-2000:] + first.stderr[-2000:]
+    untouched = snapshot(out)
+
+    def refused(*args: object) -> str:
+        result = certkit("run", "--resume", out, *args, "--out", tmp_path / "merged")
+        assert result.code == 2, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        assert not (tmp_path / "merged").exists()
+        return result.stderr
+
+    assert "emulate" in refused("--emulate", "serial")
+    assert "--rules SER-00[12]" in refused("--rules", "SER-00[12]")
+    inside = certkit("run", "--resume", out, "--out", out / "merged")
+    assert inside.code == 2 and "folder of their own" in inside.stderr
+    missing = certkit("run", "--resume", tmp_path / "nowhere")
+    assert missing.code == 2 and "no verdict.json" in missing.stderr
+    profile.write_text(profile.read_text("utf-8") + "# edited after the run\n", "utf-8")
+    changed = refused()
+    assert "changed" in changed and read_verdict(out)["profile"]["sha256"] in changed
+    assert snapshot(out) == untouched
