@@ -18,7 +18,7 @@ from certkit.bench import Bench
 from certkit.design import lint_file
 from certkit.evidence import EvidenceLog
 from certkit.profile.model import Profile, Property
-from certkit.suite.int.test_int import SEC002_SEED
+from certkit.suite.sec.test_sec_002 import SEC002_SEED
 from certkit.transports import transport, transports
 from certkit.transports.interop import MALFORMED, InteropFace, Unsupported, stable
 from tests.conftest import KETTLE

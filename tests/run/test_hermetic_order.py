@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import pkgutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import certkit.suite as suite_package
 from certkit.standard.catalogue import catalogue
 from tests.conftest import KETTLE, certkit, read_verdict
 
@@ -32,8 +34,8 @@ def pytest_collection_modifyitems(items):
 def rule_of_test() -> dict[str, str]:
     """Test function name -> the rule its certkit_rule marker names (first one)."""
     found = {}
-    for module in ("ser.test_ser", "mqt.test_mqt", "ble.test_ble", "int.test_int"):
-        for name, function in vars(importlib.import_module(f"certkit.suite.{module}")).items():
+    for module in pkgutil.walk_packages(suite_package.__path__, "certkit.suite."):
+        for name, function in vars(importlib.import_module(module.name)).items():
             for mark in getattr(function, "pytestmark", []):
                 if name.startswith("test_") and mark.name == "certkit_rule":
                     found[name] = mark.args[0]
@@ -90,7 +92,7 @@ def test_the_suite_under_pytest_randomly_keeps_the_catalogue_order(tmp_path):
          f"--certkit-profile={KETTLE}", f"--certkit-out={tmp_path / 'out'}",
          f"--junitxml={tmp_path / 'junit.xml'}", *args],
         capture_output=True, text=True, timeout=180, cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")})
+        env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}, check=False)
     assert "randomly-seed=12345" in proc.stdout, "pytest-randomly was not active"
     ran = executed_rules(tmp_path / "junit.xml")
     assert ran == expected_order(ran) and len(ran) == 11

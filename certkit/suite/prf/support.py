@@ -1,16 +1,17 @@
-"""ECS-1 section 4: the design rules, checked on the profile alone."""
+"""How a rule checked on the profile alone is judged: PRF-001..003 (the profile document),
+DSN-001..012 and SEC-001 (ECS-1 section 4). The design checks ran before any test
+(`certkit.design`, the `lint_result` fixture); a rule's test reports their findings."""
 
 from __future__ import annotations
 
-import pytest
-
 from certkit.checks import LabError, not_applicable
-from certkit.design import DESIGN_RULES, LintResult
+from certkit.design import LintResult
 from certkit.plan import Instance
 
 
-@pytest.mark.certkit_rule(*DESIGN_RULES)
-def test_design_rule(rule_instance: Instance, lint_result: LintResult) -> None:
+def judge_on_profile(rule_instance: Instance, lint_result: LintResult) -> None:
+    """Fails with the rule's findings (file, line, column of each); an error when its check
+    crashed; not applicable when the profile did not get as far as the check."""
     rule = rule_instance.rule.id
     if rule in lint_result.crashed:
         raise LabError(f"certkit's {rule} check crashed:\n{lint_result.crashed[rule]}")

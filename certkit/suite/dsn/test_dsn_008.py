@@ -1,0 +1,14 @@
+"""DSN-008: Device name has en and zh-CN entries (ECS-1 section 4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from certkit.design import LintResult
+from certkit.plan import Instance
+from certkit.suite.prf.support import judge_on_profile
+
+
+@pytest.mark.certkit_rule("DSN-008")
+def test_dsn_008_device_name_languages(rule_instance: Instance, lint_result: LintResult) -> None:
+    judge_on_profile(rule_instance, lint_result)
