@@ -2,9 +2,9 @@
 do through one link.
 
 Each transport package ships its face in its `face` module (`Transport.face(link)`
-returns it); `certkit/suite/test_interop.py` drives every declared transport through
-its face and names none. The methods use only the link's public methods, so what a
-face does lands in the evidence as the link records it.
+returns it); the suite's INT rules and SEC-002 (`certkit/suite/int/`, `sec/`) drive
+every declared transport through its face and name none. The methods use only the
+link's public methods, so what a face does lands in the evidence as the link records it.
 
 A face may lack a capability: `unknown_message` and `malformed_inputs` raise
 `Unsupported` (with the reason the rule reports), `second_controller` and
