@@ -30,10 +30,11 @@ class RuleRefused(ValueError):
     """A test cannot run as a rule; the message is `file:line: what`."""
 
 
-def in_suite(path: Path, suite: Path = SUITE) -> bool:
+def in_suite(path: Path, suite: Path | Sequence[Path] = SUITE) -> bool:
     """Whether a test file is part of the standard's suite (the only place its rules live;
-    ECS-1.0's: certkit's own)."""
-    return Path(path).resolve().is_relative_to(suite.resolve())
+    ECS-1.0's: certkit's own), or of a test module a declared transport adds to it."""
+    suites = [suite] if isinstance(suite, Path) else suite
+    return any(Path(path).resolve().is_relative_to(each.resolve()) for each in suites)
 
 
 def shown(path: Path) -> str:

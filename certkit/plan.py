@@ -207,12 +207,13 @@ class Plan:
 def make_plan(profile: Profile, patterns: Iterable[str] = (),
               rules: Catalogue | None = None, operator: bool = False) -> Plan:
     """`operator`: whether the run has an operator (the read-only BLE-007 instances).
-    `rules`: the catalogue to plan, by default that of the standard the profile names."""
+    `rules`: the catalogue to plan, by default that of the standard the profile names, with
+    the rules its declared transports add to it."""
     patterns = tuple(patterns)
     if rules is None:
         from certkit.standard import standard
 
-        rules = standard(profile.standard).catalogue
+        rules = standard(profile.standard).with_transports(profile.transports.declared).catalogue
     chosen = [r for r in rules.rules if selected(r.id, patterns)]
     return Plan(profile, tuple(i for r in chosen for i in instances_of(r, profile, operator)),
                 patterns)

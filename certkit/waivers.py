@@ -110,6 +110,8 @@ def load_waivers(path: Path, run_standard: Standard | None = None) -> list[Waive
         except UnknownStandard as exc:
             raise _error(path, document.position(at + ("rule",)), f"{entry['rule']!r}: {exc}") \
                 from None
+        if run_standard is not None and owner.name == run_standard.name:
+            owner = run_standard  # with the rules the profile's transports add to it
         if rule_id not in owner.catalogue:
             raise _error(path, document.position(at + ("rule",)),
                          f"{entry['rule']!r} is not a rule of {owner.name}")

@@ -16,7 +16,7 @@ import signal
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from certkit.bench import Bench, BenchError, bench_options, identity_keys
 from certkit.cli import interrupts
@@ -112,12 +112,14 @@ def _fail_usage(message: str) -> int:
     return 2
 
 
-def pytest_args(args: argparse.Namespace, out: Path, suite: Path | None = None) -> list[str]:
+def pytest_args(args: argparse.Namespace, out: Path, suite: Path | None = None,
+                added: Sequence[Path] = ()) -> list[str]:
     """`suite`: the folder of the suite of the profile's standard (certkit's own by default);
-    the session is configured by certkit's pytest.ini whichever standard it checks."""
+    the session is configured by certkit's pytest.ini whichever standard it checks.
+    `added`: test modules the profile's transports add to the suite (Transport.suite_modules)."""
     config = resources.files("certkit.suite") / "pytest.ini"
     suite = suite or Path(str(resources.files("certkit.suite")))
-    argv = [str(suite), *map(str, args.add_rules),
+    argv = [str(suite), *map(str, added), *map(str, args.add_rules),
             "-c", str(config), "--rootdir", str(suite),
             # Only the plugins a run needs (see HERMETIC_ENV): certkit's and Allure's.
             "-p", "certkit.plugin.entry", "-p", "allure_pytest.plugin",
@@ -225,7 +227,8 @@ def _run(args: argparse.Namespace) -> int:
         if interrupts.resume(replace={signal.SIGTERM: _interrupt}) is not None:
             raise KeyboardInterrupt  # received while deferred
         with hermetic_environment():
-            code = pytest.main(pytest_args(args, out, lint.standard.suite_folder()))
+            suite, *added = lint.standard.suite_paths()
+            code = pytest.main(pytest_args(args, out, suite, added))
     except KeyboardInterrupt:
         # pytest handles an interrupt during its session; one escapes before the session
         # began, or while it was ending (a second Ctrl-C during the first one's handling).

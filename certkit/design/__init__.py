@@ -109,6 +109,9 @@ def lint_text(text: str, path: Path, sha256: str = "") -> LintResult:
                     result.crashed[rule] = traceback.format_exc(limit=-3)
             if not result.crashed:
                 result.profile = Profile.from_document(doc, path, result.sha256)
+                # With the rules the declared transports add to it (Transport.rules).
+                result.standard = result.standard.with_transports(
+                    result.profile.transports.declared)
     result.findings = sorted(report.findings, key=lambda f: (f.line, f.column, f.rule))
     return result
 

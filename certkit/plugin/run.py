@@ -57,7 +57,7 @@ class CertkitRun:
                  waivers: list[Waiver], signing_key: Ed25519PrivateKey | None) -> None:
         self.lint = lint
         self.standard = lint.standard  # the one the profile names: its rules, suite, record
-        self.suite = self.standard.suite_folder()
+        self.suite = self.standard.suite_paths()  # its package, and transports' modules
         self.bench = bench
         self.patterns: tuple[str, ...] = tuple(config.getoption("--certkit-rules"))
         profile = lint.profile

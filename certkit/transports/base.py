@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from certkit.bench import Bench
     from certkit.evidence import EvidenceLog
     from certkit.links.base import Link
@@ -179,6 +181,21 @@ class Transport(abc.ABC):
         """How a read of a value the DUT lacks ends on this transport (the identity check
         then reads nothing: the rules judge a DUT short of an identity string)."""
         return (LookupError,)
+
+    # --- rules of its own --------------------------------------------------------------
+
+    def rules(self) -> tuple[Traversable, ...]:
+        """Catalogues of the rules this transport adds to a standard: files of rules.yaml's
+        format whose `standard:` names the standard they extend (and an optional
+        `run-before: RULE-ID`, where their `run-order` goes in the standard's). A profile of
+        that standard which declares this transport is planned and run with them; their IDs
+        may not be the standard's, nor another transport's."""
+        return ()
+
+    def suite_modules(self) -> tuple[str, ...]:
+        """Importable test modules (`certkit_rule` tests) that check the rules of `rules()`;
+        a run collects them beside the standard's suite."""
+        return ()
 
     # --- the emulator ----------------------------------------------------------------
 
