@@ -84,7 +84,7 @@ class LoopThread:
         # read is about a millisecond, so the hand-over between threads must be cheap.
         done = threading.Lock()
         done.acquire()
-        tasks: list[asyncio.Task] = []
+        tasks: list[asyncio.Task[T]] = []
 
         def start() -> None:
             task = self.loop.create_task(coro)
@@ -108,7 +108,7 @@ class LoopThread:
             raise TimeoutError("the operation was cancelled (the loop is shutting down)")
         return task.result()
 
-    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future:
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Start a coroutine on the loop without waiting for it."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 

@@ -18,15 +18,19 @@ import logging
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING, Any
 
 # Run by path: this folder is sys.path[0], so the corrections import without certkit.
-from amqtt_fixes import OPEN_ACCESS, ConformantBroker, check
+if TYPE_CHECKING:  # the type checker knows the module by its name in the package
+    from certkit.links.mqtt.amqtt_fixes import OPEN_ACCESS, ConformantBroker, check
+else:
+    from amqtt_fixes import OPEN_ACCESS, ConformantBroker, check
 
 SHUTDOWN_TIMEOUT_S = 2.0
 PARENT_CHECK_S = 1.0
 
 
-def config(host: str, port: int) -> dict:
+def config(host: str, port: int) -> dict[str, Any]:
     return {
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
         "plugins": {

@@ -67,7 +67,7 @@ TAKEN_OVER = "certkit_taken_over"    # set on the handler of a connection taken 
 WILL = "certkit_will"                # the will of a handler's connection
 
 
-class OpenAccess(BaseAuthPlugin):
+class OpenAccess(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no types
     """Every client may connect, and none is marked anonymous (point 3)."""
 
     @dataclass
@@ -78,7 +78,7 @@ class OpenAccess(BaseAuthPlugin):
         return True
 
 
-class ReadsConnect(BrokerProtocolHandler):
+class ReadsConnect(BrokerProtocolHandler):  # type: ignore[misc]  # amqtt ships no types
     """amqtt's broker handler, leaving what the CONNECT said where the broker sees it (5)."""
 
     @classmethod
@@ -89,11 +89,11 @@ class ReadsConnect(BrokerProtocolHandler):
         return handler, session
 
 
-class ConformantBroker(Broker):
+class ConformantBroker(Broker):  # type: ignore[misc]  # amqtt ships no types
     """amqtt's broker with points 1 to 5 of the module doc corrected."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        amqtt.broker.BrokerProtocolHandler = ReadsConnect  # type: ignore[misc]
+        amqtt.broker.BrokerProtocolHandler = ReadsConnect
         super().__init__(*args, **kwargs)
 
     # ------------------------------------------------------------ 1: retained on SUBSCRIBE only
@@ -117,7 +117,9 @@ class ConformantBroker(Broker):
         message = wait_deliver.result()
         token = _publish_qos.set(message.qos if isinstance(message, ApplicationMessage) else None)
         try:
-            return await super()._handle_message_delivery(session, handler, wait_deliver)
+            delivered: bool = await super()._handle_message_delivery(session, handler,
+                                                                     wait_deliver)
+            return delivered
         finally:
             _publish_qos.reset(token)
 

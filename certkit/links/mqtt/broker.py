@@ -35,9 +35,9 @@ import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 from certkit.links.mqtt.transport import EMBEDDED_BROKERS, mosquitto_path
@@ -56,7 +56,7 @@ class Credentials:
     password: str | None = None
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Credentials:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Credentials:
         env = os.environ if env is None else env
         return cls(env.get("CERTKIT_MQTT_USERNAME") or None,
                    env.get("CERTKIT_MQTT_PASSWORD") or None)
@@ -100,7 +100,8 @@ def embedded(choice: str | None = None) -> EmbeddedBroker:
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def accepts(host: str, port: int, timeout: float) -> bool:
@@ -133,12 +134,13 @@ class EmbeddedBroker(ABC):
     """A broker in a child process on a free loopback port, with its files in a temp dir."""
 
     kind = "broker"         # its name: amqtt, mosquitto
-    protocols = (4,)        # the MQTT protocol levels it serves (4 = 3.1.1, 5 = MQTT 5)
+    # The MQTT protocol levels it serves (4 = 3.1.1, 5 = MQTT 5).
+    protocols: tuple[int, ...] = (4,)
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
         self.port = 0
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.folder = Path(tempfile.gettempdir())  # its own temp dir from start() to stop()
         self.start_s: float | None = None  # how long the last start took
 

@@ -104,7 +104,8 @@ class MqttLink(Link):
         self.last_cut_t: float | None = None
         self.drops = 0
         self._loop = LoopThread("certkit-mqtt-endpoint")
-        self._stops: list[tuple[str, Callable[[float], None]]] = []
+        # What to stop when the link closes (each given its share of the time left).
+        self._stops: list[tuple[str, Callable[[float], object]]] = []
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._refused = threading.Event()
@@ -319,7 +320,8 @@ class MqttLink(Link):
                                                         f"{self._broker_gone()}")
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
-        message = Message(time.monotonic(), msg.topic, msg.payload, msg.qos, bool(msg.retain))
+        message = Message(time.monotonic(), msg.topic, bytes(msg.payload), msg.qos,
+                          bool(msg.retain))
         self.messages.add(message)
         if msg.topic != self._probe_topic:
             self.evidence.record("mqtt", "<-", f"broker {message.describe()}")
@@ -330,8 +332,8 @@ class MqttLink(Link):
         if msg.topic == state.get("marker"):
             state["done"].set()
         elif msg.retain and "found" in state:
-            state["found"][msg.topic] = Message(time.monotonic(), msg.topic, msg.payload, msg.qos,
-                                                True)
+            state["found"][msg.topic] = Message(time.monotonic(), msg.topic, bytes(msg.payload),
+                                                msg.qos, True)
 
     # ------------------------------------------------------------ the bench
 
@@ -354,7 +356,12 @@ class MqttLink(Link):
 
         watcher = threading.Thread(target=watch, name="certkit-mqtt-broker-watch", daemon=True)
         watcher.start()
-        self._stops.append(("broker watch", lambda t: (stop.set(), watcher.join(t))))
+
+        def stop_watching(timeout: float) -> None:
+            stop.set()
+            watcher.join(timeout)
+
+        self._stops.append(("broker watch", stop_watching))
 
     def _broker_gone(self) -> str:
         """Why the controller was dropped, when it is the embedded broker's exit: the socket

@@ -17,7 +17,8 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -47,7 +48,8 @@ class DescriptionError(ValueError):
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
     schema_file = resources.files(__package__).joinpath("homie5-description.schema.json")
-    return json.loads(schema_file.read_text("utf-8"))
+    document: dict[str, Any] = json.loads(schema_file.read_text("utf-8"))
+    return document
 
 
 @lru_cache(maxsize=1)
@@ -91,21 +93,24 @@ def conformance_problems(document: Any) -> list[Problem]:
 
 def _problem(error: ValidationError) -> Problem:
     where = list(error.absolute_path)
-    kind, rule, value = error.validator, error.validator_value, error.instance
+    # iter_errors sets all three; jsonschema's stubs type them as possibly unset.
+    kind, value = str(error.validator), error.instance
+    rule: Any = error.validator_value
     if kind == "required":
         missing = next((name for name in rule
                         if isinstance(value, dict) and name not in value), "?")
         return Problem(path_of([*where, missing]), "a value", "none")
     if kind == "pattern" and rule == schema()["$defs"]["id"]["pattern"]:
         return Problem(path_of(where), "Homie ids (a-z, 0-9 and inner hyphens)", shown(value))
-    expected = {
+    expectations: dict[str, Callable[[], str]] = {
         "const": lambda: shown(rule),
         "type": lambda: f"a JSON {rule}",
         "enum": lambda: "one of " + ", ".join(map(str, rule)),
         "pattern": lambda: f"a value matching {rule}",
         "uniqueItems": lambda: "unique items",
         "minLength": lambda: "a non-empty string",
-    }.get(kind, lambda: error.message)()
+    }
+    expected = expectations.get(kind, lambda: error.message)()
     return Problem(path_of(where), expected, shown(value))
 
 
@@ -113,7 +118,7 @@ def _numbers(text: str) -> list[float | None]:
     return [float(part) if part else None for part in text.split(":")]
 
 
-def _value_problems(document: dict) -> list[Problem]:
+def _value_problems(document: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     for node_id, node in _members(document, "nodes").items():
         for prop_id, prop in _members(node, "properties").items():
@@ -179,7 +184,7 @@ def profile_mismatches(document: Any, profile: Profile) -> list[Problem]:
     return problems
 
 
-def _node_mismatches(where: list[str], observed: dict,
+def _node_mismatches(where: list[str], observed: dict[str, Any],
                      expected: list[HomieProperty]) -> list[Problem]:
     problems: list[Problem] = []
     for hp in expected:
@@ -211,20 +216,20 @@ def _node_mismatches(where: list[str], observed: dict,
     return problems
 
 
-def _members(container: Any, key: str) -> dict:
+def _members(container: Any, key: str) -> dict[str, Any]:
     """`container[key]` when both are objects, else {} (shape errors are MQT-002's)."""
     value = container.get(key) if isinstance(container, dict) else None
     return value if isinstance(value, dict) else {}
 
 
-def _observed(container: dict, key: str) -> str:
+def _observed(container: dict[str, Any], key: str) -> str:
     return shown(container[key]) if key in container else "none"
 
 
 def _same_format(hp: HomieProperty, got: Any) -> bool:
     """Formats compare by meaning: `0:110:0.5` equals `0.0:110.0:0.50`; enum order is free."""
     if hp.format is None or got is None:
-        return hp.format == got
+        return bool(hp.format == got)
     if not isinstance(got, str):
         return False
     if hp.datatype in ("integer", "float"):

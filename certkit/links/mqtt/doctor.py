@@ -74,7 +74,7 @@ def check_listen(endpoint: Endpoint | None, needs: Needs) -> Check:
             probe.bind((endpoint.host, endpoint.port))
             probe.listen(1)
     except OSError as exc:
-        fixes = {
+        fixes: dict[int | None, tuple[str, str]] = {
             errno.EADDRINUSE: (f"port {endpoint.port} is already in use by another process",
                                (f"stop it (ss -ltnp 'sport = :{endpoint.port}' names it) or "
                                "choose another port (and configure the DUT for it)")),

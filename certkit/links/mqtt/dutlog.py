@@ -94,7 +94,7 @@ class DutLog:
         self.incidents: list[Incident] = []
         self._changed = threading.Condition()
         # Told of every incident of a BENCH_INCIDENTS kind (the link logs a bench fault).
-        self.on_bench_incident: Callable[[Incident], None] | None = None
+        self.on_bench_incident: Callable[[Incident], object] | None = None
 
     # ------------------------------------------------------------ observer (loop thread)
 

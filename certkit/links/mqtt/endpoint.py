@@ -29,7 +29,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from certkit.checks import LabError
 from certkit.links.aio import LoopThread
@@ -206,8 +206,8 @@ class Endpoint:
         self._connections: dict[int, DutConnection] = {}
         self._numbers = itertools.count(1)
         self._listener: socket.socket | None = None
-        self._accepting: asyncio.Task | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._accepting: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
@@ -253,7 +253,7 @@ class Endpoint:
         for conn in list(self._connections.values()):
             conn.cut()
 
-    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         # asyncio reports failed TLS handshakes here too; they are evidence, not noise.
         error = context.get("exception")
         self.observer.incident("loop", f"{context.get('message')}: {error!r}" if error
@@ -297,8 +297,13 @@ class Endpoint:
 
     async def _first_byte(self, sock: socket.socket) -> bytes:
         loop = asyncio.get_running_loop()
-        readable = loop.create_future()
-        loop.add_reader(sock.fileno(), lambda: readable.done() or readable.set_result(None))
+        readable: asyncio.Future[None] = loop.create_future()
+
+        def ready() -> None:
+            if not readable.done():
+                readable.set_result(None)
+
+        loop.add_reader(sock.fileno(), ready)
         try:
             await asyncio.wait_for(readable, FIRST_BYTES_TIMEOUT_S)
         finally:

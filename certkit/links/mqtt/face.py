@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -15,7 +16,7 @@ from certkit.checks import LabError, expect, fail
 from certkit.links.mqtt import homie
 from certkit.links.mqtt.controller import MqttLink
 from certkit.links.mqtt.homie import PayloadError
-from certkit.profile.model import Profile, Property
+from certkit.profile.model import Profile, Property, Transports
 from certkit.profile.values import other_valid_value, same_value
 from certkit.transports.interop import CONFIRM_S, MALFORMED, InteropFace, MalformedInput, Neighbour
 
@@ -176,7 +177,7 @@ class MqttFace(InteropFace):
             topic = f"{homie.homie_property(prop).path}/set"
             inputs.append(MalformedInput(
                 f"/set {topic} {payload[:24]!r} ({len(payload)} bytes)",
-                lambda t=topic, p=payload: self.link.publish(f"{self.link.base}/{t}", p)))
+                functools.partial(self.link.publish, f"{self.link.base}/{topic}", payload)))
         return inputs
 
 
@@ -244,7 +245,7 @@ def neighbour_profile(profile: Profile) -> Profile:
     mqtt = profile.transports.mqtt
     if mqtt is None:
         return profile
-    transports = dataclasses.replace(profile.transports, mqtt=dataclasses.replace(
+    transports = Transports(profile.transports.by_name, mqtt=dataclasses.replace(
         mqtt, device_id=f"{mqtt.device_id}-neighbour", tls="none"))
     return dataclasses.replace(profile, transports=transports)
 

@@ -23,6 +23,7 @@ import datetime
 import ipaddress
 import os
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,7 +147,7 @@ class Offer:
     dut_ca: Path | None  # the CA an emulated DUT is configured with
 
 
-def make_offer(folder: Path, listen_host: str, env: dict[str, str] | None = None) -> Offer:
+def make_offer(folder: Path, listen_host: str, env: Mapping[str, str] | None = None) -> Offer:
     """Certificates for a TLS endpoint.
 
     With CERTKIT_MQTT_SERVER_CERT and _KEY set, those are presented as the
@@ -167,7 +168,7 @@ def make_offer(folder: Path, listen_host: str, env: dict[str, str] | None = None
                  authority.files.cert)
 
 
-def upstream_context(env: dict[str, str] | None = None) -> ssl.SSLContext:
+def upstream_context(env: Mapping[str, str] | None = None) -> ssl.SSLContext:
     """How certkit verifies an external `mqtts://` broker (system CAs unless CERTKIT_MQTT_CA)."""
     env = os.environ if env is None else env
     context = ssl.create_default_context(cafile=env.get("CERTKIT_MQTT_CA") or None)
