@@ -90,6 +90,14 @@ def markdown_summary(verdict: dict, folder: Path | None = None) -> str:
         lines += ["", f"Only rules matching {_code(', '.join(verdict['selection']))} were checked."]
     if verdict.get("stop_reason"):
         lines += ["", f"The run stopped early: {_text(verdict['stop_reason'])}."]
+    merged = (verdict.get("merged") or {}).get("runs") or []
+    if merged:  # certkit run --resume: each run's own outputs are in runs/<n>/
+        retried = sum(len(r.get("attempts") or []) > 1 for r in rules)
+        lines += ["", f"Merged from {len(merged)} runs ({retried} instances retried after an "
+                      "error; a pass or a fail is never re-run): "
+                  + "; ".join(f"run {r['run']} started {_text(r['started'])}, "
+                              f"{_text(r['verdict'])}, in {_code(r['folder'])}"
+                              for r in merged) + "."]
     if fails:
         lines += ["", "## Device failures (block certification)", "", *_table(fails)]
     if errors:

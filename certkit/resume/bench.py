@@ -10,19 +10,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from certkit.benchfile.load import Dut
 from certkit.resume.earlier import ResumeError, load, same_bench, same_profile, separate
 from certkit.verdict import Verdict
-
-
-def resume_bench(args: argparse.Namespace, run_one: Callable[[argparse.Namespace], int]) -> int:
-    from certkit.benchfile.runner import run_bench
-
-    return run_bench(args)
 
 
 def split(folder: Path, duts: list[Dut], out: Path | None) -> tuple[list[Dut], list[Dut]]:
@@ -32,7 +25,8 @@ def split(folder: Path, duts: list[Dut], out: Path | None) -> tuple[list[Dut], l
         separate(folder, out)
     if not (folder / "bench.json").is_file():
         raise ResumeError(f"{folder}: no bench.json (not the folder of a certkit run --bench)")
-    again, kept = [], []
+    again: list[Dut] = []
+    kept: list[Dut] = []
     for dut in duts:
         try:
             earlier = load(folder / dut.name)

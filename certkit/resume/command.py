@@ -52,10 +52,10 @@ def _bench_dests() -> list[str]:
 
 
 def resume(args: argparse.Namespace, run_one: RunOne) -> int:
-    if args.bench is not None:
-        from certkit.resume.bench import resume_bench
+    if args.bench is not None:  # each DUT resumed from OUT/<name>/ (certkit/resume/bench.py)
+        from certkit.benchfile.runner import run_bench
 
-        return resume_bench(args, run_one)
+        return run_bench(args)
     if args.key is not None:
         from certkit.certificate import KeyFileError, load_private_key
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import signal
 import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from certkit.links.mqtt.broker import accepts, free_port
-from tests.conftest import KETTLE, certkit, outcomes, read_verdict
+from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
 from tests.mqtt.conftest import MOSQUITTO
 
 START_TIMEOUT_S = 5.0
@@ -122,6 +124,9 @@ def test_a_bench_fault_resumed_to_certified_keeps_every_attempt_and_passes_the_g
             assert not (merged / "runs/2/evidence" / Path(
                 by_instance(before)[key]["evidence"] or "none").name).exists()
 
+    summary = (merged / "summary.md").read_text("utf-8")
+    assert f"Merged from 2 runs ({len(errors)} instances retried after an error" in summary
+    assert 'name="verdict" value="CERTIFIED"' in (merged / "junit.xml").read_text("utf-8")
     certificate = merged / "certificate.json"
     record = json.loads(certificate.read_text("utf-8"))["record"]
     assert [r["verdict_sha256"] for r in record["merged"]["runs"]] == \
@@ -179,11 +184,44 @@ def test_a_fail_is_kept_never_rerun_and_nothing_is_left_to_resume(
     assert again.code == 2 and "nothing to re-run" in again.stderr, again.stderr
 
 
-def test_an_interrupted_run_resumed_runs_what_it_never_reached(tmp_path: Path) -> None:
-    out, merged = tmp_path / "run1", tmp_path / "merged"
+def interrupted_by_ctrl_c(out: Path) -> None:
+    """A run stopped with SIGINT (Ctrl-C) once two instances have ended."""
+    proc = subprocess.Popen([sys.executable, "-m", "certkit", "run", KETTLE, "--emulate",
+                             "--rules", "SER-*", "--out", out], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(ended(out)) < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, "the run did not start"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait(STOP_TIMEOUT_S)
+    assert proc.returncode == 3, stdout[-2000:] + stderr[-2000:]
+
+
+def ended(out: Path) -> list[str]:
+    """The instances of a running run that have a result, as its verdict.json says now."""
+    try:
+        return [k for k, r in by_instance(read_verdict(out)).items() if r["evidence"]]
+    except (OSError, ValueError):
+        return []
+
+
+def interrupted_by_max_duration(out: Path) -> None:
     first = certkit("run", KETTLE, "--emulate", "--rules", "SER-*", "--max-duration", "2",
                     "--out", out)
     assert first.code == 3, first.stdout[-2000:] + first.stderr[-2000:]
+
+
+@pytest.mark.parametrize("interrupt", [interrupted_by_ctrl_c, interrupted_by_max_duration],
+                         ids=["ctrl-c", "max-duration"])
+def test_an_interrupted_run_resumed_runs_what_it_never_reached(
+        tmp_path: Path, interrupt: Callable[[Path], None]) -> None:
+    out, merged = tmp_path / "run1", tmp_path / "merged"
+    interrupt(out)
     before = read_verdict(out)
     assert before["complete"] is False and before["stop_reason"]
     not_run = {k for k, r in by_instance(before).items() if r["evidence"] is None
@@ -234,3 +272,41 @@ def test_a_resume_is_refused_when_its_profile_bench_or_rules_are_not_the_earlier
     changed = refused()
     assert "changed" in changed and read_verdict(out)["profile"]["sha256"] in changed
     assert snapshot(out) == untouched
+
+
+def test_a_bench_run_resumes_each_dut_from_its_folder(tmp_path: Path,
+                                                       broker_port: tuple) -> None:
+    port, start_broker = broker_port
+    bench = tmp_path / "two.bench.yaml"
+    bench.write_text(f"""certkit-bench: 1
+duts:
+  - name: mended
+    profile: {KETTLE}
+    emulate: [serial, mqtt, ble]
+    mqtt: {{broker: "mqtt://127.0.0.1:{port}"}}
+    identity: {{serial-number: K1-0001}}
+  - name: sound
+    profile: {KETTLE}
+    emulate: [serial, mqtt, ble]
+""", "utf-8")
+    out, merged = tmp_path / "bench1", tmp_path / "bench2"
+    rules = ["--rules", "SER-001", "--rules", "MQT-00[12]"]
+    first = certkit("run", "--bench", bench, *rules, "--out", out, timeout=300)
+    assert first.code == 3, first.stdout[-2000:] + first.stderr[-2000:]
+    assert outcomes(read_verdict(out / "mended"))["MQT-001"] == "error"
+    assert read_verdict(out / "sound")["verdict"] == "CERTIFIED"
+    untouched = snapshot(out)
+    start_broker()
+    second = certkit("run", "--bench", bench, "--resume", out, "--out", merged, timeout=300)
+    assert second.code == 0, second.stdout[-2000:] + second.stderr[-2000:]
+    assert snapshot(out) == untouched
+    summary = json.loads((merged / "bench.json").read_text("utf-8"))
+    duts = {d["name"]: d for d in summary["duts"]}
+    assert duts["sound"]["resumed"] is False and duts["sound"]["verdict"] == "CERTIFIED"
+    assert snapshot(merged / "sound") == snapshot(out / "sound")  # copied as it was
+    mended = read_verdict(merged / "mended")
+    assert duts["mended"]["verdict"] == mended["verdict"] == "CERTIFIED"
+    assert [r["run"] for r in mended["merged"]["runs"]] == [1, 2]
+    assert [a["outcome"] for a in by_instance(mended)["MQT-001"]["attempts"]] == \
+        ["error", "pass"]
+    assert [a["run"] for a in by_instance(mended)["SER-001"]["attempts"]] == [1]
