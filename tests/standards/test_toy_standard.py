@@ -187,3 +187,16 @@ def test_a_profile_that_fails_its_standards_design_rule_touches_no_device(tmp_pa
     assert verdict["verdict"] == "NOT CERTIFIED"
     assert [(r["id"], r["outcome"]) for r in verdict["rules"]] == [("TOY-1.0:TOY-001", "fail")]
     assert "not in English (en)" in verdict["rules"][0]["message"]
+
+
+def test_sarif_names_another_standards_rule_qualified(tmp_path: Path) -> None:
+    profile = tmp_path / "nameless.yaml"
+    profile.write_text(TOY_PROFILE.read_text("utf-8").replace(
+        "name: {en: Acme Smart Kettle, ", "name: {"), "utf-8")
+    result = certkit("lint", "--format", "sarif", profile)
+    assert result.code == 1, result.stderr
+    run = json.loads(result.stdout)["runs"][0]
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == ["TOY-1.0:TOY-001"]
+    assert run["tool"]["driver"]["rules"][0]["shortDescription"]["text"] == \
+        "The device has an English name"
+    assert [r["ruleId"] for r in run["results"]] == ["TOY-1.0:TOY-001"]
