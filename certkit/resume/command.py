@@ -38,6 +38,7 @@ from certkit.resume.earlier import (
 )
 from certkit.resume.merge import as_merged, merge
 from certkit.verdict import Verdict
+from certkit.waivers import WaiverError, load_waivers
 
 RunOne = Callable[[argparse.Namespace], int]  # `certkit run`'s own flow, for the attempt
 
@@ -77,6 +78,12 @@ def resume(args: argparse.Namespace, run_one: RunOne) -> int:
 def _attempt_arguments(args: argparse.Namespace, earlier: Earlier) -> argparse.Namespace:
     """The arguments of the resumed attempt: the earlier run's profile, bench and selection,
     only the instances to re-run; raises ResumeError when they cannot be the earlier's."""
+    if args.dut or args.place_timeout is not None:
+        raise ResumeError("--dut and --place-timeout are for a bench file's DUTs: give --bench "
+                          "BENCH.yaml too")
+    for path in args.add_rules:
+        if not path.exists():
+            raise ResumeError(f"--add-rules: {path}: no such file or folder")
     given = {dest: getattr(args, dest) for dest in _bench_dests()}
     same_bench(earlier, given_bench(given))
     profile = same_profile(earlier, args.profile)
@@ -86,6 +93,11 @@ def _attempt_arguments(args: argparse.Namespace, earlier: Earlier) -> argparse.N
     except ProfileReadError as exc:
         raise ResumeError(str(exc)) from None
     same_suite(earlier, lint.standard.name, suite_sha256(lint.standard), __version__)
+    if args.waivers:
+        try:
+            load_waivers(args.waivers, lint.standard)
+        except WaiverError as exc:
+            raise ResumeError(f"--waivers: {exc}") from None
     if earlier.document.get("custom_rules", {}).get("files") and not args.add_rules:
         files = ", ".join(f["path"] for f in earlier.document["custom_rules"]["files"])
         raise ResumeError(f"{earlier.folder} ran rules of its own ({files}): give them again "
@@ -146,6 +158,7 @@ def resume_into(args: argparse.Namespace, earlier: Earlier, attempt: argparse.Na
     code = run_one(attempt)
     verdict_path = attempt.out / "verdict.json"
     if not verdict_path.is_file():  # refused before anything ran (a usage error)
+        shutil.rmtree(out / RUNS, ignore_errors=True)  # the folder is free for another try
         return code if code else 2
     interrupts.defer()  # the merge is written whole, whatever Ctrl-C comes now
     try:

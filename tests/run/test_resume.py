@@ -264,6 +264,8 @@ def test_a_resume_is_refused_when_its_profile_bench_or_rules_are_not_the_earlier
 
     assert "emulate" in refused("--emulate", "serial")
     assert "--rules SER-00[12]" in refused("--rules", "SER-00[12]")
+    assert "--bench" in refused("--dut", "kettle")
+    assert "no such file" in refused("--add-rules", tmp_path / "missing.py")
     inside = certkit("run", "--resume", out, "--out", out / "merged")
     assert inside.code == 2 and "folder of their own" in inside.stderr
     missing = certkit("run", "--resume", tmp_path / "nowhere")
