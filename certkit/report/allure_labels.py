@@ -36,7 +36,8 @@ def family_label(family_id: str, standard: Standard | None = None) -> str:
     family = standard.catalogue.families.get(family_id)
     named = f"{family_id} {family.title}" if family else family_id
     # Another standard's families in its catalogue's order.
-    order = FAMILY_ORDER if standard is builtin() else tuple(standard.catalogue.families)
+    order = (FAMILY_ORDER if standard.name == builtin().name  # ECS-1.0, with any rules added
+             else tuple(standard.catalogue.families))
     place = (order.index(family_id) + 1 if family_id in order
              else len(order) + 1)  # rules of one's own after the standard's
     return f"{place}. {named}"
