@@ -35,6 +35,7 @@ from certkit.resume.earlier import (
     same_selection,
     same_suite,
     separate,
+    sha256_bytes,
 )
 from certkit.resume.merge import as_merged, merge
 from certkit.verdict import Verdict
@@ -98,10 +99,17 @@ def _attempt_arguments(args: argparse.Namespace, earlier: Earlier) -> argparse.N
             load_waivers(args.waivers, lint.standard)
         except WaiverError as exc:
             raise ResumeError(f"--waivers: {exc}") from None
-    if earlier.document.get("custom_rules", {}).get("files") and not args.add_rules:
-        files = ", ".join(f["path"] for f in earlier.document["custom_rules"]["files"])
-        raise ResumeError(f"{earlier.folder} ran rules of its own ({files}): give them again "
-                          "with --add-rules")
+    own = earlier.document.get("custom_rules", {}).get("files") or []
+    if own and not args.add_rules:
+        raise ResumeError(f"{earlier.folder} ran rules of its own "
+                          f"({', '.join(f['path'] for f in own)}): give them again with "
+                          "--add-rules")
+    for entry in own:  # their paths as the earlier run showed them (from its working folder)
+        path = Path(entry["path"])
+        if path.is_file() and sha256_bytes(path) != entry["sha256"]:
+            raise ResumeError(f"the rules of one's own in {path} changed since "
+                              f"{earlier.folder} ran them (sha256 {entry['sha256']}); a "
+                              "changed rule needs a new run")
     rerun = earlier.to_rerun()
     if not rerun:
         raise ResumeError(f"nothing to re-run: no instance of {earlier.folder} ended in "

@@ -312,3 +312,25 @@ duts:
     assert [a["outcome"] for a in by_instance(mended)["MQT-001"]["attempts"]] == \
         ["error", "pass"]
     assert [a["run"] for a in by_instance(mended)["SER-001"]["attempts"]] == [1]
+
+
+def test_rules_of_ones_own_are_resumed_only_given_again_and_unchanged(tmp_path: Path) -> None:
+    own = tmp_path / "own_rules.py"
+    shutil.copyfile(ROOT / "fixtures/rules/bench_rules.py", own)  # LAB-003 always errs
+    out = tmp_path / "run1"
+    first = certkit("run", KETTLE, "--rules", "DSN-001", "--rules", "*LAB-00[13]",
+                    "--add-rules", own, "--out", out)
+    assert first.code == 3, first.stdout[-2000:] + first.stderr[-2000:]
+    without = certkit("run", "--resume", out, "--out", tmp_path / "without")
+    assert without.code == 2 and "give them again with --add-rules" in without.stderr
+    second = certkit("run", "--resume", out, "--add-rules", own, "--out", tmp_path / "merged")
+    assert second.code == 3, second.stdout[-2000:] + second.stderr[-2000:]
+    verdict = read_verdict(tmp_path / "merged")
+    custom = {r["rule"]: r for r in verdict["custom_rules"]["rules"]}
+    assert [(a["run"], a["outcome"]) for a in custom["custom:LAB-003"]["attempts"]] == \
+        [(1, "error"), (2, "error")]
+    assert [a["run"] for a in custom["custom:LAB-001"]["attempts"]] == [1]
+    assert verdict["merged"]["runs"][1]["resumed"] == ["custom:LAB-003"]
+    own.write_text(own.read_text("utf-8") + "# changed after the run\n", "utf-8")
+    changed = certkit("run", "--resume", out, "--add-rules", own, "--out", tmp_path / "again")
+    assert changed.code == 2 and "changed since" in changed.stderr, changed.stderr
