@@ -23,6 +23,7 @@ from certkit.design import ProfileReadError, lint_file
 from certkit.report.junit import junit_xml, verdict_line
 from certkit.report.outdir import OutputFolderError, default_folder, prepare
 from certkit.report.record import suite_sha256, write_atomically
+from certkit.resume.allure import merge_allure
 from certkit.resume.earlier import (
     RUNS,
     Earlier,
@@ -193,9 +194,10 @@ def _write(out: Path, document: dict[str, Any], args: argparse.Namespace) -> Non
     write_atomically(out / "junit.xml", junit_xml(document))
     try:
         publish(out, document)
+        merge_allure(out, document)  # for `certkit report OUT2`
     except OSError as exc:  # the verdict stands: it is written already
-        print(f"certkit run: the summary could not be written: {exc.strerror or exc}",
-              file=sys.stderr)
+        print(f"certkit run: the summary or the merged Allure results could not be written: "
+              f"{exc.strerror or exc}", file=sys.stderr)
     if args.key is not None:
         from certkit.certificate import load_private_key
         from certkit.report.signing import write_certificate

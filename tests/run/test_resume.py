@@ -179,6 +179,11 @@ def test_a_fail_is_kept_never_rerun_and_nothing_is_left_to_resume(
     assert sorted(p.name for p in (merged / "runs/2/evidence").glob("*.log")) == \
         ["MQT-001.log", "MQT-002.log", "after-the-last-rule.log"]
     assert verdict["merged"]["runs"][1]["resumed"] == ["MQT-001", "MQT-002"]
+    # Allure results for `certkit report`: each instance's last attempt only.
+    allure = [json.loads(p.read_text("utf-8"))
+              for p in (merged / "allure-results").glob("*-result.json")]
+    assert sorted((r["name"].split()[0], r["status"]) for r in allure) == [
+        ("MQT-001", "passed"), ("MQT-002", "passed"), ("SER-001", "failed")]
     # Resuming the merge: nothing is left in error, and a fail is never re-run.
     again = certkit("run", "--resume", merged, "--out", tmp_path / "again")
     assert again.code == 2 and "nothing to re-run" in again.stderr, again.stderr
