@@ -36,6 +36,7 @@ from certkit.links.mqtt.messages import Message
 from certkit.profile.model import Property
 
 OBSERVE_S = 1.0       # MQT-009/010 judge at least this much traffic after `ready`
+SHOWN_OFFENDERS = 10  # publishes a fail copies into its evidence
 
 
 def _open(link: Callable[[str], Any], request: pytest.FixtureRequest) -> MqttLink:
@@ -69,9 +70,6 @@ def checked(test: Callable[..., None]) -> Callable[..., None]:
         mqtt.require_bench(since=mark)
 
     return run
-
-
-SHOWN_OFFENDERS = 10  # publishes a fail copies into its evidence
 
 
 def offending(evidence: Any, why: str, publishes: list[DutPublish]) -> None:
