@@ -11,10 +11,7 @@ from certkit.evidence import EvidenceLog
 from certkit.links.ble import codec
 from certkit.plan import Instance
 from certkit.profile.model import Profile
-from certkit.suite.ble.support import (
-    Problems,
-    listen,
-)
+from certkit.suite.ble.support import Problems, listen
 
 if TYPE_CHECKING:  # bleak, bumble and bthome-ble load only when a BLE rule runs
     from certkit.links.ble.adverts import Advert

@@ -10,13 +10,7 @@ from certkit.evidence import EvidenceLog
 from certkit.links.ble import codec
 from certkit.profile.model import Profile, Property
 from certkit.standard.ecs1 import INTEGER_BOUNDS
-from certkit.suite.ble.support import (
-    Mismatch,
-    Problems,
-    constraints,
-    invalid,
-    listen,
-)
+from certkit.suite.ble.support import Mismatch, Problems, constraints, invalid, listen
 
 if TYPE_CHECKING:  # bleak, bumble and bthome-ble load only when a BLE rule runs
     from certkit.links.ble.link import BleLink

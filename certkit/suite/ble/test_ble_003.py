@@ -9,11 +9,7 @@ import pytest
 from certkit.evidence import EvidenceLog
 from certkit.links.ble import codec
 from certkit.profile.model import Profile
-from certkit.suite.ble.support import (
-    Mismatch,
-    Problems,
-    read,
-)
+from certkit.suite.ble.support import Mismatch, Problems, read
 
 if TYPE_CHECKING:  # bleak, bumble and bthome-ble load only when a BLE rule runs
     from certkit.links.ble.link import BleLink

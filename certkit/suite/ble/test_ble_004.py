@@ -8,11 +8,7 @@ import pytest
 
 from certkit.links.ble import codec
 from certkit.profile.model import Profile
-from certkit.suite.ble.support import (
-    Problems,
-    property_list,
-    uuid_of,
-)
+from certkit.suite.ble.support import Problems, property_list, uuid_of
 
 if TYPE_CHECKING:  # bleak, bumble and bthome-ble load only when a BLE rule runs
     from certkit.links.ble.link import BleLink

@@ -10,13 +10,7 @@ from certkit.evidence import EvidenceLog
 from certkit.links.ble import codec
 from certkit.plan import Instance
 from certkit.profile.model import Property
-from certkit.suite.ble.support import (
-    Mismatch,
-    constraints,
-    invalid,
-    read,
-    require_char,
-)
+from certkit.suite.ble.support import Mismatch, constraints, invalid, read, require_char
 
 if TYPE_CHECKING:  # bleak, bumble and bthome-ble load only when a BLE rule runs
     from certkit.links.ble.link import BleLink

@@ -12,14 +12,7 @@ from certkit.links.ble.errors import AttError, NoResponse
 from certkit.plan import Instance
 from certkit.profile import values as profile_values
 from certkit.profile.model import Property
-from certkit.suite.ble.support import (
-    Mismatch,
-    constraints,
-    read,
-    read_value,
-    require_char,
-    restore,
-)
+from certkit.suite.ble.support import Mismatch, constraints, read, read_value, require_char, restore
 
 if TYPE_CHECKING:  # bleak, bumble and bthome-ble load only when a BLE rule runs
     from certkit.links.ble.link import BleLink

@@ -9,9 +9,7 @@ import pytest
 from certkit.evidence import EvidenceLog
 from certkit.links.ble.errors import ConnectFailed, PeerLost
 from certkit.plan import Instance
-from certkit.suite.ble.support import (
-    Mismatch,
-)
+from certkit.suite.ble.support import Mismatch
 
 if TYPE_CHECKING:  # bleak, bumble and bthome-ble load only when a BLE rule runs
     from certkit.links.ble.link import BleLink

@@ -19,9 +19,7 @@ from certkit.evidence import EvidenceLog
 from certkit.profile.model import Profile, Property
 from certkit.profile.values import same_value
 from certkit.transports import transport
-from certkit.transports.interop import (
-    InteropFace,
-)
+from certkit.transports.interop import InteropFace
 
 SETTLE_S = 0.3        # after an unknown or malformed input, before the health check
 

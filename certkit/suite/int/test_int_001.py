@@ -13,14 +13,8 @@ from certkit.evidence import EvidenceLog
 from certkit.plan import Instance
 from certkit.profile.model import Profile, Property
 from certkit.profile.values import other_valid_value
-from certkit.suite.int.support import (
-    exposing,
-    faces_of,
-    same_across,
-)
-from certkit.transports.interop import (
-    CONFIRM_S,
-)
+from certkit.suite.int.support import exposing, faces_of, same_across
+from certkit.transports.interop import CONFIRM_S
 
 
 def _propagation_s(instance: Instance, limit_ms: Callable[[str], int]) -> float:

@@ -10,12 +10,8 @@ import pytest
 from certkit.checks import fail
 from certkit.evidence import EvidenceLog
 from certkit.profile.model import Profile
-from certkit.suite.int.support import (
-    faces_of,
-)
-from certkit.transports.interop import (
-    CONFIRM_S,
-)
+from certkit.suite.int.support import faces_of
+from certkit.transports.interop import CONFIRM_S
 
 
 @pytest.mark.certkit_rule("INT-002")

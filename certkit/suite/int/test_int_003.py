@@ -12,17 +12,9 @@ from certkit.checks import expect, fail, not_applicable
 from certkit.evidence import EvidenceLog
 from certkit.profile.model import Profile, Property
 from certkit.profile.values import other_valid_value, valid_values
-from certkit.suite.int.support import (
-    exposing,
-    faces_of,
-    same_across,
-    writable_on,
-)
+from certkit.suite.int.support import exposing, faces_of, same_across, writable_on
 from certkit.transports import transport
-from certkit.transports.interop import (
-    CONFIRM_S,
-    InteropFace,
-)
+from certkit.transports.interop import CONFIRM_S, InteropFace
 
 
 @pytest.mark.certkit_rule("INT-003")

@@ -11,14 +11,8 @@ from certkit.checks import expect, not_applicable
 from certkit.evidence import EvidenceLog
 from certkit.plan import Instance
 from certkit.profile.model import Profile
-from certkit.suite.int.support import (
-    SETTLE_S,
-    face_of,
-)
-from certkit.transports.interop import (
-    CONFIRM_S,
-    Unsupported,
-)
+from certkit.suite.int.support import SETTLE_S, face_of
+from certkit.transports.interop import CONFIRM_S, Unsupported
 
 
 @pytest.mark.certkit_rule("INT-004")

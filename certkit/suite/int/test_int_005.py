@@ -13,14 +13,8 @@ from certkit.evidence import EvidenceLog
 from certkit.plan import Instance
 from certkit.profile.model import Profile
 from certkit.profile.values import other_valid_value, valid_values
-from certkit.suite.int.support import (
-    face_of,
-    same_across,
-    writable_on,
-)
-from certkit.transports.interop import (
-    CONFIRM_S,
-)
+from certkit.suite.int.support import face_of, same_across, writable_on
+from certkit.transports.interop import CONFIRM_S
 
 
 @pytest.mark.certkit_rule("INT-005")

@@ -9,13 +9,9 @@ import pytest
 
 from certkit.evidence import EvidenceLog
 from certkit.profile.model import Profile
-from certkit.suite.int.support import (
-    faces_of,
-)
+from certkit.suite.int.support import faces_of
 from certkit.transports import transport
-from certkit.transports.interop import (
-    Neighbour,
-)
+from certkit.transports.interop import Neighbour
 
 
 @pytest.mark.certkit_rule("INT-006")

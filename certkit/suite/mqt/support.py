@@ -25,11 +25,7 @@ import pytest
 
 from certkit.checks import RuleFailure, fail
 from certkit.links.mqtt import MqttLink, homie
-from certkit.links.mqtt.description import (
-    DescriptionError,
-    Problem,
-    parse,
-)
+from certkit.links.mqtt.description import DescriptionError, Problem, parse
 from certkit.links.mqtt.dutlog import DutPublish, Session, describe_publish
 from certkit.links.mqtt.homie import PayloadError, render
 from certkit.links.mqtt.messages import Message

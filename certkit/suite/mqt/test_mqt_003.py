@@ -8,15 +8,9 @@ from typing import Any
 import pytest
 
 from certkit.links.mqtt import MqttLink, homie
-from certkit.links.mqtt.description import (
-    profile_mismatches,
-)
+from certkit.links.mqtt.description import profile_mismatches
 from certkit.profile.model import Profile
-from certkit.suite.mqt.support import (
-    checked,
-    description_document,
-    fail_first,
-)
+from certkit.suite.mqt.support import checked, description_document, fail_first
 
 
 @pytest.mark.certkit_rule("MQT-003")

@@ -11,9 +11,7 @@ import pytest
 from certkit.checks import LabError, fail
 from certkit.links.mqtt import MqttLink
 from certkit.links.mqtt.homie import render
-from certkit.suite.mqt.support import (
-    checked,
-)
+from certkit.suite.mqt.support import checked
 
 WILL_WAIT_S = 3.0     # a broker publishes a will at once; this only bounds the wait
 

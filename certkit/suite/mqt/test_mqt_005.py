@@ -12,12 +12,7 @@ from certkit.links.mqtt import MqttLink, homie
 from certkit.links.mqtt.homie import PayloadError, render
 from certkit.plan import Instance
 from certkit.profile.model import Property
-from certkit.suite.mqt.support import (
-    announced,
-    checked,
-    expectation,
-    settled,
-)
+from certkit.suite.mqt.support import announced, checked, expectation, settled
 
 
 @pytest.mark.certkit_rule("MQT-005")

@@ -15,12 +15,7 @@ from certkit.links.mqtt.messages import Message
 from certkit.plan import Instance
 from certkit.profile.model import Action, Profile, Property
 from certkit.profile.values import other_valid_value, same_value
-from certkit.suite.mqt.support import (
-    checked,
-    current_value,
-    decoded_value,
-    settled,
-)
+from certkit.suite.mqt.support import checked, current_value, decoded_value, settled
 
 LATE_MS = 1500        # MQT-006 waits this long past the limit to report a late answer's delay
 

@@ -15,12 +15,7 @@ from certkit.links.mqtt.messages import Message
 from certkit.plan import Instance
 from certkit.profile.model import Action, Profile, Property
 from certkit.profile.values import same_value
-from certkit.suite.mqt.support import (
-    checked,
-    current_value,
-    decoded_value,
-    settled,
-)
+from certkit.suite.mqt.support import checked, current_value, decoded_value, settled
 
 
 @pytest.mark.certkit_rule("MQT-007")

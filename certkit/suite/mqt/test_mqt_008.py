@@ -10,20 +10,12 @@ import pytest
 
 from certkit.checks import fail
 from certkit.links.mqtt import MqttLink, homie
-from certkit.links.mqtt.description import (
-    Problem,
-)
+from certkit.links.mqtt.description import Problem
 from certkit.links.mqtt.dutlog import Session
 from certkit.links.mqtt.homie import PayloadError, render
 from certkit.links.mqtt.messages import Message
 from certkit.profile.model import Profile
-from certkit.suite.mqt.support import (
-    announced,
-    checked,
-    expectation,
-    fail_first,
-    settled,
-)
+from certkit.suite.mqt.support import announced, checked, expectation, fail_first, settled
 
 
 def _retained_problems(mqtt: MqttLink, profile: Profile,

@@ -10,11 +10,7 @@ import pytest
 from certkit.checks import fail
 from certkit.links.mqtt import MqttLink, homie
 from certkit.profile.model import Profile
-from certkit.suite.mqt.support import (
-    checked,
-    observed_traffic,
-    offending,
-)
+from certkit.suite.mqt.support import checked, observed_traffic, offending
 
 
 @pytest.mark.certkit_rule("MQT-009")

@@ -9,12 +9,7 @@ import pytest
 
 from certkit.checks import fail
 from certkit.links.mqtt import MqttLink
-from certkit.suite.mqt.support import (
-    SHOWN_OFFENDERS,
-    checked,
-    observed_traffic,
-    offending,
-)
+from certkit.suite.mqt.support import SHOWN_OFFENDERS, checked, observed_traffic, offending
 
 
 @pytest.mark.certkit_rule("MQT-010")

@@ -19,18 +19,8 @@ from certkit.evidence import EvidenceLog
 from certkit.plan import Instance
 from certkit.profile.model import Profile
 from certkit.profile.values import other_valid_value
-from certkit.suite.int.support import (
-    SETTLE_S,
-    face_of,
-    same_across,
-)
-from certkit.transports.interop import (
-    CONFIRM_S,
-    MALFORMED,
-    Unresponsive,
-    Unsupported,
-    stable,
-)
+from certkit.suite.int.support import SETTLE_S, face_of, same_across
+from certkit.transports.interop import CONFIRM_S, MALFORMED, Unresponsive, Unsupported, stable
 
 SEC002_SEED = int(os.environ.get("CERTKIT_SEC002_SEED", "20260601"))
 

@@ -11,11 +11,7 @@ from certkit.checks import LabError, fail
 from certkit.links.mqtt import MqttLink
 from certkit.links.mqtt.dutlog import Session
 from certkit.plan import Instance
-from certkit.suite.mqt.support import (
-    SHOWN_OFFENDERS,
-    checked,
-    settled,
-)
+from certkit.suite.mqt.support import SHOWN_OFFENDERS, checked, settled
 
 
 @pytest.mark.certkit_rule("SEC-003")

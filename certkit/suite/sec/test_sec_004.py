@@ -12,10 +12,7 @@ from certkit.links.ble import codec
 from certkit.links.ble.errors import AttError, NoResponse
 from certkit.profile import values as profile_values
 from certkit.profile.model import Profile
-from certkit.suite.ble.support import (
-    Problems,
-    uuid_of,
-)
+from certkit.suite.ble.support import Problems, uuid_of
 
 if TYPE_CHECKING:  # bleak, bumble and bthome-ble load only when a BLE rule runs
     from certkit.links.ble.link import BleLink

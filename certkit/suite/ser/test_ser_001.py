@@ -9,12 +9,7 @@ from certkit.evidence import EvidenceLog
 from certkit.links.serial import SerialLink
 from certkit.plan import Instance
 from certkit.profile.model import Profile
-from certkit.suite.ser.support import (
-    PATIENCE_MS,
-    RESET_TIMEOUT_S,
-    LimitMs,
-    rule_limit_ms,
-)
+from certkit.suite.ser.support import PATIENCE_MS, RESET_TIMEOUT_S, LimitMs, rule_limit_ms
 
 
 @pytest.mark.certkit_rule("SER-001")

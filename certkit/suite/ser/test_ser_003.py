@@ -9,9 +9,7 @@ from certkit.evidence import EvidenceLog
 from certkit.links.serial import SerialLink
 from certkit.links.serial.module import Uplink
 from certkit.plan import Instance
-from certkit.suite.ser.support import (
-    review_window,
-)
+from certkit.suite.ser.support import review_window
 
 
 def _when(serial: SerialLink, uplink: Uplink) -> str:

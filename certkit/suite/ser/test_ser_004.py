@@ -7,20 +7,10 @@ import pytest
 from certkit.checks import fail
 from certkit.evidence import EvidenceLog
 from certkit.links.serial import SerialLink
-from certkit.links.serial.protocol import (
-    LineError,
-    decode_value,
-    get_properties,
-)
+from certkit.links.serial.protocol import LineError, decode_value, get_properties
 from certkit.plan import Instance
 from certkit.profile.model import Property
-from certkit.suite.ser.support import (
-    PATIENCE_MS,
-    LimitMs,
-    answered,
-    one_entry,
-    rule_limit_ms,
-)
+from certkit.suite.ser.support import PATIENCE_MS, LimitMs, answered, one_entry, rule_limit_ms
 
 
 @pytest.mark.certkit_rule("SER-004")

@@ -17,12 +17,7 @@ from certkit.links.serial.protocol import (
 from certkit.links.serial.samples import valid_value
 from certkit.plan import Instance
 from certkit.profile.model import Profile
-from certkit.suite.ser.support import (
-    PATIENCE_MS,
-    LimitMs,
-    section10_reply_ms,
-    summary,
-)
+from certkit.suite.ser.support import PATIENCE_MS, LimitMs, section10_reply_ms, summary
 
 
 @pytest.mark.certkit_rule("SER-006")

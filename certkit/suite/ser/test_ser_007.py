@@ -7,23 +7,12 @@ import pytest
 from certkit.checks import fail
 from certkit.evidence import EvidenceLog
 from certkit.links.serial import SerialLink
-from certkit.links.serial.protocol import (
-    LineError,
-    encode_value,
-    read_result,
-    set_properties,
-)
+from certkit.links.serial.protocol import LineError, encode_value, read_result, set_properties
 from certkit.links.serial.samples import invalid_samples
 from certkit.plan import Instance
 from certkit.profile.model import Property
 from certkit.profile.values import same_value
-from certkit.suite.ser.support import (
-    PATIENCE_MS,
-    LimitMs,
-    read_value,
-    section10_reply_ms,
-    summary,
-)
+from certkit.suite.ser.support import PATIENCE_MS, LimitMs, read_value, section10_reply_ms, summary
 
 
 @pytest.mark.certkit_rule("SER-007")

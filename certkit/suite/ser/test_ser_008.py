@@ -7,12 +7,7 @@ import pytest
 from certkit.checks import fail
 from certkit.evidence import EvidenceLog
 from certkit.links.serial import SerialLink
-from certkit.links.serial.protocol import (
-    LineError,
-    action,
-    decode_value,
-    encode_value,
-)
+from certkit.links.serial.protocol import LineError, action, decode_value, encode_value
 from certkit.links.serial.samples import invalid_samples, valid_value
 from certkit.plan import Instance
 from certkit.profile.model import Profile

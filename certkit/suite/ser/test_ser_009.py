@@ -7,18 +7,11 @@ import pytest
 from certkit.checks import fail
 from certkit.evidence import EvidenceLog
 from certkit.links.serial import SerialLink, analysis
-from certkit.links.serial.protocol import (
-    LineError,
-    tokenize,
-)
+from certkit.links.serial.protocol import LineError, tokenize
 from certkit.plan import Instance
 from certkit.profile.model import Profile
 from certkit.standard.catalogue import catalogue
-from certkit.suite.ser.support import (
-    LimitMs,
-    review_window,
-    summary,
-)
+from certkit.suite.ser.support import LimitMs, review_window, summary
 
 
 @pytest.mark.certkit_rule("SER-009")

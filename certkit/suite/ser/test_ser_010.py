@@ -9,10 +9,7 @@ from certkit.evidence import EvidenceLog
 from certkit.links.serial import SerialLink, analysis
 from certkit.plan import Instance
 from certkit.profile.model import Profile
-from certkit.suite.ser.support import (
-    review_window,
-    summary,
-)
+from certkit.suite.ser.support import review_window, summary
 
 
 @pytest.mark.certkit_rule("SER-010")

@@ -16,12 +16,7 @@ from certkit.links.serial.protocol import (
 from certkit.links.serial.samples import valid_value
 from certkit.plan import Instance
 from certkit.profile.model import Profile, Property
-from certkit.suite.ser.support import (
-    PATIENCE_MS,
-    LimitMs,
-    answered,
-    section10_reply_ms,
-)
+from certkit.suite.ser.support import PATIENCE_MS, LimitMs, answered, section10_reply_ms
 
 
 @pytest.mark.certkit_rule("SER-011")

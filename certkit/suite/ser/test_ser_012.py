@@ -6,16 +6,9 @@ import pytest
 
 from certkit.evidence import EvidenceLog
 from certkit.links.serial import SerialLink
-from certkit.links.serial.protocol import (
-    MCU_VERSION_REQUEST,
-)
+from certkit.links.serial.protocol import MCU_VERSION_REQUEST
 from certkit.plan import Instance
-from certkit.suite.ser.support import (
-    PATIENCE_MS,
-    LimitMs,
-    answered,
-    rule_limit_ms,
-)
+from certkit.suite.ser.support import PATIENCE_MS, LimitMs, answered, rule_limit_ms
 
 
 @pytest.mark.certkit_rule("SER-012")

@@ -8,16 +8,10 @@ from certkit.checks import fail, not_applicable
 from certkit.evidence import EvidenceLog
 from certkit.links.serial import SerialLink
 from certkit.links.serial.module import Uplink
-from certkit.links.serial.protocol import (
-    net_change,
-)
+from certkit.links.serial.protocol import net_change
 from certkit.plan import Instance
 from certkit.profile.model import Profile
-from certkit.suite.ser.support import (
-    PATIENCE_MS,
-    LimitMs,
-    section10_reply_ms,
-)
+from certkit.suite.ser.support import PATIENCE_MS, LimitMs, section10_reply_ms
 
 
 @pytest.mark.certkit_rule("SER-013")
