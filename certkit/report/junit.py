@@ -38,6 +38,9 @@ def verdict_line(document: dict) -> str:
     """The verdict as printed everywhere: 'CERTIFIED', 'CERTIFIED (partial: only SER-*)'."""
     selection = document.get("selection") or []
     partial = document.get("partial", bool(selection))
+    if document.get("resumed"):  # one attempt of certkit run --resume, not the merged verdict
+        return (f"{document['verdict']} (this attempt only: the {len(document['resumed'])} "
+                "instances certkit run --resume re-ran)")
     if not partial:
         return str(document["verdict"])
     return f"{document['verdict']} (partial: only rules matching {', '.join(selection)})"
