@@ -375,6 +375,7 @@ class _Bench:
                       if finished else None,
                       "out": str(run.out), "exit": run.exit if finished else None,
                       **({"killed": True} if run.killed else {}),
+                      **({"resumed": True} if getattr(self.args, "resume", None) else {}),
                       **({"labgrid": _place_summary(run.place)} if run.place else {})}
                      for run in self.runs)],
             "started": self.started,

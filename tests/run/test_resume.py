@@ -313,6 +313,7 @@ duts:
     assert snapshot(merged / "sound") == snapshot(out / "sound")  # copied as it was
     mended = read_verdict(merged / "mended")
     assert duts["mended"]["verdict"] == mended["verdict"] == "CERTIFIED"
+    assert duts["mended"]["resumed"] is True
     assert [r["run"] for r in mended["merged"]["runs"]] == [1, 2]
     assert [a["outcome"] for a in by_instance(mended)["MQT-001"]["attempts"]] == \
         ["error", "pass"]
