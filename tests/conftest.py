@@ -1,49 +1,28 @@
-"""Shared helpers for certkit's own tests."""
+"""Fixtures for certkit's own tests. The helpers live in tests/support (shared with
+benchmarks/); the names below are re-exported for the tests that import them from here."""
 
 from __future__ import annotations
-
-import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-ROOT = Path(__file__).resolve().parent.parent
-PROFILES = ROOT / "profiles"
-KETTLE = PROFILES / "acme.kettle.k1.yaml"
+from certkit.profile.model import Profile
+from tests.support.cli import CliResult, certkit, run_certkit
+from tests.support.paths import KETTLE, PROFILES, ROOT, SENSOR
+from tests.support.profiles import load_profile
+from tests.support.results import RunResult, outcomes, read_verdict
+
+__all__ = ["KETTLE", "PROFILES", "ROOT", "SENSOR", "CliResult", "RunResult", "certkit",
+           "outcomes", "read_verdict", "run_certkit"]
 
 settings.register_profile("certkit", deadline=None, max_examples=100)
 settings.load_profile("certkit")
 
 
-@dataclass
-class CliResult:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def certkit(*args: str, timeout: float = 120, env: dict | None = None,
-            cwd: Path | None = None) -> CliResult:
-    """Run the certkit command as a user would, in a subprocess with a deadline."""
-    proc = subprocess.run([sys.executable, "-m", "certkit", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})}, cwd=cwd or ROOT)
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)
-
-
-def read_verdict(out: Path) -> dict:
-    return json.loads((out / "verdict.json").read_text("utf-8"))
-
-
-def outcomes(verdict: dict) -> dict[str, str]:
-    """{"SER-004[2.1]": "pass", ...} from a verdict document."""
-    return {(f"{r['rule']}[{r['instance']}]" if r["instance"] else r["rule"]): r["outcome"]
-            for r in verdict["rules"]}
+@pytest.fixture(scope="session")
+def kettle() -> Profile:
+    """The example kettle (profiles/acme.kettle.k1.yaml), linted and typed."""
+    return load_profile(KETTLE)
 
 
 @pytest.fixture

@@ -13,19 +13,13 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from certkit_emulators.ble import FAULTS
 from certkit_emulators.ble.__main__ import main as emulator_main
-from tests.ble.conftest import (
-    BLE_RULES,
-    SENSOR,
-    EmulatorProcess,
-    Run,
-    run_cli,
-    run_many,
-    run_over_tcp,
-)
-from tests.conftest import KETTLE
+
+from tests.ble.conftest import BLE_RULES, run_cli, run_many, run_over_tcp
+from tests.support.paths import KETTLE, SENSOR
+from tests.support.processes import BleEmulatorProcess
+from tests.support.results import RunResult
 
 # The sensor (battery, three BTHome objects) shows the BTHome and battery faults;
 # the kettle (writable, notify, read-only properties) all the others.
@@ -44,7 +38,7 @@ def rule_level(rule: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def in_process(tmp_path_factory) -> dict[str, Run]:
+def in_process(tmp_path_factory) -> dict[str, RunResult]:
     out = tmp_path_factory.mktemp("in-process")
     jobs = {"kettle": (run_cli, KETTLE, out / "kettle", "--emulate", "ble", *BLE_RULES),
             "sensor": (run_cli, SENSOR, out / "sensor", "--emulate", "ble", *BLE_RULES),
@@ -56,7 +50,7 @@ def in_process(tmp_path_factory) -> dict[str, Run]:
 
 
 @pytest.fixture(scope="module")
-def over_tcp(tmp_path_factory) -> dict[str, Run]:
+def over_tcp(tmp_path_factory) -> dict[str, RunResult]:
     out = tmp_path_factory.mktemp("over-tcp")
     jobs = {"kettle": (run_over_tcp, KETTLE, out / "kettle", (), *BLE_RULES),
             "sensor": (run_over_tcp, SENSOR, out / "sensor", (), *BLE_RULES),
@@ -72,7 +66,7 @@ def over_tcp(tmp_path_factory) -> dict[str, Run]:
 # ------------------------------------------------------------------ conformant
 
 
-def assert_conformant(run: Run, not_applicable: set[str]) -> None:
+def assert_conformant(run: RunResult, not_applicable: set[str]) -> None:
     assert run.code == 0, run.stderr
     assert run.verdict["verdict"] == "CERTIFIED" and run.verdict["complete"]
     outcomes = run.outcomes
@@ -134,7 +128,7 @@ def test_no_bluetooth_adapter_is_an_error_not_a_failure(in_process):
 # ------------------------------------------------------------------ faults
 
 
-def assert_fault_fails_its_rule(run: Run, fault: str, only_target: bool) -> None:
+def assert_fault_fails_its_rule(run: RunResult, fault: str, only_target: bool) -> None:
     rule = FAULTS[fault].rule
     level = rule_level(rule)
     assert run.code == (1 if level == "M" else 0), run.stderr
@@ -210,7 +204,7 @@ def test_emulator_lists_its_faults(capsys):
 
 
 def test_emulator_process_stops_promptly_on_sigterm():
-    emulator = EmulatorProcess(KETTLE)
+    emulator = BleEmulatorProcess(KETTLE)
     started = time.monotonic()
     assert emulator.stop(timeout=5) == 0
     assert time.monotonic() - started < 5

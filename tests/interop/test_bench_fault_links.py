@@ -15,27 +15,19 @@ import time
 import tty
 from collections.abc import Callable
 
-import pytest
-
 from certkit.bench import Bench
 from certkit.benchfault import BenchFault
-from certkit.design import lint_file
 from certkit.evidence import EvidenceLog
 from certkit.links import open_link
 from certkit.links.base import Link
 from certkit.links.ble.link import BleLink
 from certkit.links.mqtt import MqttLink
 from certkit.links.serial.module import SerialLink
-from tests.ble.conftest import EmulatorProcess
-from tests.conftest import KETTLE
+from tests.support.paths import KETTLE
+from tests.support.processes import BleEmulatorProcess
 
 NOTICED_S = 5.0   # a bench fault is noticed well within this (it is usually milliseconds)
 QUIET_S = 1.0     # how long a link is watched for faults that must not come
-
-
-@pytest.fixture(scope="module")
-def kettle():
-    return lint_file(KETTLE).profile
 
 
 def _faults_when(link: Link, done: Callable[[list[BenchFault]], bool],
@@ -128,7 +120,7 @@ def test_a_pty_whose_other_end_closes_is_a_bench_fault_and_a_silent_mcu_is_not()
 
 
 def test_an_hci_peer_that_dies_is_a_bench_fault(kettle):
-    emulator = EmulatorProcess(KETTLE)
+    emulator = BleEmulatorProcess(KETTLE)
     try:
         link = open_link("ble", kettle, Bench(wiring={"ble": {"adapter": emulator.adapter}}), EvidenceLog(),
                          timeout=30)

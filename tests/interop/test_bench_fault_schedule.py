@@ -28,7 +28,6 @@ two at a time (two cores).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import re
@@ -37,7 +36,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -49,8 +47,10 @@ import pytest
 
 from certkit.design import lint_file
 from certkit.plan import make_plan
-from tests.ble.conftest import EmulatorProcess, stop_child
-from tests.conftest import KETTLE, ROOT
+from tests.support.cli import start_certkit
+from tests.support.paths import KETTLE
+from tests.support.processes import BleEmulatorProcess, SerialEmulatorProcess
+from tests.support.results import instance_id, read_verdict
 
 SEED = int(os.environ.get("CERTKIT_BENCH_FAULT_SEED") or secrets.randbelow(1_000_000))
 RUN_BOUND_S = 60.0     # no kettle run may take longer, whatever is killed
@@ -100,7 +100,7 @@ class KillRun:
 
     @property
     def results(self) -> dict[str, dict]:
-        return {_instance_id(r): r for r in self.verdict.get("rules", [])}
+        return {instance_id(r): r for r in self.verdict.get("rules", [])}
 
     def describe(self) -> str:
         counts = Counter(r["outcome"] for r in self.results.values())
@@ -108,10 +108,6 @@ class KillRun:
                 f"{' or '.join(self.during) or 'the end of the run'} -> "
                 f"{self.verdict.get('verdict', 'no verdict')} in {self.seconds:.1f} s "
                 f"({dict(counts)})")
-
-
-def _instance_id(result: dict) -> str:
-    return f"{result['rule']}[{result['instance']}]" if result["instance"] else result["rule"]
 
 
 def _count(patterns: tuple[str, ...]) -> int:
@@ -163,40 +159,6 @@ def _broker_of(run_pid: int) -> tuple[int, str] | None:
                  if any(name in cmd for name in BROKER_NAMES)), None)
 
 
-class SerialEmulatorProcess:
-    """`python -m certkit_emulators.serial PROFILE`: the partner MCU on a pty it holds."""
-
-    def __init__(self, profile_path: Path) -> None:
-        self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "certkit_emulators.serial", str(profile_path)],
-                                     stdout=subprocess.PIPE, stderr=self.stderr, text=True,
-                                     cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        said = self._said(("port", "reset"), timeout=30)
-        self.port, self.reset = said["port"], said["reset"]
-
-    def _said(self, keys: tuple[str, ...], timeout: float) -> dict[str, str]:
-        """`key: value` lines it prints on start, read on a thread so the wait is bounded."""
-        said: dict[str, str] = {}
-
-        def read() -> None:
-            for line in self.proc.stdout:
-                key, _, value = line.partition(": ")
-                said[key] = value.strip()
-                if not set(keys) - said.keys():
-                    return
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(timeout)
-        if set(keys) - said.keys():
-            self.stop()
-            raise RuntimeError("the serial emulator did not print its port and reset in time")
-        return said
-
-    def stop(self, timeout: float = 5.0) -> None:
-        stop_child(self.proc, self.stderr, timeout)
-
-
 Victim = Callable[[int], tuple[int, str] | None]  # run pid -> (pid, command) to kill
 
 
@@ -207,7 +169,7 @@ def _bench(kill: Kill) -> Iterator[tuple[list[str], Victim]]:
     if target == "broker":
         yield ["--emulate", *(["--mqtt-broker", kill.broker] if kill.broker else [])], _broker_of
     elif target == "ble-hci":
-        emulator = EmulatorProcess(KETTLE)
+        emulator = BleEmulatorProcess(KETTLE)
         try:
             yield (["--emulate", "serial,mqtt", "--ble-adapter", emulator.adapter],
                    lambda _: (emulator.proc.pid, "the BLE emulator behind HCI over TCP"))
@@ -226,10 +188,10 @@ def _bench(kill: Kill) -> Iterator[tuple[list[str], Victim]]:
 def _ended(out: Path) -> list[str]:
     """Instances verdict.json records as ended so far (not the `not run` placeholders)."""
     try:
-        document = json.loads((out / "verdict.json").read_text("utf-8"))
+        document = read_verdict(out)
     except (OSError, ValueError):
         return []
-    return [_instance_id(r) for r in document["rules"]
+    return [instance_id(r) for r in document["rules"]
             if not r["message"].startswith("not run")]
 
 
@@ -239,9 +201,8 @@ def run_with_kill(kill: Kill, folder: Path) -> KillRun:
     with _bench(kill) as (bench_args, victim), \
             tempfile.TemporaryFile("w+") as stderr:
         started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "certkit", "run", str(KETTLE),
-                                 "--out", str(run.out), *bench_args, *patterns],
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+        proc = start_certkit("run", KETTLE, "--out", run.out, *bench_args, *patterns,
+                             stdout=subprocess.DEVNULL, stderr=stderr, text=True)
         due: float | None = None
         try:
             while proc.poll() is None and time.monotonic() - started < RUN_BOUND_S * 2:
@@ -266,7 +227,7 @@ def run_with_kill(kill: Kill, folder: Path) -> KillRun:
     for instance in _ended(run.out):
         run.ended_at.setdefault(instance, time.monotonic())
     with contextlib.suppress(OSError, ValueError):
-        run.verdict = json.loads((run.out / "verdict.json").read_text("utf-8"))
+        run.verdict = read_verdict(run.out)
     if run.killed_at is not None:
         # Instances that end within one poll of each other are told apart by nothing.
         after = {i: t for i, t in run.ended_at.items() if t > run.killed_at}

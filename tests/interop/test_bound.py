@@ -8,22 +8,28 @@ from pathlib import Path
 
 import pytest
 
-from certkit.deadline import (MINIMUM_S, RunWatchdog, bound_in_force, budget_for, deadline_for,
-                              run_bound)
+from certkit.deadline import (
+    MINIMUM_S,
+    RunWatchdog,
+    bound_in_force,
+    budget_for,
+    deadline_for,
+    run_bound,
+)
 from certkit.plan import make_plan
 from certkit.standard.catalogue import catalogue
-from tests.ble.conftest import profile
-from tests.conftest import KETTLE, ROOT
+from tests.support.paths import KETTLE, ROOT
+from tests.support.profiles import load_profile
 
 
 def _bound_of(path: Path) -> float:
-    plan = make_plan(profile(path))
+    plan = make_plan(load_profile(path))
     rules = [i.rule for i in plan.instances if i.applies]
-    return run_bound(rules, links=len(profile(path).transports.declared), link_s=35.0)
+    return run_bound(rules, links=len(load_profile(path).transports.declared), link_s=35.0)
 
 
 def test_the_bound_is_the_instance_budgets_and_link_allowances():
-    plan = make_plan(profile(KETTLE))
+    plan = make_plan(load_profile(KETTLE))
     rules = [i.rule for i in plan.instances if i.applies]
     budgets = sum(budget_for(rule) for rule in rules)
     assert run_bound(rules, links=3, link_s=35.0) == budgets + 3 * 35.0

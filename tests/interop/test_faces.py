@@ -15,13 +15,11 @@ from typing import Any
 import pytest
 
 from certkit.bench import Bench
-from certkit.design import lint_file
 from certkit.evidence import EvidenceLog
 from certkit.profile.model import Profile, Property
 from certkit.suite.sec.test_sec_002 import SEC002_SEED
 from certkit.transports import transport, transports
 from certkit.transports.interop import MALFORMED, InteropFace, Unsupported, stable
-from tests.conftest import KETTLE
 
 # The first of the kettle's SEC-002 inputs per transport, and the sha256 (first 16 hex
 # digits) of the evidence line that lists all of them, as runs before the faces moved
@@ -31,11 +29,6 @@ KETTLE_INPUTS = {
     "mqtt": ("/set kettle/keep-warm/set b'\\xff\\xfe\\xfd' (3 bytes)", "c965fc6c812a53cc"),
     "ble": ("write kettle.on b44061efb3 (5 bytes)", "13ab9bec7cebd24c"),
 }
-
-
-@pytest.fixture(scope="module")
-def kettle() -> Profile:
-    return lint_file(KETTLE).profile
 
 
 def _unopened_face(name: str, profile: Profile) -> InteropFace:

@@ -21,17 +21,19 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-
 from certkit_emulators.interop import FAULTS
-from tests.ble.conftest import EmulatorProcess, Run, run_cli, run_many
-from tests.conftest import KETTLE, ROOT, read_verdict
-from tests.mqtt.conftest import MOSQUITTO, Mosquitto
+
+from tests.ble.conftest import run_cli, run_many
+from tests.support.cli import finish_run, start_certkit
+from tests.support.mosquitto import MOSQUITTO, Mosquitto
+from tests.support.paths import KETTLE
+from tests.support.processes import BleEmulatorProcess
+from tests.support.results import RunResult
 
 INTEROP_RULES = ("--rules", "INT-*", "--rules", "SEC-002")
 RUN_BOUND_S = 60.0   # no kettle run may take longer, whatever goes wrong
@@ -41,22 +43,20 @@ FAULT_ALSO_FAILS: dict[str, set[str]] = {"crash-on-unknown-method": {"SEC-002"}}
 
 
 def _run_interrupted(out: Path, after_s: float, *args: str,
-                     sig: int = signal.SIGINT) -> Run:
+                     sig: int = signal.SIGINT) -> RunResult:
     """A run that gets `sig` after `after_s` seconds, as an operator's Ctrl-C."""
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "certkit", "run", str(KETTLE),
-                             "--out", str(out), *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = start_certkit("run", KETTLE, "--out", out, *args, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
     timer = threading.Timer(after_s, proc.send_signal, (sig,))
     timer.start()
     try:
-        _, stderr = proc.communicate(timeout=RUN_BOUND_S * 2)
+        return finish_run(proc, out, started, timeout=RUN_BOUND_S * 2)
     finally:
         timer.cancel()
-    return Run(proc.returncode, read_verdict(out), out, time.monotonic() - started, stderr)
 
 
-def _run_broker_dies(out: Path, after_s: float) -> Run:
+def _run_broker_dies(out: Path, after_s: float) -> RunResult:
     broker = Mosquitto(out.parent / "mosquitto").start()
     timer = threading.Timer(after_s, broker.stop)
     timer.start()
@@ -68,9 +68,9 @@ def _run_broker_dies(out: Path, after_s: float) -> Run:
         broker.stop()
 
 
-def _run_dut_killed(out: Path, after_s: float) -> Run:
+def _run_dut_killed(out: Path, after_s: float) -> RunResult:
     """The DUT's BLE face is a process of its own (HCI over TCP); it is killed mid-run."""
-    emulator = EmulatorProcess(KETTLE)
+    emulator = BleEmulatorProcess(KETTLE)
     timer = threading.Timer(after_s, emulator.proc.kill)
     timer.start()
     try:
@@ -83,7 +83,7 @@ def _run_dut_killed(out: Path, after_s: float) -> Run:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Run]:
+def runs(tmp_path_factory) -> dict[str, RunResult]:
     out = tmp_path_factory.mktemp("interop")
     jobs: dict[str, tuple] = {
         "conformant": (run_cli, KETTLE, out / "conformant", "--emulate"),
@@ -103,7 +103,7 @@ def runs(tmp_path_factory) -> dict[str, Run]:
     return run_many(jobs)
 
 
-def _bounded_with_verdict(run: Run) -> None:
+def _bounded_with_verdict(run: RunResult) -> None:
     assert run.seconds < RUN_BOUND_S, f"the run took {run.seconds:.0f} s"
     assert run.verdict["verdict"] in ("CERTIFIED", "NOT CERTIFIED", "INCOMPLETE")
     for result in run.verdict["rules"]:

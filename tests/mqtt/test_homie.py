@@ -14,12 +14,7 @@ from certkit.design import lint_file
 from certkit.links.mqtt import description, homie
 from certkit.links.mqtt.homie import PayloadError
 from certkit.profile.values import other_valid_value, same_value
-from tests.conftest import KETTLE, PROFILES
-
-
-@pytest.fixture(scope="module")
-def kettle():
-    return lint_file(KETTLE).profile
+from tests.conftest import PROFILES
 
 
 def test_kettle_maps_as_section_6_says(kettle):

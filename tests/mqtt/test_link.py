@@ -11,15 +11,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from certkit.bench import Bench, Endpoint
 from certkit.checks import LabError
-from certkit.design import lint_file
 from certkit.evidence import EvidenceLog
 from certkit.links.mqtt import MqttLink
-from tests.conftest import KETTLE
-
-
-@pytest.fixture(scope="module")
-def kettle():
-    return lint_file(KETTLE).profile
 
 
 def test_open_owns_broker_endpoint_and_emulator_and_close_is_bounded(kettle):

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import os
 import re
-import select
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.ble.conftest import SENSOR, EmulatorProcess
-from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
 from tests.operator.terminal import Pane
+from tests.support.cli import certkit, certkit_command
+from tests.support.paths import KETTLE, ROOT, SENSOR
+from tests.support.processes import BleEmulatorProcess, SerialEmulatorProcess
+from tests.support.results import outcomes, read_verdict
 
 RUN_S = 120.0
 
@@ -43,8 +42,7 @@ def pane_of() -> Iterator:
 
 
 def run_in(pane_of, profile: Path, out: Path, *args: str) -> Pane:
-    return pane_of(sys.executable, "-m", "certkit", "run", str(profile), "--out", str(out),
-                   *args)
+    return pane_of(*certkit_command("run", profile, "--out", out, *args))
 
 
 def evidence(out: Path, instance: str) -> str:
@@ -54,21 +52,8 @@ def evidence(out: Path, instance: str) -> str:
 @pytest.fixture
 def serial_emulator() -> Iterator[tuple[str, int]]:
     """A standalone emulated MCU: (its pty, its pid). SIGUSR1 reboots it."""
-    process = subprocess.Popen([sys.executable, "-m", "certkit_emulators.serial", str(KETTLE)],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True)
-    try:
-        if not select.select([process.stdout], [], [], 30)[0]:
-            pytest.fail("the serial emulator did not print its port within 30 s")
-        port = process.stdout.readline().split()[-1]
-        yield port, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    with SerialEmulatorProcess(KETTLE) as emulator:
+        yield emulator.port, emulator.pid
 
 
 # ------------------------------------------------------------------ --reset prompt
@@ -148,7 +133,7 @@ def test_with_an_operator_the_change_they_cause_is_timed(pane_of, tmp_path):
     """The sensor's values hold still (steady-values) until the operator acts (SIGUSR1).
     Temperature: changed, and its notification timed. Humidity: the operator cannot.
     Battery: the operator answers done but nothing changed. C-1: neither is an error."""
-    emulator = EmulatorProcess(SENSOR, "--variant", "steady-values")
+    emulator = BleEmulatorProcess(SENSOR, "--variant", "steady-values")
     try:
         out = tmp_path / "run"
         pane = run_in(pane_of, SENSOR, out, "--ble-adapter", emulator.adapter,
@@ -188,7 +173,7 @@ def test_a_bench_run_asks_for_each_dut_one_question_at_a_time(pane_of, tmp_path)
     from one terminal: the six BLE-007 questions (three read-only notify properties each)
     come one at a time, each naming its DUT; the sensor values change on their own, so
     each answer `done` is timed."""
-    emulators = {name: EmulatorProcess(SENSOR) for name in ("sensor-a", "sensor-b")}
+    emulators = {name: BleEmulatorProcess(SENSOR) for name in ("sensor-a", "sensor-b")}
     try:
         bench = tmp_path / "lab.bench.yaml"
         bench.write_text("certkit-bench: 1\nduts:\n" + "".join(
@@ -196,8 +181,8 @@ def test_a_bench_run_asks_for_each_dut_one_question_at_a_time(pane_of, tmp_path)
             f"    ble: {{adapter: \"{emulator.adapter}\"}}\n"
             for name, emulator in emulators.items()), "utf-8")
         out = tmp_path / "bench"
-        pane = pane_of(sys.executable, "-m", "certkit", "run", "--bench", str(bench), "--out",
-                       str(out), "--rules", "BLE-007")
+        pane = pane_of(*certkit_command("run", "--bench", bench, "--out", out,
+                                        "--rules", "BLE-007"))
         asked: list[str] = []
         for count in range(1, 7):
             screen = pane.wait_for(r"certkit operator \[sensor-[ab]\]", count=count)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,9 +27,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from certkit_emulators.serial import FAULTS
-from tests.serial.serial_support import PROFILES, ROOT, Run, finish, run_certkit, start_certkit
+
+from tests.support.cli import finish_run, run_certkit, start_certkit
+from tests.support.paths import PROFILES
+from tests.support.processes import SerialEmulatorProcess
+from tests.support.results import RunResult
 
 KETTLE = "acme.kettle.k1"
 ALL = ("--rules", "SER-*")
@@ -62,23 +64,21 @@ ROBUSTNESS_FAULTS = {"goes-silent", "no-line-end"}
 RUN_BOUND_S = 60  # no serial run of the kettle may take longer, whatever the device does
 
 
-def _cli(profile: str, *args: str) -> Callable[[Path], Run]:
-    return lambda out: run_certkit(profile, out, *args)
+def _cli(profile: str, *args: str) -> Callable[[Path], RunResult]:
+    return lambda out: run_certkit(PROFILES / f"{profile}.yaml", out, *args)
 
 
 def _standalone(faults: tuple[str, ...] = (), unplug_after: str | None = None,
-                *args: str) -> Callable[[Path], Run]:
+                *args: str) -> Callable[[Path], RunResult]:
     """`python -m certkit_emulators.serial` started on its own; certkit given its port."""
-    def run(out: Path) -> Run:
-        emulator = subprocess.Popen(
-            [sys.executable, "-m", "certkit_emulators.serial", str(PROFILES / f"{KETTLE}.yaml"),
-             *[f"--fault={f}" for f in faults]],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            port = emulator.stdout.readline().split()[-1]
-            reset = emulator.stdout.readline().split(" ", 1)[1].strip()
-            process, started = start_certkit(KETTLE, out, "--serial", port,
-                                              "--reset", f"cmd:{reset}", *args)
+    def run(out: Path) -> RunResult:
+        with SerialEmulatorProcess(PROFILES / f"{KETTLE}.yaml",
+                                   *[f"--fault={f}" for f in faults]) as emulator:
+            started = time.monotonic()
+            process = start_certkit("run", PROFILES / f"{KETTLE}.yaml", "--out", out,
+                                    "--serial", emulator.port,
+                                    "--reset", f"cmd:{emulator.reset}", *args,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             if unplug_after is not None:
                 # Once that instance's evidence is written, the device is unplugged.
                 evidence = out / "evidence" / f"{unplug_after}.log"
@@ -86,20 +86,12 @@ def _standalone(faults: tuple[str, ...] = (), unplug_after: str | None = None,
                 while not evidence.exists() and process.poll() is None \
                         and time.monotonic() < deadline:
                     time.sleep(0.05)
-                emulator.send_signal(signal.SIGKILL)
-            return finish(process, started, out)
-        finally:
-            if emulator.poll() is None:
-                emulator.send_signal(signal.SIGTERM)
-            try:
-                emulator.wait(10)
-            except subprocess.TimeoutExpired:
-                emulator.kill()
-                emulator.wait()
+                emulator.proc.send_signal(signal.SIGKILL)
+            return finish_run(process, out, started)
     return run
 
 
-RUNS: dict[str, Callable[[Path], Run]] = {
+RUNS: dict[str, Callable[[Path], RunResult]] = {
     "conformant": _cli(KETTLE, "--emulate", "serial", *ALL),
     **{f"fault:{name}": _cli(KETTLE, "--emulate", "serial", "--fault", f"serial:{name}", *rules)
        for name, (_, _, rules) in FAULT_CASES.items()},
@@ -126,7 +118,7 @@ def runs():
     """Starts every run, two at a time; tests wait for the one they read."""
     folder = tempfile.TemporaryDirectory(prefix="certkit-serial-")
     pool = ThreadPoolExecutor(max_workers=2)
-    futures: dict[str, Future[Run]] = {
+    futures: dict[str, Future[RunResult]] = {
         name: pool.submit(make, Path(folder.name) / name.replace(":", "-"))
         for name, make in RUNS.items()}
     yield futures
@@ -134,12 +126,12 @@ def runs():
     folder.cleanup()
 
 
-def _get(runs, name: str) -> Run:
+def _get(runs, name: str) -> RunResult:
     return runs[name].result(timeout=300)
 
 
-def _every_instance_has_evidence(run: Run) -> None:
-    for result in run.results():
+def _every_instance_has_evidence(run: RunResult) -> None:
+    for result in run.results("SER-"):
         if result["evidence"]:
             assert (run.out / result["evidence"]).is_file(), result
 
@@ -149,11 +141,11 @@ def _every_instance_has_evidence(run: Run) -> None:
 
 def test_the_reference_emulator_is_certified(runs) -> None:
     run = _get(runs, "conformant")
-    assert run.code == 0, run.explain()
+    assert run.code == 0, run.explain("SER-")
     assert run.verdict["verdict"] == "CERTIFIED"
-    results = run.results()
+    results = run.results("SER-")
     assert len(results) == 25 and {r["outcome"] for r in results} == {"pass"}
-    assert run.wall_s < 15, f"the kettle's serial run took {run.wall_s:.1f} s"
+    assert run.seconds < 15, f"the kettle's serial run took {run.seconds:.1f} s"
     _every_instance_has_evidence(run)
 
 
@@ -182,19 +174,19 @@ def test_every_fault_of_the_emulator_is_exercised() -> None:
 def test_a_fault_fails_its_own_rule_and_no_other(runs, fault: str) -> None:
     rule, words, _ = FAULT_CASES[fault]
     run = _get(runs, f"fault:{fault}")
-    failed = run.failed()
+    failed = run.failures("SER-")
     mine = [r for r in failed if r["rule"] == rule]
-    assert mine, run.explain()
+    assert mine, run.explain("SER-")
     message = mine[0]["message"]
     assert message.startswith("expected ") and ", observed " in message, message
-    assert any(words in r["message"] for r in mine), run.explain()
-    assert [r for r in failed if r["rule"] != rule] == [], run.explain()
-    assert not [r for r in run.results() if r["outcome"] == "error"], run.explain()
+    assert any(words in r["message"] for r in mine), run.explain("SER-")
+    assert [r for r in failed if r["rule"] != rule] == [], run.explain("SER-")
+    assert not [r for r in run.results("SER-") if r["outcome"] == "error"], run.explain("SER-")
     level = mine[0]["level"]
-    assert run.code == (1 if level == "M" else 0), run.explain()
+    assert run.code == (1 if level == "M" else 0), run.explain("SER-")
     if level == "R":
         assert run.verdict["warnings"], "an R failure is listed as a warning"
-    assert run.wall_s < RUN_BOUND_S
+    assert run.seconds < RUN_BOUND_S
 
 
 # ------------------------------------------------------------------- bench
@@ -202,21 +194,21 @@ def test_a_fault_fails_its_own_rule_and_no_other(runs, fault: str) -> None:
 
 def test_without_a_reset_ser_001_is_an_error_not_a_pass(runs) -> None:
     run = _get(runs, "reset-none")
-    assert run.outcomes("SER-001") == ["error"]
-    assert "no reset method" in run.results()[0]["message"]
-    assert run.outcomes("SER-012") == ["pass"]
+    assert run.outcomes_of("SER-001") == ["error"]
+    assert "no reset method" in run.results("SER-")[0]["message"]
+    assert run.outcomes_of("SER-012") == ["pass"]
     assert run.code == 3 and run.verdict["verdict"] == "INCOMPLETE"
 
 
 def test_a_pty_cannot_pulse_dtr(runs) -> None:
     run = _get(runs, "reset-dtr-on-pty")
-    assert run.outcomes("SER-001") == ["error"]
-    assert "cannot pulse DTR" in run.results()[0]["message"]
+    assert run.outcomes_of("SER-001") == ["error"]
+    assert "cannot pulse DTR" in run.results("SER-")[0]["message"]
 
 
 def test_without_a_port_every_serial_rule_is_an_error(runs) -> None:
     run = _get(runs, "no-port")
-    results = run.results()
+    results = run.results("SER-")
     assert results and {r["outcome"] for r in results} == {"error"}
     assert all("no serial port: give --serial PORT or --emulate serial" in r["message"]
                for r in results)
@@ -225,19 +217,19 @@ def test_without_a_port_every_serial_rule_is_an_error(runs) -> None:
 
 def test_a_standalone_emulator_is_certified_over_its_port(runs) -> None:
     run = _get(runs, "standalone")
-    assert run.code == 0, run.explain()
-    assert {r["outcome"] for r in run.results()} == {"pass"}
+    assert run.code == 0, run.explain("SER-")
+    assert {r["outcome"] for r in run.results("SER-")} == {"pass"}
     assert "cmd:kill -USR1" in run.evidence("SER-001")
 
 
 def test_other_profiles(runs) -> None:
     purifier = _get(runs, "purifier")
-    assert purifier.code == 0, purifier.explain()
-    assert purifier.outcomes("SER-008") == ["not-applicable"]
-    assert purifier.outcomes("SER-011") == ["pass"]
+    assert purifier.code == 0, purifier.explain("SER-")
+    assert purifier.outcomes_of("SER-008") == ["not-applicable"]
+    assert purifier.outcomes_of("SER-011") == ["pass"]
     outlet = _get(runs, "outlet")
-    assert outlet.code == 0, outlet.explain()
-    assert outlet.outcomes("SER-008") == ["pass"]  # an action without `in`: one too many
+    assert outlet.code == 0, outlet.explain("SER-")
+    assert outlet.outcomes_of("SER-008") == ["pass"]  # an action without `in`: one too many
     assert "down action 2 1 1 true" in outlet.evidence("SER-008[2.1]")
 
 
@@ -246,20 +238,20 @@ def test_other_profiles(runs) -> None:
 
 def test_a_device_that_goes_silent_mid_run(runs) -> None:
     run = _get(runs, "fault:goes-silent")
-    assert run.wall_s < RUN_BOUND_S / 2, run.explain()
-    assert run.code == 1 and run.verdict["complete"], run.explain()
-    assert run.outcomes("SER-002") == ["fail"]
-    silent = [r for r in run.results() if "no line from the MCU" in r["message"]]
-    assert len(silent) >= 10, run.explain()
-    assert not [r for r in run.results() if r["outcome"] == "error"], run.explain()
+    assert run.seconds < RUN_BOUND_S / 2, run.explain("SER-")
+    assert run.code == 1 and run.verdict["complete"], run.explain("SER-")
+    assert run.outcomes_of("SER-002") == ["fail"]
+    silent = [r for r in run.results("SER-") if "no line from the MCU" in r["message"]]
+    assert len(silent) >= 10, run.explain("SER-")
+    assert not [r for r in run.results("SER-") if r["outcome"] == "error"], run.explain("SER-")
     _every_instance_has_evidence(run)
 
 
 def test_a_device_that_never_ends_a_line(runs) -> None:
     run = _get(runs, "fault:no-line-end")
-    assert run.wall_s < RUN_BOUND_S / 2, run.explain()
+    assert run.seconds < RUN_BOUND_S / 2, run.explain("SER-")
     assert run.code == 1 and run.verdict["complete"]
-    framing, = [r for r in run.results() if r["rule"] == "SER-003"]
+    framing, = [r for r in run.results("SER-") if r["rule"] == "SER-003"]
     assert framing["outcome"] == "fail" and "no line end" in framing["message"]
     assert "[no line end]" in run.evidence("SER-003")
     _every_instance_has_evidence(run)
@@ -275,10 +267,10 @@ def test_garbage_is_kept_byte_for_byte(runs) -> None:
 
 def test_a_device_unplugged_mid_run(runs) -> None:
     run = _get(runs, "unplugged")
-    assert run.wall_s < RUN_BOUND_S, run.explain()
-    assert run.verdict["complete"] and run.code in (1, 3), run.explain()
-    assert run.outcomes("SER-001") == ["pass"], run.explain()
-    errors = [r for r in run.results() if r["outcome"] == "error"]
-    assert len(errors) == len(run.results()) - 1, run.explain()  # a bench fault, not the DUT's
-    assert all("failed" in r["message"] for r in errors), run.explain()
+    assert run.seconds < RUN_BOUND_S, run.explain("SER-")
+    assert run.verdict["complete"] and run.code in (1, 3), run.explain("SER-")
+    assert run.outcomes_of("SER-001") == ["pass"], run.explain("SER-")
+    errors = [r for r in run.results("SER-") if r["outcome"] == "error"]
+    assert len(errors) == len(run.results("SER-")) - 1, run.explain("SER-")  # a bench fault, not the DUT's
+    assert all("failed" in r["message"] for r in errors), run.explain("SER-")
     _every_instance_has_evidence(run)

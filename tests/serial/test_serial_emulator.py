@@ -10,16 +10,17 @@ import time
 
 import pytest
 import serial
+from certkit_emulators import EMULATORS
+from certkit_emulators.serial import FAULTS, VARIANTS, SerialEmulator
+from certkit_emulators.serial.device import Crash, DeviceModel
+from certkit_emulators.state import DeviceState
 
 from certkit.evidence import EvidenceLog
 from certkit.links.serial import SerialLink
 from certkit.links.serial.protocol import tokenize
 from certkit.standard.catalogue import catalogue
-from certkit_emulators import EMULATORS
-from certkit_emulators.serial import FAULTS, VARIANTS, SerialEmulator
-from certkit_emulators.serial.device import Crash, DeviceModel
-from certkit_emulators.state import DeviceState
-from tests.serial.serial_support import PROFILES, ROOT
+from tests.support.paths import KETTLE, ROOT
+from tests.support.processes import SerialEmulatorProcess
 
 
 def _tokens(text: str):
@@ -75,13 +76,9 @@ def test_stop_is_bounded_and_idempotent(kettle) -> None:
 
 
 def test_standalone_emulator_prints_its_port_and_resets_on_sigusr1() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "certkit_emulators.serial", str(PROFILES / "acme.kettle.k1.yaml")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        port = process.stdout.readline().split()[-1]
-        assert process.stdout.readline().strip() == f"reset: kill -USR1 {process.pid}"
-        with serial.Serial(port, 115200, timeout=1.0) as mcu:
+    with SerialEmulatorProcess(KETTLE) as emulator:
+        assert emulator.reset == f"kill -USR1 {emulator.pid}"
+        with serial.Serial(emulator.port, 115200, timeout=1.0) as mcu:
             def serve_until(wanted: bytes) -> bool:
                 """Play the module until the MCU sends `wanted`."""
                 deadline = time.monotonic() + 5
@@ -93,14 +90,9 @@ def test_standalone_emulator_prints_its_port_and_resets_on_sigusr1() -> None:
                 return False
 
             assert serve_until(b"get_down\r")
-            os.kill(process.pid, signal.SIGUSR1)
+            os.kill(emulator.pid, signal.SIGUSR1)
             assert serve_until(b"model acme.kettle.k1\r")
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(5) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        assert emulator.stop() == 0  # SIGTERM: a clean exit
 
 
 def test_standalone_emulator_lists_and_checks_faults() -> None:
@@ -108,7 +100,7 @@ def test_standalone_emulator_lists_and_checks_faults() -> None:
                             cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
     assert listed.returncode == 0 and "slow-polls" in listed.stdout and "SER-002" in listed.stdout
     wrong = subprocess.run([sys.executable, "-m", "certkit_emulators.serial",
-                            str(PROFILES / "acme.kettle.k1.yaml"), "--fault", "nope"],
+                            str(KETTLE), "--fault", "nope"],
                            cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
     assert wrong.returncode == 2 and "unknown fault nope" in wrong.stderr
 

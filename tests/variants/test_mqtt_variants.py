@@ -33,12 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from certkit.design import lint_file
-from certkit.links.mqtt import description as homie_description
-from certkit.links.mqtt import homie
 from certkit_emulators.mqtt import VARIANTS
 from certkit_emulators.mqtt.device import HomieDevice
+
+from certkit.links.mqtt import description as homie_description
+from certkit.links.mqtt import homie
 from tests.conftest import KETTLE, certkit, outcomes, read_verdict
 
 BROKERS = ("mosquitto", "amqtt")  # --mqtt-broker embedded:NAME
@@ -301,11 +300,6 @@ def test_the_whole_matrix(matrix_runs):
 
 
 # ---------------------------------------------------------------- what each variant changes
-
-
-@pytest.fixture(scope="module")
-def kettle():
-    return lint_file(KETTLE).profile
 
 
 def device(kettle, *variants: str) -> HomieDevice:

@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from certkit_emulators.ble import VARIANTS as BLE_VARIANTS
 from certkit_emulators.serial import VARIANTS as SERIAL_VARIANTS
-from tests.ble.conftest import SENSOR, Run, run_cli, run_over_tcp
-from tests.conftest import KETTLE, PROFILES
+
+from tests.ble.conftest import run_cli, run_over_tcp
+from tests.support.paths import KETTLE, PROFILES, SENSOR
+from tests.support.results import RunResult
 
 PARALLEL_RUNS = 4  # the runs mostly wait: on the MCU's pace, the radio, the broker
 SER_RULES = ("SER-*", "INT-*")
@@ -114,7 +115,7 @@ JOBS = (
 )
 
 
-def _run(job: Job, profile: Path, out: Path) -> Run:
+def _run(job: Job, profile: Path, out: Path) -> RunResult:
     args = [*job.emulate, *(a for r in job.rules for a in ("--rules", r))]
     if job.over_tcp:
         names = [v.split(":", 1)[1] for v in job.variants]
@@ -137,7 +138,7 @@ def profiles(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def matrix(profiles, tmp_path_factory) -> dict[str, Run]:
+def matrix(profiles, tmp_path_factory) -> dict[str, RunResult]:
     out = tmp_path_factory.mktemp("runs")
     with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
         futures = {job.name: pool.submit(_run, job, profiles[job.profile],
@@ -158,10 +159,6 @@ def matrix(profiles, tmp_path_factory) -> dict[str, Run]:
 
 def _job(name: str) -> Job:
     return next(job for job in JOBS if job.name == name)
-
-
-def evidence(run: Run, instance: str) -> str:
-    return (run.out / "evidence" / f"{instance}.log").read_text("utf-8")
 
 
 # ------------------------------------------------------------------ the matrix
@@ -196,22 +193,22 @@ def test_the_variant_is_certified(name, matrix):
 
 def test_replies_came_near_the_limit(matrix):
     run = matrix["serial:replies-near-limit (kettle)"]
-    log = evidence(run, "SER-004[2.1]")
+    log = run.evidence("SER-004[2.1]")
     (reply,) = re.findall(r"measure reply time ([0-9.]+) ms", log)
     assert 0.8 * 500 <= float(reply) <= 500  # the kettle's reply-ms is 500
-    assert "p95 latency 4" in evidence(run, "INT-005[serial]")
+    assert "p95 latency 4" in run.evidence("INT-005[serial]")
 
 
 def test_int_001_sees_a_change_on_serial_when_the_mcu_reports_it(matrix):
     # A get would show the change only with the MCU's 850 ms reply; its own
     # properties_changed shows it at once, and INT-001 times that.
-    log = evidence(matrix["serial:replies-near-limit (outlet, INT-001 INT-003)"], "INT-001[2.1]")
+    log = matrix["serial:replies-near-limit (outlet, INT-001 INT-003)"].evidence("INT-001[2.1]")
     (delay,) = re.findall(r"mqtt -> serial propagation ([0-9.]+) ms", log)
     assert float(delay) < 0.85 * 1000 * 0.8
 
 
 def test_polls_came_at_the_slowest_allowed_rate(matrix):
-    log = evidence(matrix["serial:slowest-polls (kettle)"], "SER-002")
+    log = matrix["serial:slowest-polls (kettle)"].evidence("SER-002")
     median = float(re.search(r"median poll interval ([0-9.]+) ms", log).group(1))
     gap = float(re.search(r"largest gap ([0-9.]+) ms", log).group(1))
     assert 225 <= median <= 250 and 900 <= gap < 1000
@@ -219,42 +216,42 @@ def test_polls_came_at_the_slowest_allowed_rate(matrix):
 
 def test_reports_came_in_batches(matrix):
     run = matrix["serial:batched-reports (kettle)"]
-    lines = re.findall(r"<- (properties_changed [^\n]*)", evidence(run, "SER-013"))
+    lines = re.findall(r"<- (properties_changed [^\n]*)", run.evidence("SER-013"))
     assert any(len(line.split()) >= 7 for line in lines), lines  # two or more properties
 
 
 def test_the_report_came_before_the_result(matrix):
-    log = evidence(matrix["serial:report-before-result (kettle)"], "SER-005[2.3]")
+    log = matrix["serial:report-before-result (kettle)"].evidence("SER-005[2.3]")
     sent = log.index("-> down set_properties 2 3 ")
     assert log.index("<- properties_changed 2 3 ", sent) < log.index("<- result 2 3 0", sent)
 
 
 def test_sets_were_accepted_then_applied(matrix):
-    log = evidence(matrix["serial:accepted-then-applied (kettle+)"], "SER-005[2.3]")
+    log = matrix["serial:accepted-then-applied (kettle+)"].evidence("SER-005[2.3]")
     assert "<- result 2 3 1" in log
     delay = float(re.search(r"measure report after set ([0-9.]+) ms", log).group(1))
     assert delay >= 250
 
 
 def test_the_mcu_booted_near_the_limit(matrix):
-    log = evidence(matrix["serial:slow-boot (kettle)"], "SER-001")
+    log = matrix["serial:slow-boot (kettle)"].evidence("SER-001")
     boot = float(re.search(r"measure model after reset ([0-9.]+) ms", log).group(1))
     assert 1500 <= boot <= 2000
-    first = evidence(matrix["serial:slow-boot (kettle, SER-004 alone)"], "SER-004[1.1]")
+    first = matrix["serial:slow-boot (kettle, SER-004 alone)"].evidence("SER-004[1.1]")
     assert "waiting for its first poll up to the boot limit" in first
 
 
 def test_polls_were_interleaved_with_net_queries(matrix):
-    log = evidence(matrix["serial:net-queries (kettle)"], "SER-002")
+    log = matrix["serial:net-queries (kettle)"].evidence("SER-002")
     assert log.count("serial <- net") >= 5
 
 
 def test_floats_were_printed_with_two_decimals(matrix):
     run = matrix["serial:fixed-decimals (kettle+)"]
-    assert re.search(r"<- result 2 7 0 [0-9]+\.[0-9]{2}\b", evidence(run, "SER-004[2.7]"))
+    assert re.search(r"<- result 2 7 0 [0-9]+\.[0-9]{2}\b", run.evidence("SER-004[2.7]"))
     # the report of a value just set, printed its own way, is still that value (SER-009)
     assert re.search(r"<- properties_changed [^\n]*2 7 [0-9]+\.[0-9]{2}\b",
-                     evidence(run, "SER-005[2.7]"))
+                     run.evidence("SER-005[2.7]"))
     assert run.outcomes["SER-009"] == "pass"
 
 
@@ -269,20 +266,20 @@ def test_steady_sensor_values_leave_ble_007_to_the_plan(matrix):
 
 
 def test_notifications_came_before_the_write_response(matrix):
-    log = evidence(matrix["ble:notify-before-response (kettle)"], "BLE-007[2.3]")
+    log = matrix["ble:notify-before-response (kettle)"].evidence("BLE-007[2.3]")
     notified = log.index("<- notify ec5e0203")
     assert notified < log.index(": ok (", log.index("-> write ec5e0203"))
 
 
 def test_notifications_came_late(matrix):
-    log = evidence(matrix["ble:late-notifications (kettle)"], "BLE-007[2.3]")
+    log = matrix["ble:late-notifications (kettle)"].evidence("BLE-007[2.3]")
     latency = float(re.search(r"measure notification after the write ([0-9.]+) ms", log)
                     .group(1))
     assert 700 <= latency <= 1000
 
 
 def test_advertising_came_back_late_but_within_the_limit(matrix):
-    log = evidence(matrix["ble:slow-readvertising (kettle)"], "BLE-008")
+    log = matrix["ble:slow-readvertising (kettle)"].evidence("BLE-008")
     delays = [float(d) for d in re.findall(r"advertising again after disconnect \d ([0-9.]+) ms",
                                            log)]
     assert len(delays) == 3 and all(1400 <= d <= 2000 for d in delays)
@@ -301,13 +298,13 @@ OVER_TCP = "ble:no-mtu-exchange (kettle, emulator process over HCI/TCP)"
 @pytest.mark.parametrize("name", ["ble:mtu-23 (kettle)", "ble:no-mtu-exchange (kettle)",
                                   OVER_TCP])
 def test_the_link_kept_the_minimum_mtu(name, matrix):
-    assert ", MTU 23" in evidence(matrix[name], "BLE-003")
+    assert ", MTU 23" in matrix[name].evidence("BLE-003")
 
 
 def test_long_strings_were_read_and_written_whole_over_a_23_byte_mtu(matrix):
     run = matrix["ble:long-strings+mtu-23 (kettle+)"]
-    log = evidence(run, "BLE-006[2.6]")
-    assert ", MTU 23" in evidence(run, "BLE-003")
+    log = run.evidence("BLE-006[2.6]")
+    assert ", MTU 23" in run.evidence("BLE-003")
     (read,) = re.findall(r'<- read ec5e0206[^:]*: "([^"]*)"', log)[:1]
     assert len(read.encode()) == 40 > 23 - 1  # one Read Request could not carry it
     restored = re.findall(r"-> write ec5e0206[^:]*: ((?:[0-9a-f]{2} )+[0-9a-f]{2}): ok", log)
@@ -315,27 +312,27 @@ def test_long_strings_were_read_and_written_whole_over_a_23_byte_mtu(matrix):
 
 
 def test_the_name_was_shortened(matrix):
-    log = evidence(matrix["ble:shortened-name (kettle)"], "BLE-001")
+    log = matrix["ble:shortened-name (kettle)"].evidence("BLE-001")
     assert 'Shortened Local Name: "ACME-"' in log
 
 
 def test_bthome_led_with_a_packet_id(matrix):
-    log = evidence(matrix["ble:bthome-packet-id (sensor)"], "BLE-002")
+    log = matrix["ble:bthome-packet-id (sensor)"].evidence("BLE-002")
     assert re.search(r"BTHome payload 40 00 [0-9a-f]{2} 01 ", log), log
 
 
 def test_bthome_carried_an_undeclared_object(matrix):
-    log = evidence(matrix["ble:bthome-extra-objects (sensor)"], "BLE-002")
+    log = matrix["ble:bthome-extra-objects (sensor)"].evidence("BLE-002")
     assert re.search(r"BTHome payload 40 [0-9a-f ]* 0c 86 0b;", log), log  # 2.95 V
 
 
 def test_the_gatt_table_had_more_than_the_ecosystem_asks(matrix):
-    log = evidence(matrix["ble:extra-gatt (kettle)"], "BLE-003")
+    log = matrix["ble:extra-gatt (kettle)"].evidence("BLE-003")
     for seen in ("0xFE59", "0x2A27", "0x2A50", "0x2901"):
         assert seen in log, seen
 
 
 def test_no_serial_number_was_only_noted(matrix):
     run = matrix["ble:no-serial-number (kettle)"]
-    assert "0x2A25 Serial Number (recommended) is absent" in evidence(run, "BLE-003")
+    assert "0x2A25 Serial Number (recommended) is absent" in run.evidence("BLE-003")
     assert not run.verdict["warnings"]
