@@ -5,7 +5,6 @@ command line, bench files, the profile schema, plan conditions), with no edit th
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint, entry_points
@@ -23,6 +22,7 @@ from certkit.design import document, lint_file
 from certkit.plan import conditions
 from certkit.transports.base import BenchOption, Claim, Transport
 from tests.conftest import KETTLE, ROOT
+from tests.transports.registry import own_transports
 
 HISTORIC = ["--serial", "--reset", "--mqtt-listen", "--mqtt-broker", "--ble", "--ble-adapter"]
 
@@ -50,7 +50,6 @@ class LoopTransport(Transport):
 
 
 LOOP = LoopTransport()
-CACHED = (registry.transports, conditions, document.profile_schema, document._validator)
 BENCH = """certkit-bench: 1
 duts:
   - {{name: one, profile: {kettle}, emulate: [ble], loop: {{port: lo0}}}}
@@ -58,30 +57,21 @@ duts:
 """
 
 
-def _clear() -> None:
-    for cached in CACHED:
-        cached.cache_clear()  # type: ignore[attr-defined]
+@pytest.fixture
+def with_loop() -> Iterator[None]:
+    """certkit's own three and the loop (not the third-party transports installed, such as
+    tests/transports/udplink)."""
+    with own_transports(EntryPoint("loop", f"{__name__}:LOOP", registry.GROUP)):
+        yield
 
 
 @pytest.fixture
-def with_loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    real = entry_points
-
-    @functools.wraps(real)
-    def listed(**selection: str) -> Any:
-        found = list(real(**selection))
-        if selection.get("group") == registry.GROUP:
-            found.append(EntryPoint("loop", f"{__name__}:LOOP", registry.GROUP))
-        return found
-
-    monkeypatch.setattr(registry, "entry_points", listed)
-    _clear()
-    yield
-    monkeypatch.undo()
-    _clear()
+def own_only() -> Iterator[None]:
+    with own_transports():
+        yield
 
 
-def test_certkits_own_three_are_entry_points_in_order() -> None:
+def test_certkits_own_three_are_entry_points_in_order(own_only: None) -> None:
     listed = {e.name for e in entry_points(group=registry.GROUP)}
     assert {"serial", "mqtt", "ble"} <= listed
     assert registry.names() == ("serial", "mqtt", "ble")
@@ -89,7 +79,7 @@ def test_certkits_own_three_are_entry_points_in_order() -> None:
         registry.transport("zigbee")
 
 
-def test_bench_options_keep_their_historic_names() -> None:
+def test_bench_options_keep_their_historic_names(own_only: None) -> None:
     assert [o.cli for o in bench_options()] == HISTORIC
     assert [o.plugin for o in bench_options()][:2] == ["--certkit-serial", "--certkit-reset"]
     bench = Bench.from_options(serial="/dev/ttyUSB0", reset="rts",
@@ -148,9 +138,9 @@ def test_a_fourth_transports_bench_keys_and_claims(with_loop: None, tmp_path: Pa
         load_bench_file(bench)
 
 
-def test_the_shipped_profile_schema_holds_each_transports_fragment() -> None:
-    """profile.schema.json (for editors) carries what lint uses: each registered
-    transport's `transports.<name>` fragment."""
+def test_the_shipped_profile_schema_holds_each_transports_fragment(own_only: None) -> None:
+    """profile.schema.json (for editors) carries what lint uses: each of certkit's own
+    transports' `transports.<name>` fragment."""
     shipped = json.loads((ROOT / "certkit" / "profile" / "profile.schema.json").read_text("utf-8"))
     assert shipped["$defs"]["transports"]["properties"] == {
         name: transport.profile_schema for name, transport in registry.transports().items()}

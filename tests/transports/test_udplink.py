@@ -7,7 +7,9 @@ declare it is planned as before."""
 
 from __future__ import annotations
 
+import select
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -197,3 +199,32 @@ def test_the_link_and_emulator_share_the_device_on_loopback() -> None:
         probe.bind(address)
     finally:
         probe.close()
+
+
+def test_a_device_reached_at_its_address_is_certified(tmp_path: Path) -> None:
+    """Not emulated by the run: `certkit emulate udp` in a process of its own stands in for a
+    real device, reached with --udp-device HOST:PORT (the bench option the package
+    declares), its bench recorded as real."""
+    device = subprocess.Popen([sys.executable, "-m", "certkit", "emulate", "udp",
+                               str(UDP_PROFILE)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert device.stdout is not None
+        ready, _, _ = select.select([device.stdout], [], [], RUN_TIMEOUT_S / 10)
+        assert ready, "certkit emulate udp said nothing"
+        address = device.stdout.readline().split()[-1]
+        out = tmp_path / "run"
+        result = certkit("run", UDP_PROFILE, "--emulate", "serial", "--udp-device", address,
+                         "--rules", "UDP-001", "--rules", "INT-002", "--out", out,
+                         timeout=RUN_TIMEOUT_S)
+        assert result.code == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        verdict = read_verdict(out)
+        assert set(outcomes(verdict).values()) == {"pass"} and len(outcomes(verdict)) == 10
+        assert verdict["bench_as_run"]["transports"]["udp"]["dut"] == "real"
+        assert verdict["bench"]["udp-device"] == address
+    finally:
+        device.terminate()
+        try:
+            device.wait(CLOSE_S * 5)
+        except subprocess.TimeoutExpired:
+            device.kill()
+            device.wait(CLOSE_S * 5)
