@@ -100,17 +100,7 @@ def _attempt_arguments(args: argparse.Namespace, earlier: Earlier) -> argparse.N
             load_waivers(args.waivers, lint.standard)
         except WaiverError as exc:
             raise ResumeError(f"--waivers: {exc}") from None
-    own = earlier.document.get("custom_rules", {}).get("files") or []
-    if own and not args.add_rules:
-        raise ResumeError(f"{earlier.folder} ran rules of its own "
-                          f"({', '.join(f['path'] for f in own)}): give them again with "
-                          "--add-rules")
-    for entry in own:  # their paths as the earlier run showed them (from its working folder)
-        path = Path(entry["path"])
-        if path.is_file() and sha256_bytes(path) != entry["sha256"]:
-            raise ResumeError(f"the rules of one's own in {path} changed since "
-                              f"{earlier.folder} ran them (sha256 {entry['sha256']}); a "
-                              "changed rule needs a new run")
+    _same_own_rules(args, earlier)
     rerun = earlier.to_rerun()
     if not rerun:
         raise ResumeError(f"nothing to re-run: no instance of {earlier.folder} ended in "
@@ -122,6 +112,21 @@ def _attempt_arguments(args: argparse.Namespace, earlier: Earlier) -> argparse.N
     attempt.resume, attempt.bench, attempt.key, attempt.force = None, None, None, False
     attempt.profile, attempt.rules, attempt.resume_instances = profile, rules, rerun
     return attempt
+
+
+def _same_own_rules(args: argparse.Namespace, earlier: Earlier) -> None:
+    """Rules of one's own OUT ran must be given again (--add-rules), unchanged."""
+    own = earlier.document.get("custom_rules", {}).get("files") or []
+    if own and not args.add_rules:
+        raise ResumeError(f"{earlier.folder} ran rules of its own "
+                          f"({', '.join(f['path'] for f in own)}): give them again with "
+                          "--add-rules")
+    for entry in own:  # their paths as the earlier run showed them (from its working folder)
+        path = Path(entry["path"])
+        if path.is_file() and sha256_bytes(path) != entry["sha256"]:
+            raise ResumeError(f"the rules of one's own in {path} changed since "
+                              f"{earlier.folder} ran them (sha256 {entry['sha256']}); a "
+                              "changed rule needs a new run")
 
 
 def _merged_folder(args: argparse.Namespace, earlier: Earlier) -> Path:
