@@ -7,14 +7,15 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROFILES, ROOT, certkit, read_verdict
+from tests.support.cli import certkit, start_certkit
+from tests.support.paths import KETTLE, PROFILES, SENSOR
+from tests.support.results import read_verdict
 
 RULES = ["--rules", "SER-001", "--rules", "MQT-001", "--rules", "BLE-001"]
 
@@ -38,11 +39,11 @@ def test_duts_certified_at_once_with_bench_json_and_exit_codes(tmp_path: Path):
           emulate: [serial, mqtt]
           identity: {{serial-number: O1-0001}}
         - name: faulty-kettle
-          profile: {PROFILES / 'acme.kettle.k1.yaml'}
+          profile: {KETTLE}
           emulate: [serial, mqtt, ble]
           fault: [serial:wrong-model]
         - name: impostor
-          profile: {PROFILES / 'acme.sensor.th1.yaml'}
+          profile: {SENSOR}
           emulate: [ble]
           identity: {{serial-number: TH1-0999}}
         """)
@@ -87,7 +88,7 @@ def test_duts_certified_at_once_with_bench_json_and_exit_codes(tmp_path: Path):
 def test_exit_3_when_a_dut_is_incomplete_and_none_fails(tmp_path: Path):
     bench = bench_file(tmp_path, f"""\
         - name: sensor
-          profile: {PROFILES / 'acme.sensor.th1.yaml'}
+          profile: {SENSOR}
           emulate: [ble]
         - name: impostor
           profile: {PROFILES / 'acme.outlet.o1.yaml'}
@@ -109,16 +110,15 @@ def test_exit_3_when_a_dut_is_incomplete_and_none_fails(tmp_path: Path):
 def test_ctrl_c_stops_every_dut_and_leaves_every_verdict(tmp_path: Path, stop: int):
     bench = bench_file(tmp_path, f"""\
         - name: kettle-a
-          profile: {PROFILES / 'acme.kettle.k1.yaml'}
+          profile: {KETTLE}
           emulate: [serial, mqtt, ble]
         - name: kettle-b
-          profile: {PROFILES / 'acme.kettle.k1.yaml'}
+          profile: {KETTLE}
           emulate: [serial, mqtt, ble]
         """)
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "certkit", "run", "--bench", str(bench),
-                                "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = start_certkit("run", "--bench", bench, "--out", out, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
         # Until both runs have judged a rule instance that touches the device.
         deadline = time.monotonic() + 60
@@ -193,13 +193,12 @@ def test_live_table_on_a_terminal(tmp_path: Path):
 
     bench = bench_file(tmp_path, f"""\
         - name: sensor
-          profile: {PROFILES / 'acme.sensor.th1.yaml'}
+          profile: {SENSOR}
           emulate: [ble]
         """)
     leader, follower = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "certkit", "run", "--bench", str(bench),
-                                "--out", str(tmp_path / "out"), "--rules", "BLE-001"],
-                               cwd=ROOT, stdout=follower, stderr=subprocess.PIPE)
+    process = start_certkit("run", "--bench", bench, "--out", tmp_path / "out",
+                            "--rules", "BLE-001", stdout=follower, stderr=subprocess.PIPE)
     os.close(follower)
     shown = b""
     try:

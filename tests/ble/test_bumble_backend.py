@@ -23,6 +23,7 @@ from bumble.device import Device
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
+from certkit_emulators.ble.peripheral import Peripheral
 
 from certkit.links.ble import codec
 from certkit.links.ble.bumble_backend import (
@@ -32,7 +33,6 @@ from certkit.links.ble.bumble_backend import (
     CertkitController,
     RawAdvertisement,
 )
-from certkit_emulators.ble.peripheral import Peripheral
 
 ABSENT = hci.Address("C0:00:00:00:00:01", hci.Address.RANDOM_DEVICE_ADDRESS)
 TARGET = codec.characteristic_uuid(2, 3)       # kettle.target-temperature (read, write, notify)

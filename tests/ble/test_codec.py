@@ -6,10 +6,6 @@ import math
 import struct
 
 import pytest
-
-from certkit.links.ble import bthome, codec, values
-from certkit.links.ble.errors import AttError
-from certkit.profile.values import other_valid_value, same_value
 from certkit_emulators.ble import FAULTS
 from certkit_emulators.ble.advertising import advertising_data, bthome_object, bthome_payload
 from certkit_emulators.ble.state import (
@@ -19,6 +15,10 @@ from certkit_emulators.ble.state import (
     ATT_WRITE_NOT_PERMITTED,
     GattValues,
 )
+
+from certkit.links.ble import bthome, codec, values
+from certkit.links.ble.errors import AttError
+from certkit.profile.values import other_valid_value, same_value
 
 # ------------------------------------------------------------------ values
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KETTLE, ROOT
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE, ROOT
 
 FAKETIME = shutil.which("faketime")
 SETPRIV = shutil.which("setpriv")
@@ -25,13 +26,11 @@ SETPRIV = shutil.which("setpriv")
 def doctor(*args: object, env: dict[str, str] | None = None,
            prefix: list[str] = ()) -> tuple[int, dict[str, dict], str]:
     """`certkit doctor ARGS --format json`: exit code, the checks by name, stderr."""
-    proc = subprocess.run([*prefix, sys.executable, "-m", "certkit", "doctor", *map(str, args),
-                           "--format", "json"], capture_output=True, text=True, timeout=120,
-                          cwd=ROOT, env={**os.environ, **(env or {})})
-    report = json.loads(proc.stdout) if proc.stdout.strip() else {"checks": [], "ready": None}
+    done = certkit("doctor", *args, "--format", "json", env=env, prefix=prefix)
+    report = json.loads(done.stdout) if done.stdout.strip() else {"checks": [], "ready": None}
     checks = {check["name"]: check for check in report["checks"]}
-    assert report["ready"] is (proc.returncode == 0), proc.stdout + proc.stderr
-    return proc.returncode, checks, proc.stderr
+    assert report["ready"] is (done.code == 0), done.stdout + done.stderr
+    return done.code, checks, done.stderr
 
 
 def failed(checks: dict[str, dict]) -> set[str]:
@@ -66,11 +65,9 @@ def test_an_emulated_bench_with_reports_is_ready() -> None:
 
 
 def test_text_output_gives_each_problem_its_fix(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "certkit", "doctor", KETTLE, "--emulate",
-                           "mqtt,ble", "--serial", tmp_path / "ttyUSB9"], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
-    assert proc.returncode == 1
-    lines = proc.stdout.splitlines()
+    done = certkit("doctor", KETTLE, "--emulate", "mqtt,ble", "--serial", tmp_path / "ttyUSB9")
+    assert done.code == 1
+    lines = done.stdout.splitlines()
     fail = next(i for i, line in enumerate(lines) if line.startswith("FAIL  serial"))
     assert str(tmp_path / "ttyUSB9") in lines[fail] and "fix: " in lines[fail + 1]
     assert lines[-1].startswith("NOT READY")
@@ -91,10 +88,11 @@ def test_python_older_than_3_11_fails() -> None:
              for path in glob.glob(pattern)]
     if not older:
         pytest.skip("no Python older than 3.11 on this machine to run the check with")
-    proc = subprocess.run([older[0], "-c", "import json, sys; sys.path.insert(0, sys.argv[1]); "
-                           "from certkit.doctor import check_python; "
-                           "print(json.dumps(check_python().as_json()))", str(ROOT)],
-                          capture_output=True, text=True, timeout=60)
+    probe = ("import json, sys; sys.path.insert(0, sys.argv[1]); "
+             "from certkit.doctor import check_python; "
+             "print(json.dumps(check_python().as_json()))")
+    proc = subprocess.run([older[0], "-c", probe, str(ROOT)], capture_output=True, text=True,
+                          timeout=60, check=False)
     check = json.loads(proc.stdout)
     assert check["status"] == "fail" and "3.11" in check["fix"], proc.stderr
 
@@ -114,7 +112,7 @@ def test_an_install_without_certkits_dependencies(tmp_path: Path) -> None:
     (site / "certkit-sources.pth").write_text(f"{ROOT}\n{only_yaml}\n", "utf-8")
     proc = subprocess.run([venv / "bin" / "python", "-m", "certkit", "doctor", KETTLE,
                            "--emulate", "--format", "json"], capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
+                          timeout=120, cwd=tmp_path, check=False)
     assert proc.returncode == 1, proc.stderr[-2000:]
     checks = {check["name"]: check for check in json.loads(proc.stdout)["checks"]}
     assert failed(checks) == {"certkit"}
@@ -255,6 +253,5 @@ def test_a_clock_in_2001() -> None:
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     for args in (["--mqtt-listen", "nowhere"], ["--emulate", "zigbee"],
                  ["--mqtt-broker", "embedded:hivemq"], [tmp_path / "missing.yaml"]):
-        proc = subprocess.run([sys.executable, "-m", "certkit", "doctor", *map(str, args)],
-                              capture_output=True, text=True, timeout=60, cwd=ROOT)
-        assert proc.returncode == 2 and "Traceback" not in proc.stderr, (args, proc.stderr)
+        done = certkit("doctor", *args, timeout=60)
+        assert done.code == 2 and "Traceback" not in done.stderr, (args, done.stderr)

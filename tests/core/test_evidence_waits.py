@@ -3,11 +3,11 @@ measurement in seconds, which verdict.json carries and the benchmarks add up."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from certkit.evidence import DUT_WAIT, IMPOSED_WAIT, WAIT_LIMIT, EvidenceLog
-from tests.conftest import KETTLE, ROOT, certkit, read_verdict
+from tests.support.cli import run_certkit
+from tests.support.paths import KETTLE
 
 
 def test_a_wait_is_its_note_and_a_measurement_in_seconds():
@@ -28,18 +28,11 @@ def test_a_wait_is_its_note_and_a_measurement_in_seconds():
 
 
 def test_the_record_carries_the_waits_the_benchmarks_read(tmp_path: Path):
-    out = tmp_path / "out"
-    result = certkit("run", KETTLE, "--emulate", "serial", "--rules", "SER-002", "--out", out)
-    assert result.code == 0, result.stderr
-    document = read_verdict(out)
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from run_record import figures, waits_s
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    window = figures(document, IMPOSED_WAIT)
+    run = run_certkit(KETTLE, tmp_path / "out", "--emulate", "serial", "--rules", "SER-002")
+    assert run.code == 0, run.stderr
+    window = run.figures(IMPOSED_WAIT)
     assert [(f["unit"], f["ok"]) for f in window] == [("s", True)]
-    imposed, dut = waits_s(document)
+    imposed, dut = run.waits_s()
     assert imposed == window[0]["value"] > 0 and dut == 0
-    log = (out / "evidence" / "SER-002.log").read_text("utf-8")
+    log = run.evidence("SER-002")
     assert "imposed wait: 3000 ms (the polling window observed)" in log

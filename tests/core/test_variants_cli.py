@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from certkit_emulators import UnknownFault, emulator_class
 
 from certkit.cli.emulate_cmd import variants_markdown
 from certkit.design import lint_file
 from certkit.transports import names
-from certkit_emulators import UnknownFault, emulator_class
 from tests.conftest import KETTLE, ROOT, certkit
 from tests.transports.registry import own_transports
 

@@ -17,20 +17,18 @@ tests may use them too):
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable
 
 import pytest
 
 from certkit.design import DESIGN_RULES, LintResult, lint_text
 from certkit.design.findings import Finding
 from certkit.standard.catalogue import catalogue
+from tests.support.cli import CliResult, certkit
+from tests.support.paths import PROFILES
 
-REPO = Path(__file__).resolve().parents[2]
-PROFILES = REPO / "profiles"
 EXAMPLES = sorted(p for p in PROFILES.glob("*.yaml")
                   if not p.name.endswith(".bench.yaml"))  # a bench of them, not a device
 
@@ -211,21 +209,9 @@ def sensor() -> Source:
     return _source("acme.sensor.th1")
 
 
-@dataclass
-class Completed:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def lint_command(*args: str | Path, cwd: Path | None = None, timeout: float = 60) -> Completed:
+def lint_command(*args: str | Path, cwd: Path | None = None, timeout: float = 60) -> CliResult:
     """`python -m certkit lint ARGS...` in a subprocess."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "certkit", "lint", *map(str, args)],
-        capture_output=True, cwd=cwd or REPO, timeout=timeout,
-    )
-    return Completed(proc.returncode, proc.stdout.decode("utf-8", "replace"),
-                     proc.stderr.decode("utf-8", "replace"))
+    return certkit("lint", *args, cwd=cwd, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

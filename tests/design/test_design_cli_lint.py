@@ -29,13 +29,13 @@ def _broken(kettle: Kettle) -> Kettle:
 def test_examples_exit_0(run_lint) -> None:
     assert len(EXAMPLES) == 5
     done = run_lint(*EXAMPLES)
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""
 
 
 def test_examples_in_json_are_an_empty_list(run_lint) -> None:
     done = run_lint("--format=json", *EXAMPLES)
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     assert json.loads(done.stdout) == []
 
 
@@ -43,7 +43,7 @@ def test_text_format(kettle, run_lint, tmp_path: Path) -> None:
     source = _broken(kettle)
     path = source.write(tmp_path, "broken.yaml")
     done = run_lint(path)
-    assert done.returncode == 1, done.stderr
+    assert done.code == 1, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 2, done.stdout
     parsed = [LINE.match(line) for line in lines]
@@ -61,7 +61,7 @@ def test_json_format(kettle, run_lint, tmp_path: Path) -> None:
     source = _broken(kettle)
     path = source.write(tmp_path, "broken.yaml")
     done = run_lint("--format", "json", path)
-    assert done.returncode == 1, done.stderr
+    assert done.code == 1, done.stderr
     findings = json.loads(done.stdout)
     assert isinstance(findings, list) and len(findings) == 2
     for finding in findings:
@@ -78,18 +78,18 @@ def test_only_a_recommended_rule_exits_0(kettle, run_lint, tmp_path: Path) -> No
     source = kettle.with_services(f"  - siid: {s}\n    name: extra{s}\n" for s in range(3, 18))
     path = source.write(tmp_path, "many-services.yaml")
     done = run_lint("--format", "json", path)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.code == 0, done.stdout + done.stderr
     findings = json.loads(done.stdout)
     assert [(f["rule"], f["level"]) for f in findings] == [("DSN-010", "R")]
     text = run_lint(path)
-    assert text.returncode == 0 and LINE.match(text.stdout)["severity"] == "warning", text.stdout
+    assert text.code == 0 and LINE.match(text.stdout)["severity"] == "warning", text.stdout
 
 
 def test_several_files_in_one_call(kettle, run_lint, tmp_path: Path) -> None:
     broken = _broken(kettle).write(tmp_path, "broken.yaml")
     parse_error = kettle.edit("  hardware: B\n", "  hardware: B: C\n").write(tmp_path, "bad.yaml")
     done = run_lint(EXAMPLES[0], broken, parse_error, EXAMPLES[1])
-    assert done.returncode == 1, done.stderr
+    assert done.code == 1, done.stderr
     paths = [LINE.match(line)["path"] for line in done.stdout.splitlines()]
     assert paths == [str(broken), str(broken), str(parse_error)]  # in argument order
 
@@ -99,7 +99,7 @@ def test_unreadable_file_among_others_exits_2_and_lints_the_rest(kettle, run_lin
     broken = _broken(kettle).write(tmp_path, "broken.yaml")
     missing = tmp_path / "missing.yaml"
     done = run_lint(missing, broken)
-    assert done.returncode == 2
+    assert done.code == 2
     assert str(missing) in done.stderr and "no such file" in done.stderr
     assert len(done.stdout.splitlines()) == 2  # the readable profile was linted
 
@@ -107,14 +107,14 @@ def test_unreadable_file_among_others_exits_2_and_lints_the_rest(kettle, run_lin
 def test_missing_file_exits_2(run_lint, tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
     done = run_lint(missing)
-    assert done.returncode == 2
+    assert done.code == 2
     assert str(missing) in done.stderr and "no such file" in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
 
 
 def test_directory_exits_2(run_lint, tmp_path: Path) -> None:
     done = run_lint(tmp_path)
-    assert done.returncode == 2
+    assert done.code == 2
     assert "directory" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -126,7 +126,7 @@ def test_non_utf8_exits_2(data: bytes, run_lint, tmp_path: Path) -> None:
     path = tmp_path / "profile.yaml"
     path.write_bytes(data)
     done = run_lint(path)
-    assert done.returncode == 2
+    assert done.code == 2
     assert "UTF-8" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -137,7 +137,7 @@ def test_non_utf8_exits_2(data: bytes, run_lint, tmp_path: Path) -> None:
 ], ids=["unknown-option", "bad-format", "no-profile"])
 def test_usage_errors_exit_2(args, run_lint) -> None:
     done = run_lint(*args, *(EXAMPLES[:1] if args else []))
-    assert done.returncode == 2
+    assert done.code == 2
     assert "usage" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -146,7 +146,7 @@ def test_profile_with_a_control_character_keeps_one_line_per_finding(run_lint,
     path = tmp_path / "ctl.yaml"
     path.write_text("certkit: 1\nstandard: ECS\x1b[31m-1.0\n", encoding="utf-8")
     done = run_lint(path)
-    assert done.returncode == 1, done.stderr
+    assert done.code == 1, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 1 and LINE.match(lines[0]), done.stdout
     assert LINE.match(lines[0])["rule"] == "PRF-001"
@@ -159,6 +159,6 @@ def test_deeply_nested_file_is_a_finding_not_a_crash(run_lint, tmp_path: Path) -
     path = tmp_path / "deep.yaml"
     path.write_text("certkit: " + "[" * depth + "]" * depth + "\n", encoding="utf-8")
     done = run_lint(path)
-    assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
+    assert done.code == 1, (done.code, done.stderr[-2000:])
     assert "Traceback" not in done.stderr
     assert LINE.match(done.stdout.splitlines()[0])["rule"] == "PRF-001"

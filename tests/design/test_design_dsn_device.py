@@ -116,8 +116,8 @@ def test_missing_required_property(kettle, check) -> None:
     ("{piid: 1, name: on, format: string, access: [read, write, notify]}", "string"),
     ("{piid: 1, name: on, format: uint8, value-range: [0, 1, 1], access: [read, write, notify]}",
      "numeric"),
-    ("{piid: 1, name: on, format: uint8, value-list: [{value: 0, description: off},"
-     " {value: 1, description: on}], access: [read, write, notify]}", "value-list"),
+    (("{piid: 1, name: on, format: uint8, value-list: [{value: 0, description: off},"
+      " {value: 1, description: on}], access: [read, write, notify]}"), "value-list"),
 ])
 def test_required_property_of_the_wrong_family(new: str, family: str, kettle, check) -> None:
     source = kettle.edit(ON, f"      - {new}\n")
@@ -272,11 +272,11 @@ NAME = '  name: {en: Acme Smart Kettle, zh-CN: "艾克米智能水壶"}\n'
 
 
 @pytest.mark.parametrize("new, missing", [
-    '  name: {zh-CN: "艾克米智能水壶"}\n|en'.split("|"),
-    "  name: {en: Acme Smart Kettle}\n|zh-CN".split("|"),
-    "  name: {en: Acme Smart Kettle, zh-cn: x}\n|zh-CN".split("|"),
-    "  name: {en: Acme Smart Kettle, zh-TW: x}\n|zh-CN".split("|"),
-    '  name: {EN: Kettle, zh-CN: "艾克米智能水壶"}\n|en'.split("|"),
+    ['  name: {zh-CN: "艾克米智能水壶"}\n', 'en'],
+    ["  name: {en: Acme Smart Kettle}\n", "zh-CN"],
+    ["  name: {en: Acme Smart Kettle, zh-cn: x}\n", "zh-CN"],
+    ["  name: {en: Acme Smart Kettle, zh-TW: x}\n", "zh-CN"],
+    ['  name: {EN: Kettle, zh-CN: "艾克米智能水壶"}\n', 'en'],
 ])
 def test_name_lacks_a_locale(new: str, missing: str, kettle, check) -> None:
     source = kettle.edit(NAME, new)

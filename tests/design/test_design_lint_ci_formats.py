@@ -39,7 +39,7 @@ def test_sarif_of_errors_and_warnings_is_valid(kettle, run_lint, tmp_path: Path)
     source = _mixed(kettle)
     path = source.write(tmp_path, "mixed.yaml")
     done = run_lint("--format", "sarif", path)
-    assert done.returncode == 1, done.stderr
+    assert done.code == 1, done.stderr
     log = json.loads(done.stdout)
     _validate(log)
     (run,) = log["runs"]
@@ -60,7 +60,7 @@ def test_sarif_of_errors_and_warnings_is_valid(kettle, run_lint, tmp_path: Path)
 
 def test_sarif_of_clean_profiles_is_valid_and_empty(run_lint) -> None:
     done = run_lint("--format", "sarif", *EXAMPLES)
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     log = json.loads(done.stdout)
     _validate(log)
     assert log["runs"][0]["results"] == []
@@ -69,7 +69,7 @@ def test_sarif_of_clean_profiles_is_valid_and_empty(run_lint) -> None:
 def test_sarif_relative_path_and_unreadable_profile(kettle, run_lint, tmp_path: Path) -> None:
     _mixed(kettle).write(tmp_path, "mixed.yaml")
     done = run_lint("--format", "sarif", "mixed.yaml", "missing.yaml", cwd=tmp_path)
-    assert done.returncode == 2
+    assert done.code == 2
     log = json.loads(done.stdout)
     _validate(log)
     (run,) = log["runs"]
@@ -85,7 +85,7 @@ def test_github_annotations(kettle, run_lint, tmp_path: Path) -> None:
     source = _mixed(kettle)
     path = source.write(tmp_path, "mixed,1.yaml")  # a comma must be escaped in a property
     done = run_lint("--format", "github", path)
-    assert done.returncode == 1, done.stderr
+    assert done.code == 1, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 2, done.stdout
     file = str(path).replace(":", "%3A").replace(",", "%2C")
@@ -98,5 +98,5 @@ def test_github_annotations(kettle, run_lint, tmp_path: Path) -> None:
 def test_github_annotation_of_an_unreadable_profile(run_lint, tmp_path: Path) -> None:
     missing = tmp_path / "missing.yaml"
     done = run_lint("--format", "github", missing)
-    assert done.returncode == 2
+    assert done.code == 2
     assert done.stdout.startswith("::error file=") and "no such file" in done.stdout

@@ -14,7 +14,6 @@ import pytest
 from certkit.design import lint_text
 from tests.design.conftest import EXAMPLES
 
-
 # --------------------------------------------------------------- the examples
 
 

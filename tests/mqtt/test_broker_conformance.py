@@ -17,15 +17,16 @@ import itertools
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from certkit.evidence import EvidenceLog
 from certkit.links.aio import LoopThread
@@ -387,11 +388,11 @@ def test_immediate_reconnects_after_cuts(bench: Bench):
     dut.paho.on_connect = ready_on_connect
     dut.connect()
     for n in range(1, rounds + 1):
-        watcher.wait(lambda: sum(g.payload == b"ready" for g in watcher.received) >= n,
+        watcher.wait(lambda n=n: sum(g.payload == b"ready" for g in watcher.received) >= n,
                      f"ready on connection {n}")
         if n < rounds:
             assert bench.endpoint.cut(WAIT_S) >= 1
-            dut.wait(lambda: len(dut.connects) > n, f"reconnect {n}")
+            dut.wait(lambda n=n: len(dut.connects) > n, f"reconnect {n}")
     watcher.publish(f"{base}/node/prop/set", b"go")
     dut.wait(lambda: any(g.topic.endswith("/set") for g in dut.received), "the command")
     dut.fence()

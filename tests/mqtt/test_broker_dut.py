@@ -9,7 +9,7 @@ controller subscribed to the device's whole tree, the endpoint cutting it.
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -16,10 +16,10 @@ import pytest
 
 from certkit.bench import BenchError
 from certkit.checks import LabError
-from certkit.links.mqtt.amqtt_broker import AmqttBroker
 from certkit.links.mqtt import broker as broker_module
-from certkit.links.mqtt.broker import embedded, free_port
 from certkit.links.mqtt import transport as mqtt_transport
+from certkit.links.mqtt.amqtt_broker import AmqttBroker
+from certkit.links.mqtt.broker import embedded, free_port
 from certkit.links.mqtt.mosquitto_broker import MosquittoBroker
 from certkit.links.mqtt.transport import parse_broker_url
 from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict

@@ -17,21 +17,23 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-import signal
 import subprocess
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
+from certkit_emulators.mqtt import FAULTS
 
 from certkit.links.mqtt import tls
 from certkit.links.mqtt.broker import free_port
-from certkit_emulators.mqtt import FAULTS
-from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
-from tests.mqtt.conftest import MOSQUITTO, kettle_variant
+from tests.mqtt.conftest import kettle_variant
+from tests.support.cli import run_certkit, start_certkit
+from tests.support.mosquitto import MOSQUITTO
+from tests.support.paths import KETTLE
+from tests.support.processes import MqttEmulatorProcess
+from tests.support.results import RunResult, outcomes, read_verdict
 
 # amqtt: the embedded amqtt broker; mosquitto: an external mosquitto behind --mqtt-broker
 # (the embedded mosquitto, the default, runs in tests/variants).
@@ -68,36 +70,11 @@ TARGETS: dict[str, tuple[str, list[str], dict]] = {
 }
 
 
-@dataclass
-class Run:
-    code: int
-    verdict: dict
-    output: str  # what the run printed (progress goes to stdout, problems to stderr)
-    seconds: float
-    out: Path
-
-    @property
-    def outcomes(self) -> dict[str, str]:
-        return outcomes(self.verdict)
-
-    def messages(self) -> dict[str, str]:
-        return {(f"{r['rule']}[{r['instance']}]" if r["instance"] else r["rule"]): r["message"]
-                for r in self.verdict["rules"]}
-
-    def trouble(self) -> dict[str, str]:
-        """What did not pass, with its message: the assertion text when a test fails."""
-        return {k: f"{v}: {self.messages()[k]}" for k, v in self.outcomes.items()
-                if v not in ("pass", "not-applicable")}
+def run(out: Path, profile: Path, *args: str, env: dict | None = None) -> RunResult:
+    return run_certkit(profile, out, *args, timeout=RUN_TIMEOUT_S, env=env)
 
 
-def run(out: Path, profile: Path, *args: str, env: dict | None = None) -> Run:
-    started = time.monotonic()
-    result = certkit("run", profile, "--out", out, *args, timeout=RUN_TIMEOUT_S, env=env)
-    return Run(result.code, read_verdict(out), result.stdout + result.stderr,
-               time.monotonic() - started, out)
-
-
-def mqtt_outcomes(result: Run) -> dict[str, str]:
+def mqtt_outcomes(result: RunResult) -> dict[str, str]:
     return {k: v for k, v in result.outcomes.items() if k.startswith(("MQT-", "SEC-003"))}
 
 
@@ -141,7 +118,7 @@ def _cases_of(item: pytest.Item) -> list[str]:
         "test_tls_profile_is_certified_in_front_of_mosquitto": lambda: ["tls-mosquitto"],
         "test_fault_fails_its_rule": lambda: [f"{params['backend']}/{params['fault']}"],
         "test_the_issues_example_message": lambda: ["amqtt/wrong-datatype"],
-    }.get(item.originalname, lambda: [])()
+    }.get(item.originalname, list)()
 
 
 class RunPool:
@@ -158,7 +135,7 @@ class RunPool:
         self.pool: concurrent.futures.ThreadPoolExecutor | None = None
         self.futures: dict[str, concurrent.futures.Future] = {}
 
-    def _run(self, name: str, folder: Path) -> Run:
+    def _run(self, name: str, folder: Path) -> RunResult:
         case = CASES[name]
         profile = kettle_variant(folder, **dict(case.variant)) if case.variant else KETTLE
         args = ["--emulate", "mqtt"] + [f"--rules={rule}" for rule in case.rules]
@@ -167,7 +144,7 @@ class RunPool:
         return run(folder / "out", profile, *args,
                    *self.backend_args(case.backend, folder / "mosquitto"))
 
-    def result(self, name: str) -> Run:
+    def result(self, name: str) -> RunResult:
         if CASES[name].backend == "mosquitto" and MOSQUITTO is None:
             pytest.fail("mosquitto is not installed: run ./dev/test, which installs it")
         if self.pool is None:
@@ -280,19 +257,9 @@ def test_the_issues_example_message(runs):
 
 def test_emulator_started_on_its_own_as_on_a_bench(tmp_path):
     port = free_port()
-    device = subprocess.Popen(
-        [sys.executable, "-m", "certkit_emulators.mqtt", str(KETTLE), "--connect", f"127.0.0.1:{port}"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
+    with MqttEmulatorProcess(KETTLE, f"127.0.0.1:{port}"):
         time.sleep(0.3)  # the device is up first and retries until certkit listens
         result = run(tmp_path, KETTLE, "--mqtt-listen", f"127.0.0.1:{port}", "--rules", "MQT-*")
-    finally:
-        device.send_signal(signal.SIGTERM)
-        try:
-            device.wait(5)
-        except subprocess.TimeoutExpired:
-            device.kill()
-            device.wait(5)
     assert result.code == 0 and set(mqtt_outcomes(result).values()) == {"pass"}, result.trouble()
     assert f"MQTT endpoint for the DUT: mqtt://127.0.0.1:{port}" in result.output
     assert result.verdict["bench"]["mqtt-listen"] == f"127.0.0.1:{port}"
@@ -312,10 +279,9 @@ def test_no_dut_at_the_endpoint_is_a_lab_error_not_a_fail(tmp_path):
 def test_broker_dying_mid_run_ends_in_error_within_a_bound(tmp_path, mosquitto):
     broker = mosquitto()
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "certkit", "run", str(KETTLE), "--emulate", "mqtt",
-               "--mqtt-broker", broker.url, "--rules", "MQT-*", "--out", str(out)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = start_certkit("run", KETTLE, "--emulate", "mqtt", "--mqtt-broker", broker.url,
+                            "--rules", "MQT-*", "--out", out, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:

@@ -6,15 +6,15 @@ import socket
 import ssl
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from certkit.evidence import EvidenceLog
-from certkit.links.mqtt import tls
 from certkit.links.aio import LoopThread
+from certkit.links.mqtt import tls
 from certkit.links.mqtt.broker import free_port
 from certkit.links.mqtt.dutlog import DutLog
 from certkit.links.mqtt.endpoint import Endpoint, Upstream

@@ -8,14 +8,13 @@ import json
 import os
 import resource
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from certkit.certificate import load_private_key, sign
-from tests.conftest import KETTLE, ROOT, certkit
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE
 
 DEEP = "[" * 100_000 + "]" * 100_000
 
@@ -81,11 +80,11 @@ def test_verify_refuses_a_fifo_without_waiting_on_it(tmp_path, keys):
     (DEEP, "JSON nested too deeply"),
     ("[]", "a JSON list, not an object"),
     ('{"verdict": "CERTIFIED"}', "not a certkit verdict record: no standard"),
-    ('{"verdict": "CERTIFIED", "standard": "ECS-1.0", "certkit": "0.1.0", '
-     '"profile": {"path": "p", "sha256": "0"}, "rules": {"DSN-001": "pass"}}',
+    (('{"verdict": "CERTIFIED", "standard": "ECS-1.0", "certkit": "0.1.0", '
+      '"profile": {"path": "p", "sha256": "0"}, "rules": {"DSN-001": "pass"}}'),
      "not a certkit verdict record: no list of rules"),
-    ('{"verdict": "CERTIFIED", "standard": "ECS-1.0", "certkit": "0.1.0", '
-     '"profile": {"path": "p", "sha256": "0"}, "rules": [["DSN-001", "pass"]]}',
+    (('{"verdict": "CERTIFIED", "standard": "ECS-1.0", "certkit": "0.1.0", '
+      '"profile": {"path": "p", "sha256": "0"}, "rules": [["DSN-001", "pass"]]}'),
      "a rule result without rule, level, outcome and message"),
 ])
 def test_report_refuses_what_is_not_a_verdict(tmp_path, verdict, reason):
@@ -140,9 +139,8 @@ def test_keygen_on_a_full_disk_leaves_no_key_at_all(tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100))
 
     private, public = tmp_path / "private.pem", tmp_path / "public.pem"
-    proc = subprocess.run([sys.executable, "-m", "certkit", "keygen", "--private", str(private),
-                           "--public", str(public)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, preexec_fn=limit)
-    assert proc.returncode == 2, proc.stderr
-    assert "no key was written" in proc.stderr and "Traceback" not in proc.stderr
+    done = certkit("keygen", "--private", private, "--public", public, timeout=60,
+                   preexec_fn=limit)
+    assert done.code == 2, done.stderr
+    assert "no key was written" in done.stderr and "Traceback" not in done.stderr
     assert not private.exists() and not public.exists()

@@ -16,7 +16,9 @@ import pytest
 
 from certkit.checks import LabError
 from certkit.links.serial.reset import ShellCommand
-from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
+from tests.support.cli import certkit, start_certkit
+from tests.support.paths import KETTLE, ROOT
+from tests.support.results import outcomes, read_verdict
 
 WAITING_RULE = '''
 import os
@@ -48,11 +50,10 @@ def start_run(tmp_path: Path, *args: object, **popen) -> subprocess.Popen:
     rules = tmp_path / "waiting_rule.py"
     rules.write_text(WAITING_RULE)
     (tmp_path / "marks").mkdir(exist_ok=True)
-    env = {**os.environ, "CERTKIT_TEST_MARKS": str(tmp_path / "marks")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "certkit", "run", str(KETTLE), "--rules", "DSN-00[1-3]",
-         "--rules", "LAB-100", "--add-rules", str(rules), *map(str, args)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    return start_certkit("run", KETTLE, "--rules", "DSN-00[1-3]", "--rules", "LAB-100",
+                         "--add-rules", rules, *args,
+                         env={"CERTKIT_TEST_MARKS": str(tmp_path / "marks")},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
 def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 60) -> None:
@@ -88,14 +89,12 @@ def limited_writes(max_bytes: int):
 
 def test_a_run_that_can_write_nothing_exits_3_with_one_line(tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "certkit", "run", str(KETTLE),
-                           "--rules", "DSN-00[1-3]", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          preexec_fn=limited_writes(1))
-    assert proc.returncode == 3
-    assert "Traceback" not in proc.stdout + proc.stderr
-    assert "INTERNALERROR" not in proc.stdout
-    assert "could not be written" in proc.stderr and "File too large" in proc.stderr
+    done = certkit("run", KETTLE, "--rules", "DSN-00[1-3]", "--out", out,
+                   preexec_fn=limited_writes(1))
+    assert done.code == 3
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "INTERNALERROR" not in done.stdout
+    assert "could not be written" in done.stderr and "File too large" in done.stderr
     assert not (out / "verdict.json").exists()
 
 
@@ -110,13 +109,11 @@ def test_a_run_that_cannot_write_its_evidence_ends_incomplete_with_the_reason(tm
                 evidence.note(f"line {n} of a long exchange " + "x" * 40)
     '''))
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "certkit", "run", str(KETTLE),
-                           "--rules", "DSN-001", "--rules", "LAB-101", "--add-rules", str(rules),
-                           "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          preexec_fn=limited_writes(64 * 1024))  # the evidence is ~150 kB
-    assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "Traceback" not in proc.stdout + proc.stderr
+    done = certkit("run", KETTLE, "--rules", "DSN-001", "--rules", "LAB-101",
+                   "--add-rules", rules, "--out", out,
+                   preexec_fn=limited_writes(64 * 1024))  # the evidence is ~150 kB
+    assert done.code == 3, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Traceback" not in done.stdout + done.stderr
     verdict = read_verdict(out)
     assert verdict["verdict"] == "INCOMPLETE" and verdict["complete"] is False
     assert "could not write its results" in verdict["stop_reason"]
@@ -212,7 +209,7 @@ except KeyboardInterrupt as exc:
 
 def test_the_run_bound_holds_with_sigint_ignored():
     proc = subprocess.run([sys.executable, "-c", WATCHDOG_SCRIPT], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, check=False)
     assert proc.stdout.strip() == "interrupted: the run passed its overall bound of 0.3 s", \
         proc.stdout + proc.stderr
 

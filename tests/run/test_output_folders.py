@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 from certkit.report.outdir import default_folder
-from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
+from tests.support.cli import certkit, start_certkit
+from tests.support.paths import KETTLE
+from tests.support.results import outcomes, read_verdict
 
 DESIGN = ["--rules", "DSN-00[1-3]"]
 
@@ -67,9 +68,8 @@ def test_default_folders_are_created_unique():
 
 
 def test_two_runs_started_together_get_a_folder_each(tmp_path):
-    command = [sys.executable, "-m", "certkit", "run", str(KETTLE), *DESIGN]
-    runs = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    runs = [start_certkit("run", KETTLE, *DESIGN, cwd=tmp_path, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) for _ in range(2)]
     try:
         codes = [run.wait(timeout=120) for run in runs]
     finally:
@@ -87,11 +87,9 @@ def test_outputs_have_the_permissions_of_ordinary_files(tmp_path):
     keys = tmp_path / "keys"
     assert certkit("keygen", "--private", keys / "k.pem", "--public", keys / "p.pem").code == 0
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "certkit", "run", str(KETTLE), *DESIGN,
-                           "--key", str(keys / "k.pem"), "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          preexec_fn=lambda: os.umask(0o027))
-    assert proc.returncode == 0, proc.stderr
+    done = certkit("run", KETTLE, *DESIGN, "--key", keys / "k.pem", "--out", out,
+                   preexec_fn=lambda: os.umask(0o027))
+    assert done.code == 0, done.stderr
 
     def mode(path: Path) -> int:
         return stat.S_IMODE(path.stat().st_mode)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
+from tests.support.cli import certkit, start_certkit
+from tests.support.paths import KETTLE, ROOT
+from tests.support.results import outcomes, read_verdict
 
 BENCH_RULES = ROOT / "fixtures" / "rules" / "bench_rules.py"
 
@@ -171,11 +171,10 @@ def test_rules_of_ones_own_run_with_the_suite(tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_run_keeps_verdict_and_evidence(tmp_path, signum):
     out = tmp_path / "out"
-    env = {**os.environ, "CERTKIT_TEST_RELEASE": str(tmp_path / "never")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "certkit", "run", KETTLE, "--out", out, "--rules", "DSN-00[1-3]",
-         "--rules", "LAB-002", "--add-rules", BENCH_RULES],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_certkit("run", KETTLE, "--out", out, "--rules", "DSN-00[1-3]",
+                         "--rules", "LAB-002", "--add-rules", BENCH_RULES,
+                         env={"CERTKIT_TEST_RELEASE": str(tmp_path / "never")},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # until the design rules are recorded
