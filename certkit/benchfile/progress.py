@@ -30,8 +30,12 @@ class Progress:
 
 def read_progress(name: str, out: Path) -> Progress:
     progress = Progress(name)
+    path = out / "verdict.json"
+    if not path.exists():  # a DUT resumed (certkit run --resume): its attempt's, until merged
+        attempts = [p for p in out.glob("runs/*/verdict.json") if p.parent.name.isdigit()]
+        path = max(attempts, key=lambda p: int(p.parent.name), default=path)
     try:
-        document = json.loads((out / "verdict.json").read_text("utf-8"))
+        document = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return progress
     results = list(document.get("rules", [])) + list(

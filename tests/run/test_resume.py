@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from certkit.benchfile.progress import read_progress
 from certkit.links.mqtt.broker import accepts, free_port
 from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
 from tests.mqtt.conftest import MOSQUITTO
@@ -318,6 +319,11 @@ duts:
     assert [a["outcome"] for a in by_instance(mended)["MQT-001"]["attempts"]] == \
         ["error", "pass"]
     assert [a["run"] for a in by_instance(mended)["SER-001"]["attempts"]] == [1]
+    # The live table follows a resumed DUT's attempt until its merged verdict is written.
+    going = tmp_path / "going"
+    shutil.copytree(merged / "mended" / "runs", going / "runs")
+    progress = read_progress("mended", going)
+    assert (progress.planned, progress.passed) == (2, 2)  # the attempt's: MQT-001, MQT-002
 
 
 def test_rules_of_ones_own_are_resumed_only_given_again_and_unchanged(tmp_path: Path) -> None:
