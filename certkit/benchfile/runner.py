@@ -125,11 +125,13 @@ def _check_shared_inputs(args: argparse.Namespace) -> str | None:
     if not args.add_rules:  # rules of one's own are known only once collected
         from certkit.plan import selected
         from certkit.standard import standards
+        from certkit.transports import names
 
         known = standards()  # the DUTs' profiles may name any installed standard
+        every = [rule for each in known.values()  # and transport, with the rules it adds
+                 for rule in each.with_transports(names()).catalogue.rules]
         for pattern in args.rules:
-            if not any(selected(rule.id, [pattern])
-                       for each in known.values() for rule in each.catalogue.rules):
+            if not any(selected(rule.id, [pattern]) for rule in every):
                 return (f"--rules: {pattern!r} matches no rule of {', '.join(known)} "
                         "(see certkit rules)")
     if args.waivers:

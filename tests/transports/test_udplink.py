@@ -228,3 +228,17 @@ def test_a_device_reached_at_its_address_is_certified(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             device.kill()
             device.wait(CLOSE_S * 5)
+
+
+def test_a_bench_file_runs_its_rule(tmp_path: Path) -> None:
+    """A bench file's DUT declaring it, with `--rules UDP-001` (a rule no standard has by
+    itself: the bench run knows the rules installed transports add)."""
+    bench = tmp_path / "udp.bench.yaml"
+    bench.write_text("certkit-bench: 1\nduts:\n"
+                     f"  - {{name: kettle, profile: {UDP_PROFILE}, emulate: [serial, udp], "
+                     "fault: [udp:slow-get]}\n", "utf-8")
+    out = tmp_path / "out"
+    result = certkit("run", "--bench", bench, "--rules", "UDP-001", "--out", out,
+                     timeout=RUN_TIMEOUT_S)
+    assert result.code == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert outcomes(read_verdict(out / "kettle")) == dict.fromkeys(UDP_001, "fail")
