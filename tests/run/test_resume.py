@@ -346,3 +346,41 @@ def test_rules_of_ones_own_are_resumed_only_given_again_and_unchanged(tmp_path: 
     own.write_text(own.read_text("utf-8") + "# changed after the run\n", "utf-8")
     changed = certkit("run", "--resume", out, "--add-rules", own, "--out", tmp_path / "again")
     assert changed.code == 2 and "changed since" in changed.stderr, changed.stderr
+
+
+def test_a_resume_interrupted_by_ctrl_c_still_merges_and_can_be_resumed_in_turn(
+        tmp_path: Path) -> None:
+    out, merged, final = tmp_path / "run1", tmp_path / "merged", tmp_path / "final"
+    interrupted_by_max_duration(out)
+    proc = subprocess.Popen([sys.executable, "-m", "certkit", "run", "--resume", out,
+                             "--out", merged], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not ended(merged / "runs" / "2"):
+            assert time.monotonic() < deadline and proc.poll() is None, "no attempt ended"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait(STOP_TIMEOUT_S)
+    assert proc.returncode == 3, stdout[-2000:] + stderr[-2000:]
+    second = read_verdict(merged)  # merged whatever the attempt reached
+    assert second["verdict"] == "INCOMPLETE" and second["complete"] is False
+    assert "interrupted" in second["merged"]["runs"][1]["stop_reason"]
+    retried = {k for k, r in by_instance(second).items()
+               if [a["run"] for a in r["attempts"]][-1:] == [2]}
+    assert retried
+    third = certkit("run", "--resume", merged, "--out", final, timeout=300)
+    assert third.code == 0, third.stdout[-2000:] + third.stderr[-2000:]
+    verdict = read_verdict(final)
+    assert verdict["verdict"] == "CERTIFIED" and verdict["complete"] is True
+    assert [r["run"] for r in verdict["merged"]["runs"]] == [1, 2, 3]
+    assert sorted(p.name for p in (final / "runs").iterdir()) == ["1", "2", "3"]
+    for key, result in by_instance(verdict).items():  # no attempt lost on the way
+        before = [a["run"] for a in by_instance(second)[key]["attempts"]]
+        assert [a["run"] for a in result["attempts"]][:len(before)] == before, key
+        for attempt in result["attempts"]:
+            assert hashlib.sha256((final / attempt["evidence"]).read_bytes()).hexdigest() \
+                == attempt["evidence_sha256"]
