@@ -23,7 +23,7 @@ import pytest
 from certkit.benchfile.progress import read_progress
 from certkit.links.mqtt.broker import accepts, free_port
 from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
-from tests.mqtt.conftest import MOSQUITTO
+from tests.support.mosquitto import MOSQUITTO
 
 START_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 2.0
