@@ -187,7 +187,7 @@ def test_the_link_and_emulator_share_the_device_on_loopback() -> None:
         refused = first.request({"op": "set", "siid": 2, "piid": 1, "value": "yes"}, OPEN_S)
         assert refused.reply is not None and refused.reply["code"] == -4005
         first.send(b"\xff\xfe not json")
-        first.send(encode([1, 2]))  # type: ignore[arg-type]
+        first.send(encode([1, 2]))
         assert face.read(on, OPEN_S) is True  # still answering, still on
     finally:
         second.close(CLOSE_S)

@@ -131,7 +131,7 @@ class UdpEmulator(Emulator):
                     "value": self.state.value(prop)}
         if not prop.writable:
             return _error(key, CODES["not-writable"])
-        value = message.get("value")
+        value: Any = message.get("value")
         if prop.check_value(value) is not None:
             return _error(key, CODES["bad-value"])
         value = float(value) if prop.format == "float" else value
@@ -141,9 +141,11 @@ class UdpEmulator(Emulator):
 
     def _property(self, message: dict[str, Any]) -> Property | None:
         siid, piid = message.get("siid"), message.get("piid")
-        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (siid, piid)):
+        if not (isinstance(siid, int) and isinstance(piid, int)) or \
+                isinstance(siid, bool) or isinstance(piid, bool):
             return None
-        return self.state.props.get((siid, piid))  # type: ignore[arg-type]
+        found: Property | None = self.state.props.get((siid, piid))
+        return found
 
     # ------------------------------------------------------------ reporting
 
@@ -179,8 +181,9 @@ def serve(profile: Profile, faults: frozenset[str], until: threading.Event,
     """`certkit emulate udp PROFILE`: serve until `until` is set."""
     emulator = UdpEmulator(profile, faults)
     emulator.start(1.0)
-    announce(f"certkit UDP device {profile.device.model} on {emulator.address[0]}:"  # type: ignore[index]
-             f"{emulator.address[1]}")  # type: ignore[index]
+    assert emulator.address is not None
+    announce(f"certkit UDP device {profile.device.model} on {emulator.address[0]}:"
+             f"{emulator.address[1]}")
     try:
         while not until.wait(0.5):
             pass

@@ -4,6 +4,7 @@ future version (INT-004); malformed datagrams (SEC-002)."""
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
@@ -100,7 +101,7 @@ class UdpFace(InteropFace):
             elif kind == 2:
                 data = encode({**set_, "value": _wrong_type(prop)})[:-rng.randint(1, 8)]
             elif kind == 3:
-                data = encode(rng.choice([[1, 2, 3], "set", 42, None, True]))  # type: ignore[arg-type]
+                data = encode(rng.choice([[1, 2, 3], "set", 42, None, True]))
             elif kind == 4:
                 data = encode({**set_, "value": _wrong_type(prop)})
             else:
@@ -109,7 +110,7 @@ class UdpFace(InteropFace):
                                field: rng.choice(["2", None, [prop.siid], 1.5, True])})
             inputs.append(MalformedInput(f"{data[:50]!r}{'...' if len(data) > 50 else ''} "
                                          f"({len(data)} bytes)",
-                                         lambda data=data: self._send(data)))
+                                         functools.partial(self._send, data)))
         return inputs
 
     def _send(self, data: bytes) -> None:

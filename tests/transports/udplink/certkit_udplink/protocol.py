@@ -32,7 +32,7 @@ class DatagramError(ValueError):
     """Bytes that are not one datagram of the protocol."""
 
 
-def encode(message: dict[str, Any]) -> bytes:
+def encode(message: object) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

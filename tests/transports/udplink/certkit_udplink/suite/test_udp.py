@@ -22,10 +22,11 @@ def test_udp_001_get_answered_within_reply_ms(rule_instance: Instance,
                                                link: Callable[[str], Any],
                                                limit_ms: Callable[[str], int],
                                                evidence: EvidenceLog) -> None:
-    prop: Property = rule_instance.target  # type: ignore[assignment]
+    prop = rule_instance.target
+    assert isinstance(prop, Property)
     limit = rule_instance.rule.limits["reply"]
     within = limit_ms(limit.timing) if limit.timing else int(limit.value)
-    udp: UdpLink = link("udp")  # type: ignore[assignment]
+    udp: UdpLink = link("udp")
     exchange = udp.request({"op": "get", "siid": prop.siid, "piid": prop.piid},
                            PATIENCE * within / 1000)
     if exchange.reply is None:
