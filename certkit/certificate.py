@@ -155,9 +155,15 @@ def make_record(verdict_document: dict, identity: dict) -> dict:
     def waiver(w: dict) -> dict:
         return {**{k: v for k, v in w.items() if k != "id"}, "rule": qualified(w["rule"])}
 
+    def merged_run(run: dict) -> dict:
+        shown = {k: run[k] for k in MERGED_RUN_FIELDS}
+        if shown["resumed"] is not None:  # instance IDs (SER-004[2.1]), qualified like rules
+            shown["resumed"] = [qualified(rule) + bracket + key for rule, bracket, key in
+                                (instance.partition("[") for instance in shown["resumed"])]
+        return shown
+
     custom = doc.get("custom_rules", {"files": [], "rules": []})
-    merged = ({"merged": {"runs": [{k: run[k] for k in MERGED_RUN_FIELDS}
-                                   for run in doc["merged"]["runs"]]}}
+    merged = ({"merged": {"runs": [merged_run(run) for run in doc["merged"]["runs"]]}}
               if isinstance(doc.get("merged"), dict) else {})
     return {
         **merged,

@@ -102,6 +102,7 @@ def test_a_merge_merged_again_keeps_all_its_attempts_and_signs_them_without_floa
     assert merged["verdict"] == "CERTIFIED"
     record = make_record(merged, merged["dut"])
     assert [r["run"] for r in record["merged"]["runs"]] == [1, 2, 3]
+    assert record["merged"]["runs"][1]["resumed"] == ["ECS-1.0:MQT-001"]  # qualified
     assert all("duration_s" not in a for a in record["rules"][0]["attempts"])
     assert [a["message"] for a in record["rules"][0]["attempts"]] == ["down 1", "down 2", ""]
     single = make_record(runs[2], runs[2]["dut"])  # a single run's record is as before
