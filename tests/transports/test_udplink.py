@@ -24,6 +24,7 @@ from certkit_udplink.protocol import UNKNOWN_OPERATION, encode
 from certkit.design import lint_file
 from certkit.evidence import EvidenceLog
 from certkit.plan import make_plan
+from certkit.report.record import suite_sha256
 from certkit.standard import builtin
 from certkit.standard.catalogue import extended
 from certkit.transports import transport
@@ -61,6 +62,8 @@ def test_the_transport_is_nothing_but_its_package() -> None:
     assert [name for name, _ in with_udp.added_modules] == [
         "certkit_udplink/suite/test_udp.py"]
     assert ecs.with_transports(["serial", "mqtt", "ble"]) is ecs
+    # A record's suite_sha256 covers the rules and checks the transport added.
+    assert suite_sha256(with_udp) != suite_sha256(ecs)
 
 
 def test_an_ecs1_profile_without_it_is_planned_as_before() -> None:
