@@ -193,8 +193,14 @@ class Profile:
     standard: str = "ECS-1.0"  # the standard it states conformance to (certkit.standard)
 
     def limit_ms(self, timing_key: str) -> int:
-        """A section 10 limit, tightened by the profile's `timing` where given."""
-        return self.timing.get(timing_key, TIMING_LIMITS_MS[timing_key])
+        """A section 10 limit, tightened by the profile's `timing` where given; the limit is
+        that of the standard the profile names."""
+        if timing_key in self.timing:
+            return self.timing[timing_key]
+        from certkit.standard import standards
+
+        named = standards().get(self.standard)
+        return (named.timing_limits_ms if named else TIMING_LIMITS_MS)[timing_key]
 
     def properties(self) -> tuple[Property, ...]:
         return tuple(p for s in self.services for p in s.properties)

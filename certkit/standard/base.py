@@ -99,6 +99,17 @@ class Standard:
     def facts(self) -> ModuleType | None:
         return _resolve(self.facts_module) if self.facts_module else None
 
+    @property
+    def timing_limits_ms(self) -> Mapping[str, int]:
+        """The limits a profile's `timing` keys tighten (ECS-1.0 section 10), from its facts'
+        TIMING_LIMITS_MS; ECS-1.0's where it has none (the profile format's keys)."""
+        own = getattr(self.facts, "TIMING_LIMITS_MS", None)
+        if own is None:
+            from certkit.standard.ecs1 import TIMING_LIMITS_MS
+
+            own = TIMING_LIMITS_MS
+        return dict(own)
+
     def suite_folder(self) -> Path:
         return Path(str(resources.files(self.suite)))
 

@@ -200,3 +200,26 @@ def test_sarif_names_another_standards_rule_qualified(tmp_path: Path) -> None:
     assert run["tool"]["driver"]["rules"][0]["shortDescription"]["text"] == \
         "The device has an English name"
     assert [r["ruleId"] for r in run["results"]] == ["TOY-1.0:TOY-001"]
+
+
+# A standard's facts may set other section 10 limits (ECS-1.1, say): these are its own.
+TIMING_LIMITS_MS = {"reply-ms": 250, "notify-ms": 1000, "boot-ms": 2000, "ready-ms": 5000,
+                    "reconnect-ms": 30000, "readvertise-ms": 2000}
+
+
+def test_the_limits_a_profiles_timing_tightens_are_its_standards(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import certkit.standard
+
+    faster = Standard("ECS-1.1", title="t", data="certkit.standard", suite="certkit.suite",
+                      facts=__name__)
+    assert faster.timing_limits_ms["reply-ms"] == 250
+    assert standard("TOY-1.0").timing_limits_ms == builtin().timing_limits_ms  # no facts
+    profile = lint_file(TOY_PROFILE).profile
+    assert profile is not None and profile.limit_ms("boot-ms") == 2000
+    monkeypatch.setattr(certkit.standard, "standards", lambda: {"ECS-1.1": faster})
+    later = dataclasses.replace(profile, standard="ECS-1.1", timing={})
+    assert later.limit_ms("reply-ms") == 250
+    assert dataclasses.replace(later, timing={"reply-ms": 100}).limit_ms("reply-ms") == 100
