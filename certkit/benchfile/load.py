@@ -15,6 +15,7 @@ from certkit.inputfiles import InputFileError, read_input
 from certkit.lab.bench_entry import entry_problems, place_key, place_of
 from certkit.lab.lease import PlaceRef
 from certkit.profile.yaml12 import Document, Position, YamlError, load_yaml
+from certkit.profile.yaml12 import Path as KeyPath
 from certkit.transports import Claim, transports
 
 
@@ -75,7 +76,7 @@ class BenchFile:
 
 
 @functools.cache
-def bench_schema() -> dict:
+def bench_schema() -> dict[str, Any]:
     """Generated from the registered transports (the shipped bench.schema.json is its output
     for certkit's own, for editors)."""
     from certkit.benchfile.schema import bench_schema as generated
@@ -119,7 +120,7 @@ class _Checker:
         self.names: dict[str, int] = {}
         self.claims: dict[tuple[str, str], tuple[str, Position]] = {}  # resource -> holder
 
-    def at(self, where: tuple, message: str, key: bool = False) -> None:
+    def at(self, where: KeyPath, message: str, key: bool = False) -> None:
         self.problems.append((self.document.position(where, key=key), message))
 
     def dut(self, n: int, entry: dict[str, Any]) -> Dut:
@@ -164,7 +165,7 @@ class _Checker:
         return Dut(name, profile.resolve(), bench, options, faults, variants, identity,
                    transports, place)
 
-    def _against_profile(self, here: tuple, path: Path, identity: dict[str, str]
+    def _against_profile(self, here: KeyPath, path: Path, identity: dict[str, str]
                          ) -> tuple[str, ...]:
         """The transports the profile declares; an identity that contradicts it is refused
         (its lint findings are the DUT's run's to report)."""
@@ -193,7 +194,7 @@ class _Checker:
                                                   f"profile ({key} {stated[key]!r})")
         return tuple(profile.transports.declared)
 
-    def _where(self, here: tuple, message: str) -> tuple:
+    def _where(self, here: KeyPath, message: str) -> KeyPath:
         """The key an option error is about, from the option it names."""
         for option in bench_options():
             if message.startswith(option.cli + ":"):
@@ -216,7 +217,7 @@ class _Checker:
                 self._claim(Claim("labgrid place", place_key(dut.labgrid), "place"),
                             dut.name, here + ("labgrid", "place"))
 
-    def _claim(self, claim: Claim, name: str, where: tuple) -> None:
+    def _claim(self, claim: Claim, name: str, where: KeyPath) -> None:
         for (kind, held), (holder, position) in self.claims.items():
             if kind == claim.kind and holder != name and claim.clashes(held):
                 self.at(where, claim.message(holder, held, position.line))

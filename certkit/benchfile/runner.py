@@ -23,9 +23,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
-from certkit.bench import BENCH_OPTIONS
+from certkit.bench import bench_options
 from certkit.benchfile.load import BenchFileError, Dut, load_bench_file
 from certkit.benchfile.progress import Progress, read_progress, table
 from certkit.cli import interrupts
@@ -37,7 +37,7 @@ from certkit.resume.bench import resume_args
 from certkit.verdict import Verdict
 
 if TYPE_CHECKING:
-    from certkit.lab.lease import Lease
+    from certkit.lab.lease import Lease, PlaceRef
     from certkit.lab.runs import PlaceRun
 
 POLL_S = 0.5
@@ -51,7 +51,7 @@ RELEASE_WAIT_S = 15.0       # after a DUT's run, for its labgrid place to be rel
 class DutRun:
     dut: Dut
     out: Path
-    process: subprocess.Popen | None  # None until a DUT on a labgrid place holds it
+    process: subprocess.Popen[bytes] | None  # None until a DUT on a labgrid place holds it
     log: IO[bytes]
     killed: bool = False
     place: PlaceRun | None = None
@@ -108,7 +108,7 @@ def run_bench(args: argparse.Namespace) -> int:
 def _single_run_options(args: argparse.Namespace) -> str | None:
     if args.profile is not None:
         return "--bench certifies the DUTs of the bench file: give no PROFILE with it"
-    given = [o.cli for o in BENCH_OPTIONS if getattr(args, o.attr) is not None]
+    given = [o.cli for o in bench_options() if getattr(args, o.attr) is not None]
     given += ["--emulate"] * (args.emulate is not None)
     given += [f"--{name}" for name in ("fault", "variant", "identity") if getattr(args, name)]
     if given:
@@ -155,7 +155,7 @@ class _Bench:
     def __init__(self, args: argparse.Namespace, duts: list[Dut], out: Path) -> None:
         self.args, self.duts, self.out = args, duts, out
         self.runs: list[DutRun] = []
-        self.kept: list[dict] = []  # --resume: DUTs with nothing to re-run, as they were
+        self.kept: list[dict[str, Any]] = []  # --resume: DUTs with nothing to re-run, as they were
         self.stop_asked: float | None = None
         self.started = now()
         self.tty = sys.stdout.isatty()
@@ -208,7 +208,7 @@ class _Bench:
             log = open(self.out / "logs" / f"{dut.name}.log", "wb")  # noqa: SIM115 - closed by run()
             if dut.labgrid is not None:
                 run = DutRun(dut, out, None, log)
-                run.place = self._place_run(run)
+                run.place = self._place_run(run, dut.labgrid)
                 self.runs.append(run)
                 run.place.begin()
                 continue
@@ -222,16 +222,16 @@ class _Bench:
                 process.send_signal(signal.SIGTERM)
         self._write_summary(finished=False)
 
-    def _place_run(self, run: DutRun) -> PlaceRun:
+    def _place_run(self, run: DutRun, place: PlaceRef) -> PlaceRun:
         from certkit.lab.coordinator import coordinator_address
         from certkit.lab.lease import LEASE_ENV
         from certkit.lab.runs import DEFAULT_PLACE_TIMEOUT_S, PlaceRun
         from certkit.lab.unheld import unheld_facts, write_unheld_outputs
 
-        dut, place = run.dut, run.dut.labgrid
+        dut = run.dut
         coordinator = coordinator_address(place.coordinator)
 
-        def start(lease: Lease) -> subprocess.Popen | None:
+        def start(lease: Lease) -> subprocess.Popen[bytes] | None:
             if self.stop_asked is not None:
                 return None
             command = [sys.executable, "-m", "certkit", "run", *dut.run_args(),
@@ -369,8 +369,8 @@ class _Bench:
               + f" (summary in {self.out / 'bench.json'})")
         return code
 
-    def _write_summary(self, finished: bool) -> dict:
-        document = {
+    def _write_summary(self, finished: bool) -> dict[str, Any]:
+        document: dict[str, Any] = {
             "bench": str(self.args.bench),
             "duts": [*self.kept, *({"name": run.dut.name,
                       "verdict": (_verdict_of(run.out) or str(Verdict.INCOMPLETE))
@@ -388,7 +388,7 @@ class _Bench:
         return document
 
 
-def _place_summary(place: PlaceRun) -> dict:
+def _place_summary(place: PlaceRun) -> dict[str, Any]:
     lease = place.lease
     return {"place": place.place, "coordinator": place.holder.address,
             "held": lease is not None, "holder": lease.holder if lease else None,

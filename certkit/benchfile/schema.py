@@ -7,6 +7,7 @@ regenerate it with `python -m certkit.benchfile.schema > certkit/benchfile/bench
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from certkit.bench import INTEROP, bench_options, identity_keys
 from certkit.lab.bench_entry import SCHEMA as LABGRID_SCHEMA
@@ -16,16 +17,16 @@ SCHEMA_ID = "https://certkit.example/schemas/bench-1.schema.json"
 NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
-def _switch(what: str, transports: tuple[str, ...]) -> dict:
+def _switch(what: str, transports: tuple[str, ...]) -> dict[str, Any]:
     return {"type": "array", "uniqueItems": True,
             "description": f"TRANSPORT:{what.upper()} ({', '.join(transports)}), emulated "
                            "transports only",
             "items": {"type": "string", "pattern": f"^({'|'.join(transports)}):.+$"}}
 
 
-def bench_schema() -> dict:
+def bench_schema() -> dict[str, Any]:
     transports = transport_names()
-    dut: dict = {
+    dut: dict[str, Any] = {
         "name": {"type": "string", "pattern": NAME_PATTERN,
                  "description": "unique in the file; the DUT's results go to OUT/<name>/"},
         "profile": {"type": "string", "minLength": 1,

@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser(argv).parse_args(argv)
         if args.command != "run" and interrupts.resume() is not None:
             raise KeyboardInterrupt
-        return args.handler(args)  # a run resumes interrupts once its folder exists
+        code: int = args.handler(args)  # a run resumes interrupts once its folder exists
+        return code
     except BrokenPipeError:  # `certkit rules | head`
         return 0
     except KeyboardInterrupt:

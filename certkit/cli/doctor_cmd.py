@@ -12,7 +12,7 @@ from pathlib import Path
 STATUS_SHOWN = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser(
         "doctor", help="check the bench a run would use, and say how to fix it",
         description="Check the bench the way a run of PROFILE with these options would need "

@@ -19,7 +19,7 @@ from certkit.bench import INTEROP
 from certkit.transports import names, transport
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser(
         "emulate", help="run a reference emulator on its own, or list its faults and variants",
         description="Run a reference emulator for a bench session, or list the faults "

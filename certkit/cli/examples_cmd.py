@@ -64,7 +64,7 @@ def find_example(wanted: str) -> Example | str:
     return f"no example {wanted!r} (examples: {names})"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing = commands.add_parser(
         "examples", help="list the example profiles installed with certkit",
         description="List the example profiles that ship with certkit; "

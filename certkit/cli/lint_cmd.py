@@ -9,11 +9,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from certkit.design.findings import Finding
 
 FORMATS = ("text", "json", "sarif", "github")
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser("lint", help="check profiles against the design rules",
                               description="Check profiles against PRF, DSN and SEC-001.")
     cmd.add_argument("profiles", nargs="+", metavar="PROFILE", type=Path)
@@ -27,7 +31,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from certkit.design import ProfileReadError, lint_file  # imported when linting, not parsing
 
-    findings, unreadable, crashed = [], {}, False
+    findings: list[Finding] = []
+    unreadable: dict[str, str] = {}
+    crashed = False
     for path in args.profiles:
         try:
             result = lint_file(path)
@@ -46,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(f.level == "M" for f in findings) else 0
 
 
-def _print(fmt: str, findings: list, unreadable: dict[str, str]) -> None:
+def _print(fmt: str, findings: list[Finding], unreadable: dict[str, str]) -> None:
     if fmt == "json":
         print(json.dumps([f.as_json() for f in findings], indent=2, ensure_ascii=False))
     elif fmt == "sarif":

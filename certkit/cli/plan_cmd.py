@@ -11,7 +11,7 @@ from certkit.design import ProfileReadError, lint_file
 from certkit.plan import make_plan
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser("plan", help="show the rule instances a profile calls for",
                               description="List every rule and its instances for a profile, "
                                           "and (with --explain) why each applies or not.")
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     except ProfileReadError as exc:
         print(f"certkit plan: {exc}", file=sys.stderr)
         return 2
-    if not lint.ok:
+    if not lint.ok or lint.profile is None:  # ok: checked, so there is a profile
         for finding in lint.findings:
             print(finding.text(), file=sys.stderr)
         print("certkit plan: the profile fails its design rules; fix them first", file=sys.stderr)

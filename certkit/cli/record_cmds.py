@@ -13,9 +13,13 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keygen = commands.add_parser("keygen", help="write an Ed25519 key pair for signing records")
     keygen.add_argument("--private", metavar="FILE", type=Path, required=True)
     keygen.add_argument("--public", metavar="FILE", type=Path, required=True)
@@ -65,7 +69,8 @@ def run_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(args: argparse.Namespace, command: str):
+def _load(args: argparse.Namespace, command: str
+          ) -> tuple[dict[str, Any], Ed25519PublicKey] | None:
     from certkit.certificate import KeyFileError, load_public_key
 
     try:

@@ -27,7 +27,7 @@ INSTALL_HINT = ("no Allure report generator found: install it with `npm install 
                 "(in this folder or certkit's checkout), or set CERTKIT_ALLURE to its path")
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser("report", help="make the HTML report and summary.md of a run",
                               description="Turn a run's results into the Allure HTML report "
                                           "(OUT_DIR/allure-report) and OUT_DIR/summary.md.")

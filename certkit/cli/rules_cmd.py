@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from certkit.standard import BUILTIN, UnknownStandard, standard
 from certkit.standard.catalogue import LEVEL_NAMES, Catalogue, Rule
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser("rules", help="list the rules of ECS-1.0 (or another standard)",
                               description="List a standard's rule catalogue (ECS-1.0's unless "
                                           "--standard names another installed one).")
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _as_json(rule: Rule) -> dict:
+def _as_json(rule: Rule) -> dict[str, Any]:
     return {
         "id": rule.id, "level": rule.level, "section": rule.section, "title": rule.title,
         "text": rule.text, "transport": rule.transport, "per": rule.per,

@@ -16,7 +16,7 @@ import signal
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from certkit.bench import Bench, BenchError, bench_options, identity_keys
 from certkit.cli import interrupts
@@ -44,7 +44,7 @@ def plugin_options() -> dict[str, str]:
             **{option.attr: option.plugin for option in bench_options()}}
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser(
         "run", help="certify a device against its profile",
         description="Certify the device a profile describes, on a bench or against emulators.")
@@ -293,7 +293,7 @@ def _stopped(args: argparse.Namespace, lint: LintResult, bench: Bench, out: Path
     return Verdict.INCOMPLETE.exit_code if not document else Verdict(document["verdict"]).exit_code
 
 
-def _publish(out: Path, document: dict, lint: LintResult | None = None) -> None:
+def _publish(out: Path, document: dict[str, Any], lint: LintResult | None = None) -> None:
     """summary.md; under GitHub Actions, the step summary and annotations too (the profile's
     lint findings on their lines)."""
     from certkit.report.publish import publish
@@ -306,13 +306,13 @@ def _publish(out: Path, document: dict, lint: LintResult | None = None) -> None:
 
 
 def _write_unstarted_verdict(args: argparse.Namespace, lint: LintResult, bench: Bench,
-                             out: Path, reason: str) -> dict:
+                             out: Path, reason: str) -> dict[str, Any]:
     """Every planned instance `error` (not run), the run incomplete."""
     from certkit.plan import make_plan
     from certkit.report.record import RunRecord, now
 
     patterns = tuple(args.rules)
-    plan = make_plan(lint.profile, patterns) if lint.ok else None
+    plan = make_plan(lint.profile, patterns) if lint.ok and lint.profile is not None else None
     model = lint.profile.device.model if lint.profile else None
     record = RunRecord(out, lint.path, lint.sha256, model, plan, patterns, bench.describe(),
                        setup=bench,

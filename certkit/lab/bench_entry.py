@@ -8,7 +8,7 @@ from typing import Any
 
 from certkit.lab.lease import PlaceRef
 
-SCHEMA: dict = {
+SCHEMA: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["place"],
     "description": "the DUT is on a place of a labgrid coordinator: the bench holds the place "
                    "for the DUT's run, its serial port is the DUT's and its power resource "
@@ -30,7 +30,7 @@ def place_of(entry: dict[str, Any]) -> PlaceRef | None:
 def entry_problems(entry: dict[str, Any], place: PlaceRef | None
                    ) -> list[tuple[tuple[str, ...], str]]:
     serial = entry.get("serial", {})
-    problems = []
+    problems: list[tuple[tuple[str, ...], str]] = []
     if place is None:
         if serial.get("reset") == "power":
             problems.append((("serial", "reset"), (

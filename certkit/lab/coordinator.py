@@ -19,14 +19,17 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from certkit.lab.lease import LabResource
 from certkit.links.aio import LoopThread
 
 DEFAULT_COORDINATOR = "127.0.0.1:20408"  # labgrid-client's default, as LG_COORDINATOR's
 CALL_S = 10.0  # one request to the coordinator, answer included
+
+T = TypeVar("T")
 
 
 class CoordinatorError(RuntimeError):
@@ -194,7 +197,8 @@ class Coordinator:
             filters={"main": pb.Reservation.Filter(filter={"name": name})}, prio=0.0)
 
         async def create() -> str:
-            return (await session.stub.CreateReservation(request)).reservation.token
+            token: str = (await session.stub.CreateReservation(request)).reservation.token
+            return token
 
         return self._call(create(), f"reserve place {name}")
 
@@ -208,7 +212,8 @@ class Coordinator:
 
         async def poll() -> str:
             answer = await session.stub.PollReservation(pb.PollReservationRequest(token=token))
-            return ReservationState(answer.reservation.state).name
+            state: str = ReservationState(answer.reservation.state).name
+            return state
 
         return self._call(poll(), f"poll reservation {token}")
 
@@ -253,7 +258,7 @@ class Coordinator:
             raise CoordinatorError(f"labgrid coordinator {self.address}: not connected")
         return self._session
 
-    def _call(self, coro: Any, what: str, timeout: float = CALL_S) -> Any:
+    def _call(self, coro: Coroutine[Any, Any, T], what: str, timeout: float = CALL_S) -> T:
         try:
             return self._loop.run(coro, timeout)
         except CoordinatorError:

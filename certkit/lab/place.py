@@ -119,7 +119,7 @@ class PlaceHolder:
                 raise PlaceStopped(f"bench error: the bench was stopped before labgrid place "
                                    f"{self.place} was acquired")
             coordinator.acquire(self.place)
-            state = self._held_state(me)
+            state = self._held_state(coordinator, me)
             self.lease = Lease(self.place, coordinator.address, me, self.token,
                                state.resources,
                                datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -128,11 +128,11 @@ class PlaceHolder:
             f"{', '.join(self.lease.exporters) or 'none'}) after {self.lease.waited_s:.1f} s")
         return self.lease
 
-    def _held_state(self, me: str) -> PlaceState:
+    def _held_state(self, coordinator: Coordinator, me: str) -> PlaceState:
         """The place once acquired by this run, with its serial port's TCP port published."""
         deadline = time.monotonic() + RESOURCES_S
         while True:
-            state = self.coordinator.place(self.place)
+            state = coordinator.place(self.place)
             if state.acquired != me or state.reservation != self.token:
                 raise PlaceError(f"bench error: labgrid place {self.place} is not held by this "
                                  f"run after acquiring it (acquired by {state.acquired}, "

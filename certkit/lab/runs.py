@@ -28,7 +28,7 @@ class PlaceRun:
 
     def __init__(self, dut: str, place: str, coordinator: str, timeout: float,
                  stop: threading.Event,
-                 start: Callable[[Lease], subprocess.Popen | None],
+                 start: Callable[[Lease], subprocess.Popen[bytes] | None],
                  unheld: Callable[[str, str | None], None],
                  say: Callable[[str], None]) -> None:
         self.dut, self.timeout, self.stop = dut, timeout, stop
@@ -36,7 +36,7 @@ class PlaceRun:
         self._start, self._unheld, self._say = start, unheld, say
         self.status = f"waiting for labgrid place {place}"
         self.lease: Lease | None = None
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.failed: str | None = None     # why the DUT never ran on its place
         self.lost: str | None = None       # the place was taken away during the run
         self.released: str | None = None   # what releasing did
@@ -67,14 +67,14 @@ class PlaceRun:
                 self._tell(self.failed)
                 self._unheld(self.failed, getattr(exc, "holder", None))
                 return
-            self.process = self._start(self.lease)
-            if self.process is None:
+            process = self.process = self._start(self.lease)
+            if process is None:
                 self.failed = (f"bench error: the bench was stopped as labgrid place "
                                f"{self.place} was acquired; no rule was judged")
                 self._unheld(self.failed, None)
                 return
             self.status = f"on labgrid place {self.place}"
-            self._watch()
+            self._watch(process)
         except Exception as exc:  # noqa: BLE001 - a bug here must not keep the place
             self.failed = self.failed or f"bench error: {type(exc).__name__}: {exc}"
             self._tell(self.failed)
@@ -83,12 +83,12 @@ class PlaceRun:
             if self.lease is not None:
                 self._say(f"labgrid place {self.place}: {self.released}")
 
-    def _watch(self) -> None:
+    def _watch(self, process: subprocess.Popen[bytes]) -> None:
         """Until the run ends; a place taken away meanwhile (another user's `release
         --kick`, a coordinator restart) stops the run: no rule judges a unit on a place
         this bench no longer holds."""
         checked = time.monotonic()
-        while self.process.poll() is None:
+        while process.poll() is None:
             time.sleep(WATCH_S)
             if self.lost is None and time.monotonic() - checked >= HELD_CHECK_S:
                 checked = time.monotonic()
@@ -97,6 +97,6 @@ class PlaceRun:
                                  "during the run; the run was stopped")
                     self._tell(self.lost)
                     try:
-                        self.process.terminate()
+                        process.terminate()
                     except ProcessLookupError:
                         pass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from certkit.bench import Bench
 
@@ -20,7 +21,7 @@ def unheld_facts(place: str, coordinator: str, holder: str | None) -> dict[str, 
 
 def write_unheld_outputs(out: Path, profile_path: Path, bench: Bench, reason: str,
                          facts: dict[str, str], patterns: tuple[str, ...] = (),
-                         key: Path | None = None) -> dict:
+                         key: Path | None = None) -> dict[str, Any]:
     """verdict.json, junit.xml (and certificate.json with `key`) in `out`; the document."""
     from certkit.design import ProfileReadError, lint_file
     from certkit.plan import make_plan

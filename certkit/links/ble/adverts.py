@@ -86,7 +86,7 @@ def _rebuild(adv: AdvertisementData) -> list[AdStructure]:
         structures.append(AdStructure(AD_FLAGS, bytes(flags)[:1]))
     if adv.local_name:
         structures.append(local_name(adv.local_name))
-    uuid16 = [short_sig(u) for u in adv.service_uuids if short_sig(u) is not None]
+    uuid16 = [short for short in map(short_sig, adv.service_uuids) if short is not None]
     if uuid16:
         structures.append(AdStructure(AD_COMPLETE_UUID16,
                                       b"".join(u.to_bytes(2, "little") for u in uuid16)))

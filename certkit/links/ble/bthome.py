@@ -120,7 +120,8 @@ def decode(payload: bytes, *, address: str, name: str | None = None) -> BthomeRe
         update = parser.update(service_info)
     finally:
         log.removeHandler(collect)
-    values = {key.key: value.native_value for key, value in update.entity_values.items()
+    values: dict[str, object] = {key.key: value.native_value
+                                 for key, value in update.entity_values.items()
               if key.key != "signal_strength"}
     reading = BthomeReading(
         payload=payload,

@@ -88,7 +88,8 @@ def decode(fmt: str, data: bytes) -> Any:
 
 def as_binary32(value: float) -> float:
     """The value a float property holds after travelling as binary32."""
-    return struct.unpack("<f", struct.pack("<f", value))[0]
+    travelled: float = struct.unpack("<f", struct.pack("<f", value))[0]
+    return travelled
 
 
 def show_value(value: Any) -> str:
@@ -102,7 +103,7 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
-def hexdump(data: bytes, limit: int = 48) -> str:
+def hexdump(data: bytes | bytearray, limit: int = 48) -> str:
     """'01 2c' (long data cut with an ellipsis)."""
     data = bytes(data)
     if not data:

@@ -3,6 +3,7 @@ characteristics."""
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -107,7 +108,7 @@ class BleFace(InteropFace):
             uuid = characteristic_uuid(prop.siid, prop.piid)
             inputs.append(MalformedInput(
                 f"write {prop.label} {data.hex()[:32]} ({len(data)} bytes)",
-                lambda uuid=uuid, data=data: self._write_malformed(uuid, data)))
+                functools.partial(self._write_malformed, uuid, data)))
         return inputs
 
     def _write_malformed(self, uuid: str, data: bytes) -> None:

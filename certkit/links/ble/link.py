@@ -38,7 +38,7 @@ from bleak.exc import BleakError, BleakGATTProtocolError
 from certkit.bench import Bench
 from certkit.checks import LabError
 from certkit.evidence import EvidenceLog
-from certkit.links.base import Link
+from certkit.links.base import Link, LinkStateError
 from certkit.links.ble.adapters import Adapter, BumbleAdapter, adapter_for
 from certkit.links.ble.adverts import Advert, advert_from
 from certkit.links.aio import LoopThread
@@ -168,6 +168,27 @@ class BleLink(Link):
     # ------------------------------------------------------------ state
 
     @property
+    def _found(self) -> Advert:
+        """The DUT as first found: there is one once the link is open."""
+        if self.dut is None:
+            raise LinkStateError("the BLE link has not found the DUT (it is not open)")
+        return self.dut
+
+    @property
+    def _radio(self) -> Adapter:
+        """The adapter the link opened."""
+        if self.adapter is None:
+            raise LinkStateError("the BLE link has no adapter (it is not open)")
+        return self.adapter
+
+    @property
+    def _client(self) -> BleakClient:
+        """The connection to the DUT."""
+        if self.client is None:
+            raise LinkStateError("the BLE link is not connected to the DUT")
+        return self.client
+
+    @property
     def connected(self) -> bool:
         return self.client is not None and self.client.is_connected
 
@@ -188,7 +209,7 @@ class BleLink(Link):
         # bench's radio is gone, whatever the DUT is doing. A DUT that disconnects or stops
         # advertising is its own behaviour and never logged here (see _on_disconnected).
         self.bench_fault("adapter-lost", f"the BLE adapter is gone: "
-                                         f"{self.adapter.lost() or 'its transport closed'}")
+                                         f"{self._radio.lost() or 'its transport closed'}")
 
     def bench_problem(self, thorough: bool = False) -> str | None:
         lost = self.adapter.lost() if self.adapter else None
@@ -270,7 +291,7 @@ class BleLink(Link):
             elif kind == "prefix":
                 candidates.setdefault(advert.address, advert)
 
-        scanner = BleakScanner(on_detect, **self.adapter.scanner_kwargs)
+        scanner = BleakScanner(on_detect, **self._radio.scanner_kwargs)
         await scanner.start()
         try:
             end = loop.time() + timeout
@@ -294,7 +315,7 @@ class BleLink(Link):
     def adverts(self, seconds: float, count: int | None = None) -> list[Advert]:
         """The DUT's advertisements heard within `seconds` (fewer if `count` come first)."""
         self._check_usable()
-        address = self.dut.address
+        address = self._found.address
         started = time.monotonic()
 
         async def collect() -> list[Advert]:
@@ -311,7 +332,7 @@ class BleLink(Link):
                     if count is not None and len(heard) >= count:
                         enough.set()
 
-            scanner = BleakScanner(on_detect, **self.adapter.scanner_kwargs)
+            scanner = BleakScanner(on_detect, **self._radio.scanner_kwargs)
             await scanner.start()
             try:
                 await asyncio.wait_for(enough.wait(), seconds)
@@ -340,7 +361,7 @@ class BleLink(Link):
     def _on_disconnected(self, client: BleakClient) -> None:
         if not self._disconnecting:
             self._dropped = True
-            self.record("<-", f"the DUT {self.dut.address} disconnected")
+            self.record("<-", f"the DUT {self._found.address} disconnected")
 
     def connect(self, timeout: float = CONNECT_TIMEOUT_S) -> float:
         """Connect (with GATT discovery); the time it took in ms. Already connected: 0."""
@@ -351,10 +372,10 @@ class BleLink(Link):
             # It left on its own: look for it before spending a connect timeout on it.
             self._dropped = False
             if not self._still_there():
-                self._lose(f"the DUT {self.dut.address} vanished: it disconnected and has not "
+                self._lose(f"the DUT {self._found.address} vanished: it disconnected and has not "
                            f"advertised for {REDISCOVER_TIMEOUT_S:g} s")
                 raise PeerLost(self.lost)
-        self.record("->", f"connect to {self.dut.address}")
+        self.record("->", f"connect to {self._found.address}")
         started = time.perf_counter()
         try:
             self.loop.run(self._connect(timeout), timeout + 2.0)
@@ -364,21 +385,24 @@ class BleLink(Link):
                               f" ms: {reason}")
             self._check_usable()
             if self._still_there():
-                raise ConnectFailed(f"the DUT {self.dut.address} is advertising but did not "
+                raise ConnectFailed(f"the DUT {self._found.address} is advertising but did not "
                                     f"accept a connection: {reason}") from None
-            self._lose(f"the DUT {self.dut.address} vanished: no connection ({reason}) and no "
+            self._lose(f"the DUT {self._found.address} vanished: no connection ({reason}) and no "
                        f"advertising for {REDISCOVER_TIMEOUT_S:g} s")
             raise PeerLost(self.lost) from None
         elapsed = (time.perf_counter() - started) * 1000
         self.connect_times_ms.append(elapsed)
-        self.record("<-", f"connected to {self.dut.address} in {elapsed:.1f} ms, "
-                          f"MTU {self.client.mtu_size}")
+        self.record("<-", f"connected to {self._found.address} in {elapsed:.1f} ms, "
+                          f"MTU {self._client.mtu_size}")
         self._record_table()
         return elapsed
 
     async def _connect(self, timeout: float) -> None:
-        client = BleakClient(self.dut.device, disconnected_callback=self._on_disconnected,
-                             timeout=timeout, **self.adapter.client_kwargs)
+        device = self._found.device
+        if device is None:  # an advert heard by a scan always carries its device
+            raise LinkStateError("the DUT was found without its BLEDevice")
+        client = BleakClient(device, disconnected_callback=self._on_disconnected,
+                             timeout=timeout, **self._radio.client_kwargs)
         self._disconnecting = False
         await client.connect()
         self.client = client
@@ -394,7 +418,7 @@ class BleLink(Link):
             return
         client = self.client
         self._disconnecting = True
-        self.record("->", f"disconnect from {self.dut.address}")
+        self.record("->", f"disconnect from {self._found.address}")
         started = time.perf_counter()
         try:
             self.loop.run(client.disconnect(), timeout)
@@ -417,7 +441,7 @@ class BleLink(Link):
         self.record("->", "pair (to encrypt the link)")
         started = time.perf_counter()
         try:
-            self.loop.run(self.client.pair(), OP_TIMEOUT_S)
+            self.loop.run(self._client.pair(), OP_TIMEOUT_S)
         except (BleakError, TimeoutError, NotImplementedError) as exc:
             why = f"pairing failed: {type(exc).__name__}: {exc}"
             self.record("<-", why)
@@ -430,7 +454,7 @@ class BleLink(Link):
     def readvertising_after_disconnect(self, limit_s: float) -> float | None:
         """Disconnect, then ms until the DUT is heard advertising again (None: not within limit)."""
         self._check_usable()
-        client, address = self.client, self.dut.address
+        client, address = self.client, self._found.address
         if client is None:
             raise LabError("not connected, so there is no disconnect to time")
 
@@ -445,7 +469,7 @@ class BleLink(Link):
                     if not heard.done() and advert.t >= asked:
                         heard.set_result(advert.t)
 
-            scanner = BleakScanner(on_detect, **self.adapter.scanner_kwargs)
+            scanner = BleakScanner(on_detect, **self._radio.scanner_kwargs)
             await scanner.start()
             try:
                 await client.disconnect()
@@ -476,7 +500,7 @@ class BleLink(Link):
     @property
     def services(self) -> BleakGATTServiceCollection:
         self.ensure_connected()
-        return self.client.services
+        return self._client.services
 
     def char(self, uuid: str) -> BleakGATTCharacteristic | None:
         self.ensure_connected()
@@ -489,7 +513,7 @@ class BleLink(Link):
 
     def _record_table(self) -> None:
         lines = []
-        for service in self.client.services:
+        for service in self._client.services:
             lines.append(f"GATT service {self.label(service.uuid)} (handle {service.handle})")
             for char in service.characteristics:
                 descriptors = ", ".join(uuid_label(d.uuid) for d in char.descriptors)
@@ -512,7 +536,7 @@ class BleLink(Link):
             self.connect()
         started = time.perf_counter()
         try:
-            result = self.loop.run(make(self.client), OP_TIMEOUT_S)
+            result = self.loop.run(make(self._client), OP_TIMEOUT_S)
         except BleakGATTProtocolError as exc:
             error = AttError(int(exc.code))
             elapsed = (time.perf_counter() - started) * 1000
@@ -543,7 +567,7 @@ class BleLink(Link):
         if self._still_there():
             raise NoResponse(f"no response to `{what}` within {OP_TIMEOUT_S:g} s (the DUT "
                              "stayed connected)")
-        self._lose(f"the DUT {self.dut.address} vanished during `{what}`: no response and no "
+        self._lose(f"the DUT {self._found.address} vanished during `{what}`: no response and no "
                    f"advertising for {REDISCOVER_TIMEOUT_S:g} s")
         raise PeerLost(self.lost)
 

@@ -21,9 +21,14 @@ from certkit.links.ble.transport import BleSettings
 
 
 class Advertised(Protocol):
-    address: str
-    name: str | None
-    manufacturer_data: dict[int, bytes]
+    """What `match` reads of an advertisement (read-only: an `Advert` is frozen)."""
+
+    @property
+    def address(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def manufacturer_data(self) -> dict[int, bytes]: ...
 
 
 def criteria(settings: BleSettings, wanted: str | None) -> str:

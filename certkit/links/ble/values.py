@@ -45,11 +45,11 @@ def invalid_value(prop: Property) -> InvalidWrite | None:
         return InvalidWrite(b"\xff\xfe", "ff fe (not UTF-8)")
     if prop.value_list:
         allowed = sorted(entry.value for entry in prop.value_list)
-        for candidate in (allowed[-1] + 1, allowed[0] - 1,
-                          *(v for v in range(allowed[0], allowed[-1]) if v not in allowed)):
-            if _fits(fmt, candidate):
-                return InvalidWrite(encode(fmt, candidate),
-                                    f"{candidate} (not in the value-list {allowed})")
+        for outside in (allowed[-1] + 1, allowed[0] - 1,
+                        *(v for v in range(allowed[0], allowed[-1]) if v not in allowed)):
+            if _fits(fmt, outside):
+                return InvalidWrite(encode(fmt, outside),
+                                    f"{outside} (not in the value-list {allowed})")
         return None
     if prop.value_range:
         low, high, step = prop.value_range

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from jsonschema import Draft202012Validator

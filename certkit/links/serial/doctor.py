@@ -31,7 +31,8 @@ def check_serial(port: str | None, needs: Needs) -> Check:
     try:
         info = os.stat(port)
     except OSError as exc:
-        return failed(needed, "serial", f"--serial {port}: {(exc.strerror or str(exc)).lower()} (ports "
+        why = (exc.strerror or str(exc)).lower()
+        return failed(needed, "serial", f"--serial {port}: {why} (ports "
                        f"present: {shown})", "plug the board in and check the path "
                        "(ls -l /dev/serial/by-id names the boards)")
     if not stat.S_ISCHR(info.st_mode):

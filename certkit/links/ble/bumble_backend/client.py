@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -34,10 +34,13 @@ from bumble.gatt_client import CharacteristicProxy
 from certkit.links.ble.bumble_backend.scanner import resolve_central
 from certkit.links.ble.codec import normalize_uuid
 
+if TYPE_CHECKING:
+    from bleak.assigned_numbers import CharacteristicPropertyName
+
 logger = logging.getLogger(__name__)
 
 MTU = 247
-_PROPERTY_NAMES: dict[Characteristic.Properties, str] = {
+_PROPERTY_NAMES: dict[Characteristic.Properties, CharacteristicPropertyName] = {
     Characteristic.Properties.BROADCAST: "broadcast",
     Characteristic.Properties.READ: "read",
     Characteristic.Properties.WRITE_WITHOUT_RESPONSE: "write-without-response",
@@ -49,7 +52,7 @@ _PROPERTY_NAMES: dict[Characteristic.Properties, str] = {
 }
 
 
-def property_names(properties: int) -> list[str]:
+def property_names(properties: int) -> list[CharacteristicPropertyName]:
     return [name for flag, name in _PROPERTY_NAMES.items() if properties & flag]
 
 
@@ -95,14 +98,16 @@ class BumbleClient(BaseBleakClient):
 
         from certkit.links.ble.bumble_backend.scanner import BumbleScanner
         loop = asyncio.get_running_loop()
-        found = await BleakScanner.find_device_by_address(
+        # bleak hands extra keywords on to the backend; its stubs list only its own.
+        found = await BleakScanner.find_device_by_address(  # type: ignore[call-arg]
             self.address, timeout=max(deadline - loop.time(), 0.0), backend=BumbleScanner,
             bumble=self._central)
         if found is None:
             raise BleakDeviceNotFoundError(self.address, f"Device with address {self.address} "
                                            "was not found.")
         self._device = found
-        return found.details
+        address: hci.Address = found.details  # what BumbleScanner's devices carry
+        return address
 
     async def connect(self, pair: bool, **kwargs: Any) -> None:
         self._central.check()
@@ -180,6 +185,14 @@ class BumbleClient(BaseBleakClient):
                 pass
         await self._drop()
 
+    @property
+    def _gatt(self) -> Peer:
+        """The connected peripheral's GATT server (BleakError when not connected)."""
+        self._require()
+        if self._peer is None:
+            raise BleakError("Not connected")
+        return self._peer
+
     def _require(self) -> Connection:
         self._central.check()
         if self._connection is None:
@@ -229,23 +242,23 @@ class BumbleClient(BaseBleakClient):
 
     async def read_gatt_char(self, characteristic: BleakGATTCharacteristic, *,
                              use_cached: bool = False, **kwargs: Any) -> bytearray:
-        return bytearray(await self._att(self._peer.read_value(characteristic.obj)))
+        return bytearray(await self._att(self._gatt.read_value(characteristic.obj)))
 
     async def read_gatt_descriptor(self, descriptor: BleakGATTDescriptor, *,
                                    use_cached: bool = False, **kwargs: Any) -> bytearray:
-        return bytearray(await self._att(self._peer.read_value(descriptor.obj)))
+        return bytearray(await self._att(self._gatt.read_value(descriptor.obj)))
 
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: Any,
                               response: bool) -> None:
-        await self._att(self._peer.write_value(characteristic.obj, bytes(data),
+        await self._att(self._gatt.write_value(characteristic.obj, bytes(data),
                                                with_response=response))
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
-        await self._att(self._peer.write_value(descriptor.obj, bytes(data), with_response=True))
+        await self._att(self._gatt.write_value(descriptor.obj, bytes(data), with_response=True))
 
     async def start_notify(self, characteristic: BleakGATTCharacteristic,
                            callback: NotifyCallback, **kwargs: Any) -> None:
-        proxy: CharacteristicProxy = characteristic.obj
+        proxy: CharacteristicProxy[Any] = characteristic.obj
         if not proxy.properties & (Characteristic.Properties.NOTIFY
                                    | Characteristic.Properties.INDICATE):
             raise BleakError(f"characteristic {characteristic.uuid} does not notify or indicate")
@@ -254,8 +267,8 @@ class BumbleClient(BaseBleakClient):
             callback(bytearray(value))
 
         self._subscriptions[characteristic.handle] = deliver
-        await self._att(self._peer.subscribe(proxy, deliver))
+        await self._att(self._gatt.subscribe(proxy, deliver))
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         deliver = self._subscriptions.pop(characteristic.handle, None)
-        await self._att(self._peer.unsubscribe(characteristic.obj, deliver))
+        await self._att(self._gatt.unsubscribe(characteristic.obj, deliver))
