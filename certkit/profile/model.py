@@ -155,8 +155,8 @@ class Device:
 class Transports:
     """The declared transports' settings (each transport's own type, from its
     `parse_settings`), by transport name in the registry's order. `transports.mqtt` reads
-    one transport's settings (None when not declared); `dataclasses.replace(transports,
-    mqtt=...)` changes one."""
+    one transport's settings (None when not declared); `Transports(transports.by_name,
+    mqtt=...)` changes one (as `dataclasses.replace` does, in a form type checkers accept)."""
 
     by_name: dict[str, Any]
 
