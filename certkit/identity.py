@@ -51,6 +51,17 @@ def observe(transport: str, opened: Any, profile: Profile) -> dict[str, str]:
     return found
 
 
+def unconfirmed(expected: dict[str, str], observed: dict[str, dict[str, str]],
+                read_over: set[str]) -> list[str]:
+    """Each identity field the bench names that no transport the run read reported: the unit
+    may be another one, so a run that read the DUT's identity cannot vouch for it."""
+    if not read_over:  # no link opened (a design-only run): there was no unit to confirm
+        return []
+    over = ", ".join(sorted(read_over))
+    return [f"{key} {want!r} was never reported (identity read over {over})"
+            for key, want in sorted(expected.items()) if not observed.get(key)]
+
+
 def mismatches(expected: dict[str, str], observed: dict[str, str]) -> list[str]:
     """Each identity field the unit reports otherwise than expected: 'KEY expected X,
     observed Y'."""

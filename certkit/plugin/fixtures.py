@@ -124,6 +124,7 @@ def _check_identity(session: pytest.Session, run: CertkitRun, transport: str,
     except Exception as exc:  # a bench or harness problem, never the DUT's fail
         raise LabError(f"the DUT's identity could not be read over {transport}: "
                        f"{type(exc).__name__}: {exc}") from exc
+    run.identity_read_over.add(transport)
     for key, value in observed.items():
         run.record.observe(key, value, transport)
     run.evidence.note(f"identity over {transport}: " + ", ".join(

@@ -100,6 +100,7 @@ class CertkitRun:
         self.refusals: list[str] = []       # why collected tests cannot run (file:line: what)
         self.refused = False                # the run was refused at collection: nothing ran
         self.wrong_unit: str | None = None  # the identity check found another unit (a stop)
+        self.identity_read_over: set[str] = set()  # the transports the unit's identity was read on
         self.filed = 0                      # the evidence filed under instances so far (a mark)
         self.write_fault: str | None = None  # why the run could not write its results
 
@@ -344,6 +345,9 @@ class CertkitRun:
             self.record.stop_reason = f"the run could not write its results: {self.write_fault}"
         elif self.wrong_unit:
             self.record.stop_reason = self.wrong_unit
+        elif unconfirmed := self.unconfirmed_identity():
+            self.record.stop_reason = ("bench error: the unit was not confirmed as the one the "
+                                       "bench names: " + "; ".join(unconfirmed))
         elif self.watchdog is not None and self.watchdog.expired:
             self.record.stop_reason = (f"the run passed its overall bound of "
                                        f"{self.watchdog.seconds:g} s and was stopped")
@@ -356,6 +360,12 @@ class CertkitRun:
         except OSError as exc:  # the verdict.json of the last instance, if any, stays
             operator_line(f"certkit: the run's results could not be written to {self.out}: "
                           f"{exc.strerror}", problem=True)
+
+    def unconfirmed_identity(self) -> list[str]:
+        from certkit.identity import expected_identity, unconfirmed
+
+        expected = expected_identity(self.bench.identity, self.profile) if self.profile else {}
+        return unconfirmed(expected, self.record.observed, self.identity_read_over)
 
     def write_session_outputs(self, session: pytest.Session) -> None:
         try:  # what the verdict does not rest on: not written, the verdict still is

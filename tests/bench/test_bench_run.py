@@ -173,6 +173,24 @@ def test_single_run_identity_mismatch_judges_no_rule(tmp_path: Path):
     assert verdict["bench"]["identity"] == "serial-number=O1-7777"
 
 
+def test_an_identity_no_opened_link_reports_is_not_taken_as_confirmed(tmp_path: Path):
+    # Only the serial link opens (SER rules); the MQTT device id the bench names is never read.
+    rules = ("--rules", "SER-00[1-3]")
+    named = ("--identity", "serial-number=O1-0001")
+    unread = certkit("run", PROFILES / "acme.outlet.o1.yaml", "--emulate", *named,
+                     "--identity", "device-id=acme-o1-0001", *rules, "--out", tmp_path / "a",
+                     timeout=90)
+    assert unread.code == 3, unread.stdout + unread.stderr
+    assert read_verdict(tmp_path / "a")["stop_reason"] == (
+        "bench error: the unit was not confirmed as the one the bench names: device-id "
+        "'acme-o1-0001' was never reported (identity read over serial)")
+    confirmed = certkit("run", PROFILES / "acme.outlet.o1.yaml", "--emulate", *named, *rules,
+                        "--out", tmp_path / "b", timeout=90)
+    verdict = read_verdict(tmp_path / "b")
+    assert verdict["stop_reason"] is None, confirmed.stdout + confirmed.stderr
+    assert verdict["dut"]["observed"]["serial-number"] == {"serial": "O1-0001"}
+
+
 def test_example_lab_certifies_the_five_examples_at_once(tmp_path: Path):
     out = tmp_path / "lab"
     result = certkit("run", "--bench", PROFILES / "lab.bench.yaml", "--out", out, *RULES,
