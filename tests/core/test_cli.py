@@ -6,7 +6,9 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import KETTLE, ROOT, certkit
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE, ROOT
+from tests.support.results import read_verdict
 
 
 def test_rules_lists_the_whole_catalogue():
@@ -68,7 +70,7 @@ def test_pytest_runs_a_certification_through_the_entry_point(tmp_path):
         capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "VERDICT: CERTIFIED" in proc.stdout
-    verdict = json.loads((tmp_path / "verdict.json").read_text("utf-8"))
+    verdict = read_verdict(tmp_path)
     assert len(verdict["rules"]) == 12
 
 

@@ -27,7 +27,7 @@ from certkit.design import DESIGN_RULES, LintResult, lint_text
 from certkit.design.findings import Finding
 from certkit.standard.catalogue import catalogue
 from tests.support.cli import CliResult, certkit
-from tests.support.paths import PROFILES
+from tests.support.paths import KETTLE, PROFILES
 
 EXAMPLES = sorted(p for p in PROFILES.glob("*.yaml")
                   if not p.name.endswith(".bench.yaml"))  # a bench of them, not a device
@@ -185,8 +185,8 @@ def _source(stem: str) -> Source:
 
 @pytest.fixture(scope="session")
 def kettle() -> Kettle:
-    source = _source("acme.kettle.k1")
-    return Kettle(source.text, source.name)
+    """The kettle as text to edit (here only: elsewhere `kettle` is the typed profile)."""
+    return Kettle(KETTLE.read_text(encoding="utf-8"), KETTLE.name)
 
 
 @pytest.fixture(scope="session")

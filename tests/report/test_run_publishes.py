@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import io
-import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -133,7 +132,7 @@ def test_the_summary_file_is_what_certkit_report_writes(mqtt_run, tmp_path: Path
     result = certkit("report", out, "--summary-only")
     assert result.code == 0, result.stderr
     assert (out / "summary.md").read_text("utf-8") == written
-    assert json.loads((out / "verdict.json").read_text("utf-8"))["verdict"] == "NOT CERTIFIED"
+    assert read_verdict(out)["verdict"] == "NOT CERTIFIED"
 
 
 def test_a_profile_that_fails_lint_is_annotated_on_its_lines(tmp_path: Path) -> None:

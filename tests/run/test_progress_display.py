@@ -14,7 +14,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -31,8 +30,9 @@ from certkit.report.progress import (
     transport_of,
     typical_s,
 )
-from tests.conftest import KETTLE, ROOT, certkit
 from tests.report.test_html_report import ARTIFACTS
+from tests.support.cli import certkit, certkit_command
+from tests.support.paths import KETTLE, ROOT
 
 TMUX = shutil.which("tmux")
 SELECTION = ("--rules", "SER-00[12]", "--rules", "MQT-001")
@@ -51,9 +51,9 @@ def terminal_run(tmp_path) -> list[str]:
     if TMUX is None:
         pytest.fail("tmux is needed for this test (dev/test installs it)")
     session = f"certkit-progress-{uuid.uuid4().hex[:8]}"
-    command = " ".join(shlex.quote(str(a)) for a in (
-        sys.executable, "-m", "certkit", "run", KETTLE, "--emulate", "--fault",
-        "serial:wrong-model", *SELECTION, "--out", tmp_path / "out"))
+    command = shlex.join(certkit_command("run", KETTLE, "--emulate", "--fault",
+                                         "serial:wrong-model", *SELECTION,
+                                         "--out", tmp_path / "out"))
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in os.environ.items()
                    if k in ("PATH", "HOME", "PYTHONPATH", "VIRTUAL_ENV") or k.startswith("CERTKIT"))
     script = f"cd {shlex.quote(str(ROOT))} && env {env} TERM=xterm {command}; echo CERTKIT-EXIT=$?"
