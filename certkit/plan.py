@@ -16,12 +16,14 @@ import fnmatch
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from certkit.profile.model import Action, Event, Profile, Property
 from certkit.standard.catalogue import Catalogue, Rule
 from certkit.transports import Condition, transports
 
 Target = Property | Action | Event | str | None
+_Kind = TypeVar("_Kind", Property, Action, Event, str)
 
 
 def _declares(transport: str) -> Condition:
@@ -100,6 +102,13 @@ class Instance:
 
     def __repr__(self) -> str:
         return self.id
+
+    def target_as(self, kind: type[_Kind]) -> _Kind:
+        """The target, as the kind the rule is checked per (a property, an action, a
+        transport's name): a rule asking for another kind is the harness's fault."""
+        if not isinstance(self.target, kind):
+            raise TypeError(f"{self.id} is checked for {self.target!r}, not a {kind.__name__}")
+        return self.target
 
 
 def _exposing(prop: Property, profile: Profile) -> list[str]:

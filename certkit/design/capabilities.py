@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from fractions import Fraction
+from typing import Any
 
 from certkit.design.findings import Reporter
 from certkit.profile.yaml12 import Path
@@ -32,19 +33,19 @@ ITEM_KINDS = (("properties", "piid"), ("actions", "aiid"), ("events", "eiid"))
 _SINGULAR = {"properties": "property", "actions": "action", "events": "event"}
 
 
-def services(data: dict) -> Iterator[tuple[Path, dict]]:
+def services(data: dict[str, Any]) -> Iterator[tuple[Path, dict[str, Any]]]:
     for i, service in enumerate(data["services"]):
         yield ("services", i), service
 
 
-def items(data: dict, kind: str) -> Iterator[tuple[Path, dict, dict]]:
+def items(data: dict[str, Any], kind: str) -> Iterator[tuple[Path, dict[str, Any], dict[str, Any]]]:
     """(path, item, its service) for every property, action or event."""
     for spath, service in services(data):
         for j, item in enumerate(service.get(kind) or ()):
             yield spath + (kind, j), item, service
 
 
-def check_device_information(data: dict, report: Reporter) -> None:
+def check_device_information(data: dict[str, Any], report: Reporter) -> None:
     """DSN-003: service 1 is device-information with its four string, read-only properties."""
     found = [(p, s) for p, s in services(data) if s["siid"] == DEVICE_INFORMATION_SIID]
     if not found:
@@ -72,7 +73,7 @@ def check_device_information(data: dict, report: Reporter) -> None:
                                                    f"not {prop['access']}")
 
 
-def check_names_and_iids(data: dict, report: Reporter) -> None:
+def check_names_and_iids(data: dict[str, Any], report: Reporter) -> None:
     """DSN-004: names follow the pattern; iids are in 1..255 and unique in their scope."""
 
     def name_ok(where: Path, name: str, what: str) -> None:
@@ -106,7 +107,7 @@ def _fraction(number: float) -> Fraction:
     return Fraction(str(number))
 
 
-def _check_range(where: Path, fmt: str, value_range: list, report: Reporter) -> None:
+def _check_range(where: Path, fmt: str, value_range: list[Any], report: Reporter) -> None:
     low, high, step = value_range
     where = where + ("value-range",)
     if fmt in INTEGER_BOUNDS:
@@ -130,7 +131,7 @@ def _check_range(where: Path, fmt: str, value_range: list, report: Reporter) -> 
                                      f"= {float(steps):g} is not a whole number")
 
 
-def _check_list(where: Path, fmt: str, value_list: list, report: Reporter) -> None:
+def _check_list(where: Path, fmt: str, value_list: list[Any], report: Reporter) -> None:
     where = where + ("value-list",)
     if not 1 <= len(value_list) <= VALUE_LIST_MAX:
         report("DSN-005", where, f"a value-list has 1..{VALUE_LIST_MAX} entries, "
@@ -151,7 +152,7 @@ def _check_list(where: Path, fmt: str, value_list: list, report: Reporter) -> No
                    f"{descriptions[entry['description']]} times")
 
 
-def check_formats(data: dict, report: Reporter) -> None:
+def check_formats(data: dict[str, Any], report: Reporter) -> None:
     """DSN-005: formats, value-ranges and value-lists are valid and fit together."""
     for where, prop, _ in items(data, "properties"):
         fmt = prop["format"]
@@ -177,7 +178,7 @@ def check_formats(data: dict, report: Reporter) -> None:
             _check_list(where, fmt, prop["value-list"], report)
 
 
-def check_units(data: dict, report: Reporter) -> None:
+def check_units(data: dict[str, Any], report: Reporter) -> None:
     """DSN-006: units come from the standard's list and sit on numeric properties."""
     for where, prop, _ in items(data, "properties"):
         if "unit" not in prop:
@@ -190,7 +191,7 @@ def check_units(data: dict, report: Reporter) -> None:
             report("DSN-006", where + ("unit",), f"a {prop['format']!r} property has no unit")
 
 
-def check_access(data: dict, report: Reporter) -> None:
+def check_access(data: dict[str, Any], report: Reporter) -> None:
     """DSN-007: notify implies read; action and event piids exist in the service."""
     for where, prop, _ in items(data, "properties"):
         if "notify" in prop["access"] and "read" not in prop["access"]:
@@ -206,7 +207,7 @@ def check_access(data: dict, report: Reporter) -> None:
                                f"{service['siid']} ({service['name']}) does not declare")
 
 
-def check_sizes(data: dict, report: Reporter) -> None:
+def check_sizes(data: dict[str, Any], report: Reporter) -> None:
     """DSN-010 (R): at most 16 services, 32 properties, 16 actions, 16 events per service."""
     limits = catalogue().get("DSN-010").limits
     if len(data["services"]) > limits["services"].value:
@@ -221,7 +222,7 @@ def check_sizes(data: dict, report: Reporter) -> None:
                                                    f"{kind}, recommended at most {limit:g}")
 
 
-def check_secrets(data: dict, report: Reporter) -> None:
+def check_secrets(data: dict[str, Any], report: Reporter) -> None:
     """SEC-001: no secret-looking property is readable or notified."""
     for where, prop, _ in items(data, "properties"):
         segments = set(prop["name"].split("-")) & SECRET_SEGMENTS

@@ -3,6 +3,8 @@ DSN-001, DSN-002, DSN-008, DSN-009, DSN-011 and DSN-012."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from certkit.design.capabilities import services
 from certkit.design.findings import Reporter
 from certkit.profile.yaml12 import Path
@@ -17,13 +19,14 @@ from certkit.standard.ecs1 import (
 from certkit.transports import transports
 
 
-def family(prop: dict) -> str:
-    if prop["format"] in ("bool", "string"):
-        return prop["format"]
+def family(prop: dict[str, Any]) -> str:
+    fmt: str = prop["format"]
+    if fmt in ("bool", "string"):
+        return fmt
     return "value-list" if "value-list" in prop else "numeric"
 
 
-def check_model(data: dict, report: Reporter) -> None:
+def check_model(data: dict[str, Any], report: Reporter) -> None:
     """DSN-001: model is vendor.category.version, at most 23 characters."""
     model = data["device"]["model"]
     limit = int(catalogue().get("DSN-001").limits["model-length"].value)
@@ -35,7 +38,8 @@ def check_model(data: dict, report: Reporter) -> None:
                                                f"at most {limit} allowed")
 
 
-def _match_row(row: Capability, prop: dict, where: Path, report: Reporter, required: bool) -> None:
+def _match_row(row: Capability, prop: dict[str, Any], where: Path, report: Reporter,
+               required: bool) -> None:
     kind = "required" if required else "optional"
     problems = []
     if row.format and prop["format"] != row.format:
@@ -57,7 +61,7 @@ def _match_row(row: Capability, prop: dict, where: Path, report: Reporter, requi
                                  f"{'; '.join(problems)}; its row is: {row.describe()}")
 
 
-def _check_service(row: ServiceRow, data: dict, report: Reporter, required: bool,
+def _check_service(row: ServiceRow, data: dict[str, Any], report: Reporter, required: bool,
                    why: str, cause: Path = ("device", "category")) -> None:
     """Check one service row; a missing required service is reported at `cause`."""
     found = [(p, s) for p, s in services(data) if s["name"] == row.name]
@@ -84,7 +88,7 @@ def _check_service(row: ServiceRow, data: dict, report: Reporter, required: bool
             _match_row(cap, props[cap.name][1], props[cap.name][0], report, required=False)
 
 
-def check_category(data: dict, report: Reporter) -> None:
+def check_category(data: dict[str, Any], report: Reporter) -> None:
     """DSN-002: the category is known and its capabilities are present and right."""
     device = data["device"]
     registry = categories()
@@ -103,7 +107,7 @@ def check_category(data: dict, report: Reporter) -> None:
         _check_service(battery, data, report, False, "")
 
 
-def check_names(data: dict, report: Reporter) -> None:
+def check_names(data: dict[str, Any], report: Reporter) -> None:
     """DSN-008: the localized name has en and zh-CN."""
     names = data["device"]["name"]
     for locale in ("en", "zh-CN"):
@@ -111,7 +115,7 @@ def check_names(data: dict, report: Reporter) -> None:
             report("DSN-008", ("device", "name"), f"device.name has no {locale!r} entry")
 
 
-def check_versions(data: dict, report: Reporter) -> None:
+def check_versions(data: dict[str, Any], report: Reporter) -> None:
     """DSN-009: firmware is semantic versioning; mcu-version is 4 digits with serial."""
     device = data["device"]
     if not SEMVER_RE.fullmatch(device["firmware"]):
@@ -129,13 +133,13 @@ def check_versions(data: dict, report: Reporter) -> None:
                f"mcu-version {mcu!r} is not exactly 4 digits")
 
 
-def _reachable_siids(data: dict) -> set[int]:
+def _reachable_siids(data: dict[str, Any]) -> set[int]:
     declared = data["transports"]
     return {siid for name, transport in transports().items() if name in declared
             for siid in transport.document_siids(declared[name], data)}
 
 
-def check_transports(data: dict, report: Reporter) -> None:
+def check_transports(data: dict[str, Any], report: Reporter) -> None:
     """DSN-011: transport settings are coherent."""
     declared = data["transports"]
     known = transports()
@@ -150,7 +154,7 @@ def check_transports(data: dict, report: Reporter) -> None:
     _check_reachable(data, report)
 
 
-def _check_reachable(data: dict, report: Reporter) -> None:
+def _check_reachable(data: dict[str, Any], report: Reporter) -> None:
     registry = categories()
     category = registry.get(data["device"]["category"])
     rows = list(category.services) if category else []
@@ -164,7 +168,7 @@ def _check_reachable(data: dict, report: Reporter) -> None:
                                     "but no declared transport exposes it")
 
 
-def check_timing(data: dict, report: Reporter) -> None:
+def check_timing(data: dict[str, Any], report: Reporter) -> None:
     """DSN-012: timing overrides may only tighten the section 10 limits."""
     for key, value in (data.get("timing") or {}).items():
         limit = TIMING_LIMITS_MS[key]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
 from certkit.design.findings import Reporter
 from certkit.design.schema import SchemaError, SchemaValidator
-from certkit.profile.yaml12 import Document, YamlError, load_yaml
+from certkit.profile.yaml12 import Document, Path, YamlError, load_yaml
 from certkit.standard import Standard, UnknownStandard, builtin, standard, standards
 
 _JSON_TYPES = {
@@ -19,13 +20,13 @@ _JSON_TYPES = {
 
 
 @functools.cache
-def profile_schema() -> dict:
+def profile_schema() -> dict[str, Any]:
     """The shipped schema, its `transports` made of the registered transports' fragments
     (the shipped file holds certkit's own, for editors)."""
     from certkit.transports import transports
 
     text = resources.files("certkit.profile").joinpath("profile.schema.json").read_text("utf-8")
-    schema = json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
     schema["$defs"]["transports"]["properties"] = {
         name: transport.profile_schema for name, transport in transports().items()}
     return schema
@@ -37,7 +38,8 @@ def _strict_validator() -> Any:
     schemas other than the profile's (waivers); imported only when asked for."""
     from jsonschema import Draft202012Validator, validators
 
-    return validators.extend(
+    # types-jsonschema declares extend() without annotations.
+    return validators.extend(  # type: ignore[no-untyped-call]
         Draft202012Validator,
         type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
             "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)),
@@ -71,19 +73,19 @@ def parse(text: str, report: Reporter) -> Document | None:
     return document
 
 
-def _pointer(path) -> str:
+def _pointer(path: Iterable[object]) -> str:
     return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
-def describe_schema_error(error: SchemaError | Any) -> list[tuple[tuple, str, bool]]:
+def describe_schema_error(error: SchemaError | Any) -> list[tuple[Path, str, bool]]:
     """(path, message, point at the key?) for one schema error (ours or jsonschema's)."""
     path = tuple(error.absolute_path)
     where = _pointer(path)
     if error.validator == "additionalProperties":
         allowed = set(error.schema.get("properties", {}))
         return [
-            (path + (key,), f"{_pointer(path + (key,))}: unknown key {key!r} "
-                            f"(allowed here: {', '.join(sorted(allowed)) or 'none'})", True)
+            (path + (key,), (f"{_pointer(path + (key,))}: unknown key {key!r} "
+                             f"(allowed here: {', '.join(sorted(allowed)) or 'none'})"), True)
             for key in error.instance if key not in allowed
         ]
     if error.validator == "required":
@@ -111,7 +113,7 @@ def check_schema(document: Document, report: Reporter) -> bool:
     return not errors
 
 
-def check_versions(data: dict, report: Reporter) -> bool:
+def check_versions(data: dict[str, Any], report: Reporter) -> bool:
     """PRF-003: the profile format and the standard are ones certkit supports. The standard
     the profile names becomes the report's (its design checks, its levels)."""
     clean = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from certkit.profile.yaml12 import Document, Path, Position
 from certkit.standard import BUILTIN, Standard, builtin
@@ -28,7 +29,7 @@ class Finding:
     def text(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: {severity(self.level)}: {self.rule} {self.message}"
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -56,4 +57,4 @@ class Reporter:
 
 
 # A design check reads the profile's plain data and reports what is wrong.
-DesignCheck = Callable[[dict, Reporter], None]
+DesignCheck = Callable[[dict[str, Any], Reporter], None]

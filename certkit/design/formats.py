@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path, PurePath
+from typing import Any
 
 from certkit.design.findings import Finding, severity
 
@@ -21,7 +22,8 @@ def _artifact_uri(path: str) -> str:
     return Path(path).absolute().as_uri() if pure.is_absolute() else pure.as_posix()
 
 
-def sarif_log(findings: Iterable[Finding], unreadable: dict[str, str], version: str) -> dict:
+def sarif_log(findings: Iterable[Finding], unreadable: dict[str, str],
+              version: str) -> dict[str, Any]:
     """One SARIF run: the rules that have findings, a result per finding, and a
     notification per profile that could not be read (`unreadable`: path -> reason)."""
     from certkit.standard import BUILTIN, standard

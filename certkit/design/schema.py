@@ -9,9 +9,11 @@ Integers are strict: `2.0` and `true` are not integers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from certkit.profile.yaml12 import Path
 
 # Keywords that say nothing about validity.
 ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples",
@@ -29,8 +31,8 @@ class SchemaError:
     validator: str  # the keyword
     validator_value: Any
     instance: Any
-    schema: dict
-    absolute_path: tuple
+    schema: dict[str, Any]
+    absolute_path: Path
     message: str
 
 
@@ -42,7 +44,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-TYPES = {
+TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
     "string": lambda v: isinstance(v, str),
@@ -61,11 +63,11 @@ def _same(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return a == b
+    return bool(a == b)
 
 
 class SchemaValidator:
-    def __init__(self, schema: dict) -> None:
+    def __init__(self, schema: dict[str, Any]) -> None:
         self.root = schema
         self._check_keywords(schema)
 
@@ -81,18 +83,19 @@ class SchemaValidator:
         for name in ("items", "additionalProperties"):
             self._check_keywords(schema.get(name))
 
-    def _resolve(self, ref: str) -> dict:
+    def _resolve(self, ref: str) -> dict[str, Any]:
         if not ref.startswith("#/"):
             raise ValueError(f"only local references are supported, not {ref!r}")
         node: Any = self.root
         for part in ref[2:].split("/"):
             node = node[part.replace("~1", "/").replace("~0", "~")]
-        return node
+        resolved: dict[str, Any] = node
+        return resolved
 
     def iter_errors(self, instance: Any) -> Iterator[SchemaError]:
         yield from self._errors(instance, self.root, ())
 
-    def _errors(self, value: Any, schema: dict, path: tuple) -> Iterator[SchemaError]:
+    def _errors(self, value: Any, schema: dict[str, Any], path: Path) -> Iterator[SchemaError]:
         for keyword, expected in schema.items():
             if keyword in ANNOTATIONS:
                 continue
@@ -128,7 +131,7 @@ class SchemaValidator:
                 yield self._error(keyword, expected, value, schema, path, message)
 
     @staticmethod
-    def _error(keyword: str, expected: Any, value: Any, schema: dict, path: tuple,
+    def _error(keyword: str, expected: Any, value: Any, schema: dict[str, Any], path: Path,
                message: str) -> SchemaError:
         return SchemaError(keyword, expected, value, schema, path, message)
 

@@ -10,17 +10,19 @@ vanished when that was not the point of the rule) -> `LabError`, an `error`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from certkit.checks import RuleFailure, not_applicable
+from certkit.checks import LabError, RuleFailure, not_applicable
 from certkit.links.ble import codec
 from certkit.links.ble.errors import AttError, NoResponse
 from certkit.plan import Instance
 from certkit.profile.model import Property
 
 if TYPE_CHECKING:  # bleak, bumble and bthome-ble load only when a BLE rule runs
+    from certkit.links.base import Link
     from certkit.links.ble.adverts import Advert
     from certkit.links.ble.link import BleLink
 
@@ -67,13 +69,25 @@ class Problems:
 
 
 @pytest.fixture
-def ble(link: Any, dut_identity: Any, rule_instance: Instance) -> BleLink:
+def ble(link: Callable[[str], Link], dut_identity: Callable[[str, str, str], None],
+        rule_instance: Instance) -> BleLink:
     """The BLE link, opened once per run (after checking the instance applies)."""
+    from certkit.links.ble.link import BleLink
+
     if not rule_instance.applies:
         not_applicable(rule_instance.reason)
     dut = link("ble")
-    dut_identity("ble-address", dut.dut.address, "ble")
+    if not isinstance(dut, BleLink):
+        raise LabError(f"the BLE rules need certkit's BLE link, not {type(dut).__name__}")
+    dut_identity("ble-address", found(dut).address, "ble")
     return dut
+
+
+def found(ble: BleLink) -> Advert:
+    """The DUT as the link first found it (an open link has found it)."""
+    if ble.dut is None:
+        raise LabError("the BLE link has not found the DUT (it is not open)")
+    return ble.dut
 
 
 def constraints(prop: Property) -> str:
@@ -149,4 +163,4 @@ def restore(ble: BleLink, uuid: str, data: bytes | None) -> None:
 
 
 def listen(ble: BleLink) -> list[Advert]:
-    return ble.adverts(ADVERT_WINDOW_S, count=ADVERT_COUNT) or [ble.dut]
+    return ble.adverts(ADVERT_WINDOW_S, count=ADVERT_COUNT) or [found(ble)]

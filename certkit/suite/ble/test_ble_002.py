@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from certkit.checks import LabError
 from certkit.evidence import EvidenceLog
 from certkit.links.ble import codec
 from certkit.profile.model import Profile, Property
@@ -32,13 +33,13 @@ def test_ble_002_bthome_service_data(ble: BleLink, profile: Profile, evidence: E
 
     settings = profile.transports.ble
     heard = listen(ble)
-    with_bthome = [a for a in heard if service_data16(a, codec.BTHOME_UUID16) is not None]
+    with_bthome = [(a, data) for a in heard
+                   if (data := service_data16(a, codec.BTHOME_UUID16)) is not None]
     if not with_bthome:
         services = ", ".join(codec.uuid_label(u) for u in heard[-1].service_data) or "none"
         raise Mismatch("advertising", "BTHome v2 service data (UUID 0xFCD2)",
                        f"no BTHome service data (service data: {services})")
-    advert = with_bthome[-1]
-    payload = service_data16(advert, codec.BTHOME_UUID16)
+    advert, payload = with_bthome[-1]
     reading = bthome.decode(payload, address=advert.address, name=advert.name)
     evidence.note(f"BTHome payload {codec.hexdump(payload)}; bthome-ble "
                   f"{'accepts' if reading.accepted else 'rejects'} it: "
@@ -64,6 +65,9 @@ def test_ble_002_bthome_service_data(ble: BleLink, profile: Profile, evidence: E
     problems = Problems()
     for declared in settings.bthome:
         prop = profile.property(declared.siid, declared.piid)
+        if prop is None:  # the design checks (DSN) let no such profile through
+            raise LabError(f"transports.ble.bthome names no property {declared.siid}."
+                           f"{declared.piid}")
         obj = reading.first(declared.object_id)
         subject = f"BTHome object 0x{declared.object_id:02X} ({prop.label})"
         if obj is None:

@@ -40,14 +40,14 @@ def test_ble_004_gatt_table_matches_profile(ble: BleLink, profile: Profile) -> N
             if observed != expected:
                 problems.add(f"{ble.label(uuid)} properties", property_list(expected),
                              property_list(observed))
-    for service in services:
-        kinds = [("service", service.uuid)]
-        for char in service.characteristics:
+    for gatt_service in services:
+        kinds = [("service", gatt_service.uuid)]
+        for char in gatt_service.characteristics:
             kinds.append(("characteristic", char.uuid))
             kinds += [("descriptor", d.uuid) for d in char.descriptors]
         for kind, uuid in kinds:
             if codec.under_ecosystem_base(uuid) and codec.normalize_uuid(uuid) not in declared:
                 problems.add(codec.normalize_uuid(uuid),
                              "nothing undeclared under the ecosystem UUID base",
-                             f"an undeclared {kind} in service {service.uuid}")
+                             f"an undeclared {kind} in service {gatt_service.uuid}")
     problems.raise_any()

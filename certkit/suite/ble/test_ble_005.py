@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # bleak, bumble and bthome-ble load only when a BLE rule runs
 @pytest.mark.certkit_rule("BLE-005")
 def test_ble_005_reads_valid_values(ble: BleLink, rule_instance: Instance,
                                     evidence: EvidenceLog) -> None:
-    prop: Property = rule_instance.target
+    prop = rule_instance.target_as(Property)
     uuid = require_char(ble, prop, "readable")
     label = ble.label(uuid)
     data = read(ble, uuid)

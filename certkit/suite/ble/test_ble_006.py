@@ -24,7 +24,7 @@ ATT_INVALID_LENGTH = 0x0D
 @pytest.mark.certkit_rule("BLE-006")
 def test_ble_006_accepts_valid_writes_only(ble: BleLink, rule_instance: Instance,
                                            evidence: EvidenceLog) -> None:
-    prop: Property = rule_instance.target
+    prop = rule_instance.target_as(Property)
     uuid = require_char(ble, prop, "writable")
     label = ble.label(uuid)
     pairing = ble.secure()

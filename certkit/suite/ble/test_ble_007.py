@@ -38,7 +38,7 @@ def test_ble_007_notifies_changes(ble: BleLink, rule_instance: Instance, limit_m
                                   operator: Operator) -> None:
     """C-1: only a change certkit causes (its own write), or the operator causes when
     certkit cannot, is timed; nothing waits for the device to change a value by itself."""
-    prop: Property = rule_instance.target
+    prop = rule_instance.target_as(Property)
     why_not = cannot_change(prop, profile)
     if why_not and not operator.present:  # the plan makes no such instance; nor a hand-made
         not_applicable(f"{why_not}, and the run has no operator to cause one")
@@ -46,9 +46,9 @@ def test_ble_007_notifies_changes(ble: BleLink, rule_instance: Instance, limit_m
     label = ble.label(uuid)
     limit = limit_ms("notify-ms")
     char = ble.char(uuid)
-    if "notify" not in char.properties:
+    if char is None or "notify" not in char.properties:  # require_char found it
         raise Mismatch(label, "a characteristic that notifies",
-                       f"properties {property_list(char.properties)}")
+                       f"properties {property_list(char.properties if char else [])}")
     if why_not:
         notified_after_operator_change(ble, prop, uuid, limit, operator, why_not, evidence)
         return

@@ -26,18 +26,15 @@ def test_ble_009_battery_service(ble: BleLink, profile: Profile, evidence: Evide
         raise Mismatch("Battery Service", "a Battery Level characteristic (0x2A19)", "none")
     prop = next((p for p in profile.properties_on("ble")
                  if p.service == "battery" and p.name == "battery-level"), None)
+    if prop is None:
+        level = _battery_level(ble, level_uuid)
+        if not 0 <= level <= 100:
+            raise Mismatch("0x2A19 Battery Level", "a percentage 0..100", str(level), "read")
+        evidence.note(f"battery-level is not exposed over BLE; 0x2A19 reads {level} %")
+        return
     observed = []
     for _ in range(3):  # both values may move between the two reads: agree once is enough
-        data = read(ble, level_uuid)
-        try:
-            level = codec.decode("uint8", data)
-        except codec.DecodeError as exc:
-            raise Mismatch("0x2A19 Battery Level", "a uint8 percentage", str(exc), "read") from None
-        if prop is None:
-            if not 0 <= level <= 100:
-                raise Mismatch("0x2A19 Battery Level", "a percentage 0..100", str(level), "read")
-            evidence.note(f"battery-level is not exposed over BLE; 0x2A19 reads {level} %")
-            return
+        level = _battery_level(ble, level_uuid)
         if ble.char(uuid_of(prop)) is None:
             raise Mismatch(ble.label(uuid_of(prop)), "a characteristic to compare with",
                            "none in the GATT table (see BLE-004)")
@@ -48,3 +45,12 @@ def test_ble_009_battery_service(ble: BleLink, profile: Profile, evidence: Evide
             return
     raise Mismatch("0x2A19 Battery Level", f"the value of {prop.label}",
                    "; ".join(observed), "read")
+
+
+def _battery_level(ble: BleLink, level_uuid: str) -> int:
+    data = read(ble, level_uuid)
+    try:
+        level: int = codec.decode("uint8", data)
+    except codec.DecodeError as exc:
+        raise Mismatch("0x2A19 Battery Level", "a uint8 percentage", str(exc), "read") from None
+    return level

@@ -26,7 +26,7 @@ def _propagation_s(instance: Instance, limit_ms: Callable[[str], int]) -> float:
 def test_int_001_changes_propagate(rule_instance: Instance, profile: Profile,
                                    link: Callable[[str], Any], limit_ms: Callable[[str], int],
                                    evidence: EvidenceLog) -> None:
-    prop: Property = rule_instance.target  # type: ignore[assignment]
+    prop = rule_instance.target_as(Property)
     faces = dict(faces_of(profile, link, exposing(profile, prop), evidence))
     if len(faces) < 2:
         not_applicable(f"fewer than two transports with an interop face expose {prop.label}")

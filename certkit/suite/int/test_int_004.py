@@ -19,7 +19,7 @@ from certkit.transports.interop import CONFIRM_S, Unsupported
 def test_int_004_unknown_messages(rule_instance: Instance, profile: Profile,
                                   link: Callable[[str], Any], limit_ms: Callable[[str], int],
                                   evidence: EvidenceLog) -> None:
-    name: str = rule_instance.target  # type: ignore[assignment]
+    name = rule_instance.target_as(str)
     face = face_of(link, name, profile)
     if face is None:
         not_applicable(f"{name} has no interop face to send an unknown message through")

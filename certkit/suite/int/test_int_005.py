@@ -20,7 +20,7 @@ from certkit.transports.interop import CONFIRM_S
 @pytest.mark.certkit_rule("INT-005")
 def test_int_005_quality_bar(rule_instance: Instance, profile: Profile,
                              link: Callable[[str], Any], evidence: EvidenceLog) -> None:
-    name: str = rule_instance.target  # type: ignore[assignment]
+    name = rule_instance.target_as(str)
     prop = writable_on(profile, name)
     if prop is None:
         not_applicable(f"no readable, writable property on {name}")

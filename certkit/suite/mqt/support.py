@@ -23,8 +23,10 @@ from typing import Any
 
 import pytest
 
-from certkit.checks import RuleFailure, fail
-from certkit.links.mqtt import MqttLink, homie
+from certkit.checks import LabError, RuleFailure, fail
+from certkit.links.base import Link
+from certkit.links.mqtt import homie
+from certkit.links.mqtt.controller import MqttLink
 from certkit.links.mqtt.description import DescriptionError, Problem, parse
 from certkit.links.mqtt.dutlog import DutPublish, Session, describe_publish
 from certkit.links.mqtt.homie import PayloadError, render
@@ -35,15 +37,18 @@ OBSERVE_S = 1.0       # MQT-009/010 judge at least this much traffic after `read
 SHOWN_OFFENDERS = 10  # publishes a fail copies into its evidence
 
 
-def _open(link: Callable[[str], Any], request: pytest.FixtureRequest) -> MqttLink:
+def _open(link: Callable[[str], Link], request: pytest.FixtureRequest) -> MqttLink:
     # The endpoint's address is printed on opening; a bench operator must see it live.
     capture = request.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        return link("mqtt")
+        opened = link("mqtt")
+    if not isinstance(opened, MqttLink):
+        raise LabError(f"the MQTT rules need certkit's MQTT link, not {type(opened).__name__}")
+    return opened
 
 
 @pytest.fixture
-def mqtt(link: Callable[[str], Any], request: pytest.FixtureRequest) -> MqttLink:
+def mqtt(link: Callable[[str], Link], request: pytest.FixtureRequest) -> MqttLink:
     """The MQTT link, with the bench checked before the rule starts."""
     opened = _open(link, request)
     opened.require_bench()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from certkit.checks import fail
-from certkit.links.mqtt import MqttLink
+from certkit.links.mqtt.controller import MqttLink
 from certkit.suite.mqt.support import checked, offending, settled
 
 DUT_LOG_CATCH_UP_S = 1.0  # bounds the wait for the endpoint's log of a packet it passed on

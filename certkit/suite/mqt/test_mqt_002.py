@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from certkit.links.mqtt import MqttLink
+from certkit.links.mqtt.controller import MqttLink
 from certkit.links.mqtt.description import conformance_problems
 from certkit.suite.mqt.support import checked, description_document, fail_first
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from certkit.links.mqtt import MqttLink, homie
+from certkit.links.mqtt import homie
+from certkit.links.mqtt.controller import MqttLink
 from certkit.links.mqtt.description import profile_mismatches
 from certkit.profile.model import Profile
 from certkit.suite.mqt.support import checked, description_document, fail_first

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from certkit.checks import LabError, fail
-from certkit.links.mqtt import MqttLink
+from certkit.links.mqtt.controller import MqttLink
 from certkit.links.mqtt.homie import render
 from certkit.suite.mqt.support import checked
 

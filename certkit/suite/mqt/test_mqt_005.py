@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from certkit.checks import fail
-from certkit.links.mqtt import MqttLink, homie
+from certkit.links.mqtt import homie
+from certkit.links.mqtt.controller import MqttLink
 from certkit.links.mqtt.homie import PayloadError, render
 from certkit.plan import Instance
 from certkit.profile.model import Property
@@ -19,7 +20,7 @@ from certkit.suite.mqt.support import announced, checked, expectation, settled
 @checked
 def test_mqt_005_retained_value_is_valid(rule_instance: Instance, mqtt: MqttLink,
                                          limit_ms: Callable[[str], int], evidence: Any) -> None:
-    prop: Property = rule_instance.target  # type: ignore[assignment]
+    prop = rule_instance.target_as(Property)
     hp = homie.homie_property(prop)
     topic = mqtt.topic(hp)
     session = settled(mqtt, limit_ms)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from certkit.checks import fail
-from certkit.links.mqtt import MqttLink, homie
+from certkit.links.mqtt import homie
+from certkit.links.mqtt.controller import MqttLink
 from certkit.links.mqtt.homie import PayloadError, render
 from certkit.links.mqtt.messages import Message
 from certkit.plan import Instance
@@ -27,7 +28,7 @@ def test_mqt_006_set_is_applied(rule_instance: Instance, mqtt: MqttLink, profile
     if isinstance(rule_instance.target, Action):
         _trigger_is_applied(rule_instance.target, mqtt, profile, limit_ms, evidence)
         return
-    prop: Property = rule_instance.target  # type: ignore[assignment]
+    prop = rule_instance.target_as(Property)
     hp = homie.homie_property(prop)
     topic = mqtt.topic(hp)
     limit = limit_ms("reply-ms")

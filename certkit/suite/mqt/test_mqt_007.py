@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from certkit.checks import fail
-from certkit.links.mqtt import MqttLink, homie
+from certkit.links.mqtt import homie
+from certkit.links.mqtt.controller import MqttLink
 from certkit.links.mqtt.homie import render
 from certkit.links.mqtt.messages import Message
 from certkit.plan import Instance
@@ -27,7 +28,7 @@ def test_mqt_007_invalid_set_changes_nothing(rule_instance: Instance, mqtt: Mqtt
         _invalid_triggers_change_nothing(rule_instance.target, mqtt, profile, limit_ms,
                                          evidence)
         return
-    prop: Property = rule_instance.target  # type: ignore[assignment]
+    prop = rule_instance.target_as(Property)
     hp = homie.homie_property(prop)
     topic, state_topic = mqtt.topic(hp), f"{mqtt.base}/$state"
     window = limit_ms("reply-ms")

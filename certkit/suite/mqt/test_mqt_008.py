@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from certkit.checks import fail
-from certkit.links.mqtt import MqttLink, homie
+from certkit.links.mqtt import homie
+from certkit.links.mqtt.controller import MqttLink
 from certkit.links.mqtt.description import Problem
 from certkit.links.mqtt.dutlog import Session
 from certkit.links.mqtt.homie import PayloadError, render

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from certkit.checks import fail
-from certkit.links.mqtt import MqttLink, homie
+from certkit.links.mqtt import homie
+from certkit.links.mqtt.controller import MqttLink
 from certkit.profile.model import Profile
 from certkit.suite.mqt.support import checked, observed_traffic, offending
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from certkit.checks import fail
-from certkit.links.mqtt import MqttLink
+from certkit.links.mqtt.controller import MqttLink
 from certkit.suite.mqt.support import SHOWN_OFFENDERS, checked, observed_traffic, offending
 
 

@@ -28,7 +28,7 @@ SEC002_SEED = int(os.environ.get("CERTKIT_SEC002_SEED", "20260601"))
 @pytest.mark.certkit_rule("SEC-002")
 def test_sec_002_malformed_input(rule_instance: Instance, profile: Profile,
                                  link: Callable[[str], Any], evidence: EvidenceLog) -> None:
-    name: str = rule_instance.target  # type: ignore[assignment]
+    name = rule_instance.target_as(str)
     face = face_of(link, name, profile)
     if face is None:
         not_applicable(f"{name} has no interop face to send malformed input through")

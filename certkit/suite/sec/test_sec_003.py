@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from certkit.checks import LabError, fail
-from certkit.links.mqtt import MqttLink
+from certkit.links.mqtt.controller import MqttLink
 from certkit.links.mqtt.dutlog import Session
 from certkit.plan import Instance
 from certkit.suite.mqt.support import SHOWN_OFFENDERS, checked, settled

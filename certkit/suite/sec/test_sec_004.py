@@ -27,7 +27,8 @@ def test_sec_004_writes_need_encryption(ble: BleLink, profile: Profile,
     if not writable:
         not_applicable("the profile declares no writable property on BLE")
     if not ble.observes_security_errors:
-        raise LabError(f"the adapter ({ble.adapter.describe()}) pairs and retries a write refused "
+        adapter = ble.adapter.describe() if ble.adapter else "none"
+        raise LabError(f"the adapter ({adapter}) pairs and retries a write refused "
                        "for insufficient encryption by itself, so an unencrypted write's ATT "
                        "error cannot be observed; check SEC-004 with --ble-adapter bumble:...")
     ble.reconnect()

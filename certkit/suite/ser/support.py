@@ -19,16 +19,18 @@ the limit names a timing key; nothing here is a literal number of the standard.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Literal
 
 import pytest
 
-from certkit.checks import fail
+from certkit.checks import LabError, fail
 from certkit.evidence import EvidenceLog
+from certkit.links import Link
 from certkit.links.serial import SerialLink
 from certkit.links.serial.module import Exchange, Uplink
 from certkit.links.serial.protocol import (
     Entry,
+    Line,
     LineError,
     decode_value,
     get_properties,
@@ -42,11 +44,15 @@ RESET_TIMEOUT_S = 30.0
 REVIEW_MIN_S = 2.0  # SER-003/009/010 look at least this much traffic; see the docstring
 DETAILS_SHOWN = 3   # problems quoted in a fail message; the evidence has them all
 LimitMs = Callable[[str], int]
+ResultKind = Literal["get", "set", "action"]
 
 
 @pytest.fixture
-def serial(link: Callable[[str], Any]) -> SerialLink:
-    return link("serial")
+def serial(link: Callable[[str], Link]) -> SerialLink:
+    opened = link("serial")
+    if not isinstance(opened, SerialLink):
+        raise LabError(f"the serial rules need certkit's serial link, not {type(opened).__name__}")
+    return opened
 
 
 def rule_limit_ms(instance: Instance, name: str, limit_ms: LimitMs) -> float:
@@ -66,7 +72,8 @@ def answered(exchange: Exchange, what: str, limit: float | None,
     if exchange.status != "replied":
         within = f" within {limit:g} ms" if limit is not None else ""
         fail(f"{what}{within}", f"{exchange.describe()} (downlink `{exchange.downlink}`)")
-    elapsed = exchange.elapsed_ms
+    reply = reply_of(exchange)
+    elapsed = (reply.t - sent_at(exchange)) * 1000  # exchange.elapsed_ms, known to be set
     if limit is not None:
         if evidence is not None:
             evidence.measure("reply time", round(elapsed, 1), "ms", limit=f"at most {limit:g} ms",
@@ -74,24 +81,49 @@ def answered(exchange: Exchange, what: str, limit: float | None,
         if elapsed > limit:
             fail(f"{what} within {limit:g} ms",
                  f"it after {elapsed:.0f} ms, limit {limit:g} ms (downlink `{exchange.downlink}`)")
+    return reply
+
+
+def sent_at(exchange: Exchange) -> float:
+    """When the downlink of an exchange that was sent (or replied to) left the module."""
+    if exchange.sent_at is None:
+        raise LabError(f"`{exchange.downlink}` was not sent ({exchange.describe()})")
+    return exchange.sent_at
+
+
+def reply_of(exchange: Exchange) -> Uplink:
+    """The uplink that answered an exchange whose status is `replied`."""
+    if exchange.reply is None:
+        raise LabError(f"`{exchange.downlink}` has no reply ({exchange.describe()})")
     return exchange.reply
 
 
-def result_entries(reply: Uplink, kind: str, downlink: str) -> list[Entry]:
+def line_of(uplink: Uplink) -> Line:
+    """The parsed line of an uplink found by its command (so always well formed)."""
+    if uplink.line is None:
+        raise LabError(f"`{uplink.text}` was matched but is not a well-formed line")
+    return uplink.line
+
+
+def command_is(command: str) -> Callable[[Uplink], bool]:
+    return lambda uplink: uplink.command == command
+
+
+def result_entries(reply: Uplink, kind: ResultKind, downlink: str) -> list[Entry]:
     try:
-        return read_result(reply.line, kind)
+        return read_result(line_of(reply), kind)
     except LineError as exc:
         fail(f"a result line that answers `{downlink}`", f"`{reply.text}` ({exc})")
 
 
-def one_entry(reply: Uplink, kind: str, downlink: str, siid: int, iid: int) -> Entry:
+def one_entry(reply: Uplink, kind: ResultKind, downlink: str, siid: int, iid: int) -> Entry:
     entries = result_entries(reply, kind, downlink)
     if len(entries) != 1 or (entries[0].siid, entries[0].iid) != (siid, iid):
         fail(f"one result entry for {siid}.{iid}", f"`{reply.text}`")
     return entries[0]
 
 
-def read_value(serial: SerialLink, prop: Property, limit_ms: LimitMs) -> Any:
+def read_value(serial: SerialLink, prop: Property, limit_ms: LimitMs) -> bool | int | float | str:
     """The property's current value, by a get whose timing is not the point."""
     patience = section10_reply_ms(limit_ms) + PATIENCE_MS
     exchange = serial.request(get_properties([(prop.siid, prop.piid)]), patience / 1000)

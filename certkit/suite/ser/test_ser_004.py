@@ -16,7 +16,7 @@ from certkit.suite.ser.support import PATIENCE_MS, LimitMs, answered, one_entry,
 @pytest.mark.certkit_rule("SER-004")
 def test_ser_004_get_readable_property(rule_instance: Instance, serial: SerialLink,
                                        evidence: EvidenceLog, limit_ms: LimitMs) -> None:
-    prop: Property = rule_instance.target
+    prop = rule_instance.target_as(Property)
     reply_ms = rule_limit_ms(rule_instance, "reply", limit_ms)
     exchange = serial.request(get_properties([(prop.siid, prop.piid)]),
                               (reply_ms + PATIENCE_MS) / 1000)

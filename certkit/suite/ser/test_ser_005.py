@@ -27,17 +27,20 @@ from certkit.suite.ser.support import (
     PATIENCE_MS,
     LimitMs,
     answered,
+    line_of,
     one_entry,
     read_value,
+    reply_of,
     rule_limit_ms,
     section10_reply_ms,
+    sent_at,
 )
 
 
 @pytest.mark.certkit_rule("SER-005")
 def test_ser_005_set_writable_property(rule_instance: Instance, serial: SerialLink,
                                        evidence: EvidenceLog, limit_ms: LimitMs) -> None:
-    prop: Property = rule_instance.target
+    prop = rule_instance.target_as(Property)
     reply_ms = rule_limit_ms(rule_instance, "reply", limit_ms)
     notify_ms = rule_limit_ms(rule_instance, "notify", limit_ms)
     before = read_value(serial, prop, limit_ms) if prop.readable else None
@@ -53,7 +56,7 @@ def test_ser_005_set_writable_property(rule_instance: Instance, serial: SerialLi
         if prop.readable:
             now = read_value(serial, prop, limit_ms)
             # Code 1 means accepted, applied later: give it the notify limit to show.
-            settle_until = exchange.sent_at + notify_ms / 1000
+            settle_until = sent_at(exchange) + notify_ms / 1000
             while (entry.code == 1 and not same_value(prop.format, now, new)
                    and serial.now() < settle_until):
                 serial.pause(0.05)
@@ -62,7 +65,7 @@ def test_ser_005_set_writable_property(rule_instance: Instance, serial: SerialLi
                 fail(f"a get after the set of {prop.label} to return {wire}",
                      f"{encode_value(now, prop.format)}")
         if prop.notifies:  # looked for from the set on, so the get above costs no time
-            _expect_report(serial, evidence, prop, new, exchange.sent_at, notify_ms)
+            _expect_report(serial, evidence, prop, new, sent_at(exchange), notify_ms)
     finally:
         if before is not None and exchange.status == "replied":
             # Put the value back for the rules after; a port that failed meanwhile
@@ -82,18 +85,18 @@ def _set_back(serial: SerialLink, prop: Property, value: Any, limit_ms: LimitMs)
     if exchange.status != "replied":
         return
     try:
-        entries = read_result(exchange.reply.line, "set")
+        entries = read_result(line_of(reply_of(exchange)), "set")
     except LineError:
         return
     if [e.code for e in entries] != [1] or not prop.readable:
         return
-    until = exchange.sent_at + limit_ms("notify-ms") / 1000
+    until = sent_at(exchange) + limit_ms("notify-ms") / 1000
     while serial.now() < until:
         got = serial.request(get_properties([(prop.siid, prop.piid)]), patience / 1000)
         if got.status != "replied":
             return
         try:
-            entries = read_result(got.reply.line, "get")
+            entries = read_result(line_of(reply_of(got)), "get")
             if entries and entries[0].value is not None and same_value(
                     prop.format, decode_value(entries[0].value, prop), value):
                 return
@@ -107,7 +110,7 @@ def _expect_report(serial: SerialLink, evidence: EvidenceLog, prop: Property, ne
     def carries_new_value(uplink: Uplink) -> bool:
         if uplink.command != "properties_changed":
             return False
-        p = uplink.line.params
+        p = line_of(uplink).params
         return any((p[i].text, p[i + 1].text) == (str(prop.siid), str(prop.piid))
                    and _decodes_to(p[i + 2], prop, new) for i in range(0, len(p) - 2, 3))
 

@@ -17,7 +17,14 @@ from certkit.links.serial.protocol import (
 from certkit.links.serial.samples import valid_value
 from certkit.plan import Instance
 from certkit.profile.model import Profile
-from certkit.suite.ser.support import PATIENCE_MS, LimitMs, section10_reply_ms, summary
+from certkit.suite.ser.support import (
+    PATIENCE_MS,
+    LimitMs,
+    line_of,
+    reply_of,
+    section10_reply_ms,
+    summary,
+)
 
 
 @pytest.mark.certkit_rule("SER-006")
@@ -52,13 +59,13 @@ def test_ser_006_access_is_enforced(rule_instance: Instance, serial: SerialLink,
             problems.append(f"`{downlink}` ({why}) got {exchange.describe()}")
             continue
         try:
-            entries = read_result(exchange.reply.line, "set" if "set_" in downlink else "get")
+            entries = read_result(line_of(reply_of(exchange)), "set" if "set_" in downlink else "get")
         except LineError as exc:
-            problems.append(f"`{downlink}` got `{exchange.reply.text}` ({exc})")
+            problems.append(f"`{downlink}` got `{reply_of(exchange).text}` ({exc})")
             continue
         got = [e.code for e in entries if (e.siid, e.iid) == (siid, piid)]
         if got != [code]:
-            problems.append(f"`{downlink}` ({why}) got `{exchange.reply.text}`, not code {code}")
+            problems.append(f"`{downlink}` ({why}) got `{reply_of(exchange).text}`, not code {code}")
     for problem in problems:
         evidence.note(problem)
     if problems:

@@ -12,13 +12,21 @@ from certkit.links.serial.samples import invalid_samples
 from certkit.plan import Instance
 from certkit.profile.model import Property
 from certkit.profile.values import same_value
-from certkit.suite.ser.support import PATIENCE_MS, LimitMs, read_value, section10_reply_ms, summary
+from certkit.suite.ser.support import (
+    PATIENCE_MS,
+    LimitMs,
+    line_of,
+    read_value,
+    reply_of,
+    section10_reply_ms,
+    summary,
+)
 
 
 @pytest.mark.certkit_rule("SER-007")
 def test_ser_007_invalid_values_refused(rule_instance: Instance, serial: SerialLink,
                                         evidence: EvidenceLog, limit_ms: LimitMs) -> None:
-    prop: Property = rule_instance.target
+    prop = rule_instance.target_as(Property)
     patience = section10_reply_ms(limit_ms) + PATIENCE_MS
     before = read_value(serial, prop, limit_ms) if prop.readable else None
     start = serial.now()
@@ -32,12 +40,12 @@ def test_ser_007_invalid_values_refused(rule_instance: Instance, serial: SerialL
             problems.append(f"{sample.text} ({sample.why}) got {exchange.describe()}")
             continue
         try:
-            entries = read_result(exchange.reply.line, "set")
+            entries = read_result(line_of(reply_of(exchange)), "set")
         except LineError as exc:
-            problems.append(f"{sample.text} got `{exchange.reply.text}` ({exc})")
+            problems.append(f"{sample.text} got `{reply_of(exchange).text}` ({exc})")
             continue
         if [e.code for e in entries] != [-4005]:
-            problems.append(f"{sample.text} ({sample.why}) got `{exchange.reply.text}`")
+            problems.append(f"{sample.text} ({sample.why}) got `{reply_of(exchange).text}`")
     if before is not None:
         after = read_value(serial, prop, limit_ms)
         if not same_value(prop.format, after, before):

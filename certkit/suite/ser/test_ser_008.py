@@ -10,7 +10,7 @@ from certkit.links.serial import SerialLink
 from certkit.links.serial.protocol import LineError, action, decode_value, encode_value
 from certkit.links.serial.samples import invalid_samples, valid_value
 from certkit.plan import Instance
-from certkit.profile.model import Profile
+from certkit.profile.model import Action, Profile
 from certkit.suite.ser.support import (
     PATIENCE_MS,
     LimitMs,
@@ -24,7 +24,7 @@ from certkit.suite.ser.support import (
 @pytest.mark.certkit_rule("SER-008")
 def test_ser_008_actions(rule_instance: Instance, serial: SerialLink, profile: Profile,
                          evidence: EvidenceLog, limit_ms: LimitMs) -> None:
-    act = rule_instance.target
+    act = rule_instance.target_as(Action)
     reply_ms = rule_limit_ms(rule_instance, "reply", limit_ms)
     timeout = (reply_ms + PATIENCE_MS) / 1000
     props = {p.piid: p for s in profile.services if s.siid == act.siid for p in s.properties}

@@ -9,7 +9,7 @@ from certkit.evidence import EvidenceLog
 from certkit.links.serial import SerialLink, analysis
 from certkit.plan import Instance
 from certkit.profile.model import Profile
-from certkit.suite.ser.support import review_window, summary
+from certkit.suite.ser.support import line_of, review_window, summary
 
 
 @pytest.mark.certkit_rule("SER-010")
@@ -18,7 +18,7 @@ def test_ser_010_event_reports(rule_instance: Instance, serial: SerialLink, prof
     per_second = int(rule_instance.rule.limits["events-per-second"].value)
     uplinks = review_window(serial)
     events = [u for u in uplinks if u.command == "event_occured"]
-    problems = analysis.event_problems(profile, [(u.t, u.line) for u in events])
+    problems = analysis.event_problems(profile, [(u.t, line_of(u)) for u in events])
     problems += analysis.event_bursts([u.t for u in events], per_second)
     span = serial.now() - serial.opened_at
     evidence.note(f"reviewed {len(events)} event reports over {span:.1f} s")

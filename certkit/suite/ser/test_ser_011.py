@@ -16,7 +16,14 @@ from certkit.links.serial.protocol import (
 from certkit.links.serial.samples import valid_value
 from certkit.plan import Instance
 from certkit.profile.model import Profile, Property
-from certkit.suite.ser.support import PATIENCE_MS, LimitMs, answered, section10_reply_ms
+from certkit.suite.ser.support import (
+    PATIENCE_MS,
+    LimitMs,
+    ResultKind,
+    answered,
+    line_of,
+    section10_reply_ms,
+)
 
 
 @pytest.mark.certkit_rule("SER-011")
@@ -38,7 +45,7 @@ def test_ser_011_one_ordered_result(rule_instance: Instance, serial: SerialLink,
         _check_multi(serial, set_properties(assignments), "set", writable, limit_ms)
 
 
-def _check_multi(serial: SerialLink, downlink: str, kind: str, props: list[Property],
+def _check_multi(serial: SerialLink, downlink: str, kind: ResultKind, props: list[Property],
                  limit_ms: LimitMs) -> dict[str, str]:
     """Checks the one-line, in-order answer; returns the values read, by key."""
     patience = section10_reply_ms(limit_ms) + PATIENCE_MS
@@ -46,7 +53,7 @@ def _check_multi(serial: SerialLink, downlink: str, kind: str, props: list[Prope
     reply = answered(exchange, f"a result to `{downlink}`", patience)
     wanted = [p.key for p in props]
     try:
-        entries = read_result(reply.line, kind)
+        entries = read_result(line_of(reply), kind)
     except LineError as exc:
         fail(f"one result line with entries for {' '.join(wanted)} in that order",
              f"`{reply.text}` ({exc})")

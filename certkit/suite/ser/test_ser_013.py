@@ -11,7 +11,13 @@ from certkit.links.serial.module import Uplink
 from certkit.links.serial.protocol import net_change
 from certkit.plan import Instance
 from certkit.profile.model import Profile
-from certkit.suite.ser.support import PATIENCE_MS, LimitMs, section10_reply_ms
+from certkit.suite.ser.support import (
+    PATIENCE_MS,
+    LimitMs,
+    line_of,
+    section10_reply_ms,
+    sent_at,
+)
 
 
 @pytest.mark.certkit_rule("SER-013")
@@ -35,11 +41,11 @@ def test_ser_013_reports_on_cloud(rule_instance: Instance, serial: SerialLink, p
 
     def all_reported(uplink: Uplink) -> bool:
         if uplink.command == "properties_changed":
-            p = uplink.line.params
+            p = line_of(uplink).params
             seen.update(f"{p[i].text}.{p[i + 1].text}" for i in range(0, len(p) - 2, 3))
         return not set(wanted) - seen
 
-    since = exchange.sent_at
+    since = sent_at(exchange)
     done = serial.wait_for(all_reported, since, since + report_ms / 1000)
     if done is not None:
         elapsed = (done.t - since) * 1000
