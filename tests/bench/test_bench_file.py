@@ -13,7 +13,8 @@ from jsonschema import Draft202012Validator
 from certkit.benchfile import BenchFileError, load_bench_file
 from certkit.benchfile.schema import schema_text
 from certkit.profile.yaml12 import load_yaml
-from tests.conftest import PROFILES, ROOT, certkit
+from tests.support.cli import certkit
+from tests.support.paths import PROFILES, ROOT
 from tests.transports.registry import own_transports
 
 LAB = PROFILES / "lab.bench.yaml"

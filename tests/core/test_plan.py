@@ -9,7 +9,8 @@ import pytest
 from certkit.design import lint_file, lint_text
 from certkit.plan import cannot_change, make_plan, selected
 from certkit.standard.catalogue import catalogue
-from tests.conftest import KETTLE, PROFILES, certkit
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE, PROFILES
 
 
 @pytest.fixture(scope="module")

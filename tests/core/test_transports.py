@@ -21,7 +21,7 @@ from certkit.cli import run_cmd
 from certkit.design import document, lint_file
 from certkit.plan import conditions
 from certkit.transports.base import BenchOption, Claim, Transport
-from tests.conftest import KETTLE, ROOT
+from tests.support.paths import KETTLE, ROOT
 from tests.transports.registry import own_transports
 
 HISTORIC = ["--serial", "--reset", "--mqtt-listen", "--mqtt-broker", "--ble", "--ble-adapter"]

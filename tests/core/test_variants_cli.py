@@ -8,7 +8,8 @@ from certkit_emulators import UnknownFault, emulator_class
 from certkit.cli.emulate_cmd import variants_markdown
 from certkit.design import lint_file
 from certkit.transports import names
-from tests.conftest import KETTLE, ROOT, certkit
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE, ROOT
 from tests.transports.registry import own_transports
 
 

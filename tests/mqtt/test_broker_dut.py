@@ -18,8 +18,10 @@ from certkit.design import lint_file
 from certkit.evidence import EvidenceLog
 from certkit.links.mqtt import MqttLink
 from certkit.links.mqtt.broker import free_port
-from tests.conftest import KETTLE, ROOT, certkit, read_verdict
 from tests.mqtt.homie5_dut import Homie5Dut
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE, ROOT
+from tests.support.results import read_verdict
 
 READY_S = 10.0
 INDIE_LIGHT = ROOT / "fixtures" / "profiles" / "indie.light.l1.yaml"

@@ -22,9 +22,11 @@ from certkit.links.mqtt.amqtt_broker import AmqttBroker
 from certkit.links.mqtt.broker import embedded, free_port
 from certkit.links.mqtt.mosquitto_broker import MosquittoBroker
 from certkit.links.mqtt.transport import parse_broker_url
-from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
 from tests.mqtt.conftest import EMBEDDED_BROKERS, kettle_variant
 from tests.mqtt.homie5_dut import Homie5Dut
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE, ROOT
+from tests.support.results import outcomes, read_verdict
 
 RUN_TIMEOUT_S = 180
 

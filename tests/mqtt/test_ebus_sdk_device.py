@@ -25,8 +25,10 @@ import pytest
 from packaging.version import Version
 
 from certkit.links.mqtt.broker import free_port
-from tests.conftest import ROOT, certkit, outcomes, read_verdict
 from tests.mqtt.ebus_light import EbusLight
+from tests.support.cli import certkit
+from tests.support.paths import ROOT
+from tests.support.results import outcomes, read_verdict
 
 INDIE_LIGHT = ROOT / "fixtures" / "profiles" / "indie.light.l1.yaml"
 pytestmark = [

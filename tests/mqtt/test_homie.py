@@ -14,7 +14,7 @@ from certkit.design import lint_file
 from certkit.links.mqtt import description, homie
 from certkit.links.mqtt.homie import PayloadError
 from certkit.profile.values import other_valid_value, same_value
-from tests.conftest import PROFILES
+from tests.support.paths import PROFILES
 
 
 def test_kettle_maps_as_section_6_says(kettle):

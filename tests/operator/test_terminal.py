@@ -16,8 +16,8 @@ from certkit.evidence import EvidenceLog
 from certkit.operator import NoOperator, Status, TerminalOperator, for_run, unattended
 from certkit.operator.base import Kind, Question
 from certkit.operator.terminal import parse
-from tests.conftest import ROOT
 from tests.operator.terminal import Pane
+from tests.support.paths import ROOT
 
 
 @pytest.fixture

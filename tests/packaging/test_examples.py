@@ -9,7 +9,8 @@ import pytest
 from certkit.design import lint_file
 from certkit.profile.template import profile_template
 from certkit.standard.categories import categories
-from tests.conftest import PROFILES, certkit
+from tests.support.cli import certkit
+from tests.support.paths import PROFILES
 
 EXAMPLE_NAMES = sorted(path.stem for path in PROFILES.glob("*.yaml")
                        if not path.name.endswith(".bench.yaml"))  # a bench, not a device

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import KETTLE, ROOT
+from tests.support.paths import KETTLE, ROOT
 
 RADIO_STACK = ("bleak", "bumble", "amqtt", "paho", "habluetooth", "bthome_ble")
 

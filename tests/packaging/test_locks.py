@@ -11,7 +11,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def locked_versions() -> dict[str, Version]:

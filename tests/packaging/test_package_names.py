@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 OLD_NAME = re.compile(r"^\s*(?:from|import) emulators\b|[\"'`]emulators\.[a-z_{]|-m emulators\.",
                       re.MULTILINE)

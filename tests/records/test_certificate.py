@@ -21,7 +21,9 @@ from certkit.certificate import (
     sign,
     verify,
 )
-from tests.conftest import KETTLE, certkit, read_verdict
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE
+from tests.support.results import read_verdict
 
 TODAY = date(2026, 11, 22)
 

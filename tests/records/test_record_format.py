@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from certkit import __version__
 from certkit.certificate import generate_keys, key_id, load_public_key, verify
 from certkit.report.record import suite_sha256
-from tests.conftest import KETTLE, ROOT, certkit, read_verdict
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE, ROOT
+from tests.support.results import read_verdict
 
 TODAY = date(2026, 11, 29)
 

@@ -8,7 +8,9 @@ import pytest
 
 from certkit.verdict import Outcome, RuleResult, Verdict, decide
 from certkit.waivers import Waiver, WaiverError, apply_waivers, load_waivers
-from tests.conftest import KETTLE, certkit, outcomes, read_verdict
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE
+from tests.support.results import outcomes, read_verdict
 
 TODAY = date(2026, 11, 22)
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KETTLE, certkit
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE
 
 
 @pytest.fixture(scope="package")

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import KETTLE, ROOT, certkit
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE, ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("CERTKIT_TEST_ARTIFACTS", ROOT / "reports" / "test-artifacts"))

@@ -21,8 +21,8 @@ from certkit.evidence import EvidenceLog, Measurement
 from certkit.links.base import Link
 from certkit.report.charts import chart_of, latency_chart, latency_series
 from certkit.report.timeline import Span, lanes, timeline_svg, trace_events
-from tests.conftest import read_verdict
 from tests.report.test_html_report import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.support.results import read_verdict
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -9,7 +9,7 @@ import re
 from certkit.design import lint_file
 from certkit.plan import make_plan
 from certkit.report.progress import Progress, clock, typical_s
-from tests.conftest import KETTLE
+from tests.support.paths import KETTLE
 
 
 def _progress(patterns: tuple[str, ...]) -> tuple[Progress, list]:

@@ -13,7 +13,9 @@ import pytest
 from markdown_it import MarkdownIt
 
 from certkit.report.publish import annotations, publish
-from tests.conftest import KETTLE, certkit, read_verdict
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE
+from tests.support.results import read_verdict
 
 HOSTILE = '<img src=x onerror="alert(1)"> <script>alert(2)</script> [click](https://evil.example) | `x`'
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE, ROOT
+from tests.support.results import outcomes, read_verdict
 
 OVERRIDE = ROOT / "fixtures" / "rules" / "override.py"
 BENCH_RULES = ROOT / "fixtures" / "rules" / "bench_rules.py"

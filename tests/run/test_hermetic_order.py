@@ -18,7 +18,9 @@ from pathlib import Path
 
 import certkit.suite as suite_package
 from certkit.standard.catalogue import catalogue
-from tests.conftest import KETTLE, certkit, read_verdict
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE
+from tests.support.results import read_verdict
 
 # Rules from three families whose run order differs from their ID order.
 SELECTION = ["SER-00[39]", "SER-01[01]", "MQT-00[1-4]", "DSN-00[1-3]"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import KETTLE, certkit, outcomes, read_verdict
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE
+from tests.support.results import outcomes, read_verdict
 
 
 def test_a_run_that_reaches_max_duration_stops_incomplete(tmp_path: Path) -> None:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KETTLE, certkit, outcomes, read_verdict
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE
+from tests.support.results import outcomes, read_verdict
 
 WAIVER = """\
 waivers:

@@ -38,7 +38,9 @@ from certkit_emulators.mqtt.device import HomieDevice
 
 from certkit.links.mqtt import description as homie_description
 from certkit.links.mqtt import homie
-from tests.conftest import KETTLE, certkit, outcomes, read_verdict
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE
+from tests.support.results import outcomes, read_verdict
 
 BROKERS = ("mosquitto", "amqtt")  # --mqtt-broker embedded:NAME
 PARALLEL_RUNS = 4  # the runs mostly wait out ECS-1's windows: about a seventh of a core each
