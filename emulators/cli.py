@@ -9,12 +9,14 @@ ends the command with a clear usage error when either is wrong.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from certkit_emulators import Emulator, UnknownFault
 
 from certkit.design import ProfileReadError, lint_file
 from certkit.profile.model import Profile
-from certkit_emulators import Emulator, UnknownFault
 
 
 def emulator_parser(transport: str, description: str) -> argparse.ArgumentParser:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import threading
 import weakref
 
-from certkit.profile.model import Profile
 from certkit_emulators.state import DeviceState
+
+from certkit.profile.model import Profile
 
 _STATES: weakref.WeakKeyDictionary[object, DeviceState] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()

@@ -9,7 +9,6 @@ Exit codes: 0 valid (accepted), 1 invalid (refused), 2 usage error.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date
 from pathlib import Path

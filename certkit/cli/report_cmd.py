@@ -16,10 +16,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from certkit.inputfiles import InputFileError, read_json_object
 from certkit.report.categories import CATEGORIES
 from certkit.report.junit import verdict_line
 from certkit.report.record import write_atomically
-from certkit.inputfiles import InputFileError, read_json_object
 from certkit.report.summary import markdown_summary, shape_problem
 
 GENERATE_TIMEOUT_S = 300
@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         done = subprocess.run([allure, "generate", str(args.out / "allure-results"),
                                "-o", str(target), "-c", str(config)],
-                              capture_output=True, text=True, timeout=GENERATE_TIMEOUT_S)
+                              check=False, capture_output=True, text=True,
+                              timeout=GENERATE_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         print(f"certkit report: the Allure generator took over {GENERATE_TIMEOUT_S} s; stopped",
               file=sys.stderr)

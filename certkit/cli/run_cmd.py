@@ -14,9 +14,12 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
+
+from certkit_emulators import UnknownFault, check_faults, check_variants
 
 from certkit.bench import Bench, BenchError, bench_options, identity_keys
 from certkit.cli import interrupts
@@ -29,7 +32,6 @@ from certkit.report.record import write_atomically
 from certkit.transports import names as transport_names
 from certkit.verdict import Verdict
 from certkit.waivers import WaiverError, load_waivers
-from certkit_emulators import UnknownFault, check_faults, check_variants
 
 # The environment pytest runs in: no plugin loaded from entry points or PYTEST_PLUGINS,
 # no options from PYTEST_ADDOPTS.

@@ -48,8 +48,8 @@ def profile_template(category: str, transports: list[str], model: str | None = N
         "device:",
         f"  model: {model}  # TODO vendor.category.version, at most 23 characters",
         f"  manufacturer: {vendor.capitalize()}  # TODO",
-        f"  name: {{en: {vendor.capitalize()} {category.replace('-', ' ')}, "
-        f"zh-CN: \"TODO\"}}",
+        (f"  name: {{en: {vendor.capitalize()} {category.replace('-', ' ')}, "
+         f"zh-CN: \"TODO\"}}"),
         f"  category: {category}",
         "  firmware: 1.0.0  # TODO the firmware under test",
         *(['  mcu-version: "0100"  # TODO four digits, as the MCU reports it']

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from yaml.events import (
@@ -87,7 +87,7 @@ _Parser: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 class _Loader(_Parser):  # type: ignore[misc]  # a base chosen at run time
     """Only the parser and the YAML 1.2 core schema resolvers are used."""
 
-    yaml_implicit_resolvers: dict[Any, Any] = {}
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
 
 
 for _tag, _pattern, _first in (
@@ -110,9 +110,9 @@ def _scalar(tag: str, text: str, mark: yaml.Mark) -> Any:
         if len(text) > 64:  # int() refuses thousands of digits; no profile needs 64
             raise YamlError(f"integer of {len(text)} digits is too long", Position.of(mark))
         if text.startswith("0x"):
-            return int(text[2:], 16)
+            return int(text[2:], 16)  # noqa: FURB166 - as YAML 1.2 reads it, not as Python
         if text.startswith("0o"):
-            return int(text[2:], 8)
+            return int(text[2:], 8)  # noqa: FURB166
         return int(text, 10)
     if tag == CORE + "float" and _FLOAT.match(text):
         lowered = text.lower()
@@ -179,7 +179,7 @@ def _build(loader: _Loader, doc: Document) -> Any:
             continue  # stream and document ends
         frame = stack[-1] if stack else None
         awaiting_key = frame is not None and isinstance(frame.value, dict) and frame.key is None
-        kind: type[ScalarNode] | type[dict[str, Any]] | type[list[Any]]
+        kind: type[ScalarNode | dict[str, Any] | list[Any]]
         if isinstance(event, ScalarEvent):
             kind = ScalarNode
             tag = event.tag if event.tag is not None and event.tag != "!" else \

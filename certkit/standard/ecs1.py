@@ -45,9 +45,9 @@ FORMATS: Final = NUMERIC_FORMATS | {"bool", "string"}
 VALUE_LIST_MAX: Final = 32
 
 UNITS: Final = frozenset(
-    """celsius fahrenheit kelvin percentage lux pascal kilopascal watt kilowatt-hour
-    volt ampere milliampere seconds minutes hours days meters centimeters liters ppm
-    mg-per-m3 ug-per-m3 rpm none""".split()
+    ["celsius", "fahrenheit", "kelvin", "percentage", "lux", "pascal", "kilopascal", "watt",
+     "kilowatt-hour", "volt", "ampere", "milliampere", "seconds", "minutes", "hours", "days",
+     "meters", "centimeters", "liters", "ppm", "mg-per-m3", "ug-per-m3", "rpm", "none"]
 )
 
 DEVICE_INFORMATION_SIID: Final = 1

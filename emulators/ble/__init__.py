@@ -28,17 +28,18 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING
 
-from certkit.links.aio import LoopThread
-from certkit.profile.model import Profile
 from certkit_emulators import Emulator, Fault, Variant, register
 from certkit_emulators.state import DeviceState
+
+from certkit.links.aio import LoopThread
+from certkit.profile.model import Profile
 
 if TYPE_CHECKING:  # bumble loads when the emulator starts, not to list its faults
     from bumble.link import LocalLink
     from bumble.transport.common import Transport
+    from certkit_emulators.ble.peripheral import Peripheral
 
     from certkit.links.ble.bumble_backend.controller import CertkitController
-    from certkit_emulators.ble.peripheral import Peripheral
 
 FAULTS: dict[str, Fault] = {f.name: f for f in (
     Fault("no-manufacturer-data", "BLE-001", "advertises no manufacturer specific data"),
@@ -175,7 +176,6 @@ class BleEmulator(Emulator):
 
     async def _start(self, link: LocalLink | None = None) -> None:
         from bumble.link import LocalLink
-
         from certkit_emulators.ble.peripheral import Peripheral
 
         self.link = link or LocalLink()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from bthome_ble.const import MEAS_TYPES
+from certkit_emulators.ble.state import GattValues
 
 from certkit.links.ble.codec import (
     AD_COMPLETE_UUID128,
@@ -30,7 +31,6 @@ from certkit.links.ble.codec import (
 )
 from certkit.links.ble.transport import BthomeObject
 from certkit.profile.model import Profile
-from certkit_emulators.ble.state import GattValues
 
 BTHOME_V2_UNENCRYPTED = 0x40  # device info byte: version 2 in bits 5-7, no encryption
 BTHOME_PACKET_ID = 0x00

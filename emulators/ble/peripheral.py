@@ -36,6 +36,9 @@ from bumble.gatt import (
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
+from certkit_emulators.ble.advertising import advertising_data, device_name
+from certkit_emulators.ble.state import SOURCE, GattValues, Key, device_information
+from certkit_emulators.state import DeviceState
 
 from certkit.links.ble.bumble_backend.controller import CertkitController
 from certkit.links.ble.codec import (
@@ -51,9 +54,6 @@ from certkit.links.ble.codec import (
     sig_uuid,
 )
 from certkit.profile.model import Profile, Property
-from certkit_emulators.ble.advertising import advertising_data, device_name
-from certkit_emulators.ble.state import SOURCE, GattValues, Key, device_information
-from certkit_emulators.state import DeviceState
 
 logger = logging.getLogger(__name__)
 

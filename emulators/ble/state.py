@@ -16,10 +16,11 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from certkit_emulators.state import DeviceState, Identity, identity_of
+
 from certkit.links.ble.codec import SIZES, DecodeError, decode, encode
 from certkit.profile.model import Profile, Property
 from certkit.standard.ecs1 import INTEGER_BOUNDS
-from certkit_emulators.state import DeviceState, Identity, identity_of
 
 ATT_WRITE_NOT_PERMITTED = 0x03
 ATT_INVALID_LENGTH = 0x0D

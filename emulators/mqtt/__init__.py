@@ -25,15 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
+from certkit_emulators import Emulator, Fault, Variant, register
+from certkit_emulators.mqtt.device import HEARTBEAT_S, SLOW_READY_S, SOURCE, Crash, HomieDevice, Out
+from certkit_emulators.state import DeviceState
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from certkit.links.aio import bounded
 from certkit.profile.model import Profile
-from certkit_emulators import Emulator, Fault, Variant, register
-from certkit_emulators.mqtt.device import HEARTBEAT_S, SLOW_READY_S, SOURCE, Crash, HomieDevice, Out
-from certkit_emulators.state import DeviceState
 
 RECONNECT_S = 0.5  # prompt, so a conformant run does not wait on MQT-008's 30 s
 RECONNECT_FAST_S = 0.2

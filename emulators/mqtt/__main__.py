@@ -15,10 +15,11 @@ import sys
 import threading
 from pathlib import Path
 
-from certkit.bench import BenchError, parse_endpoint
-from certkit.profile.model import Profile
 from certkit_emulators.cli import emulator_parser, start_from_args
 from certkit_emulators.mqtt import MqttEmulator
+
+from certkit.bench import BenchError, parse_endpoint
+from certkit.profile.model import Profile
 
 STOP_TIMEOUT_S = 3.0
 

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from certkit_emulators.state import DeviceState
+
 from certkit.links.mqtt import homie
 from certkit.links.mqtt.homie import HomieProperty, PayloadError
 from certkit.profile.model import Action, Event, Profile, Property
-from certkit_emulators.state import DeviceState
 
 SLOW_SET_S = 1.5  # above ECS-1's 1000 ms reply limit, so slow under any profile
 TAIL_FROM, TAIL_EVERY, TAIL_S = 30, 10, 1.1  # fault latency-tail: which sets are slow

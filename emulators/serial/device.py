@@ -12,9 +12,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from certkit_emulators.state import DeviceState, as_format
+
 from certkit.links.serial.protocol import LineError, Token, decode_value
 from certkit.profile.model import Action, Profile, Property
-from certkit_emulators.state import DeviceState, as_format
 
 OK, NOT_READABLE, NOT_WRITABLE, NO_SUCH, BAD_VALUE, BAD_ARGUMENTS = (
     0, -4001, -4002, -4003, -4005, -4006)

@@ -34,14 +34,15 @@ from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 
-from certkit.links.serial.protocol import LineError, Token, chunk_reports, encode_value, tokenize
-from certkit.profile.model import Event, Profile, Property
 from certkit_emulators import Emulator, register
 from certkit_emulators.serial import variants as var
 from certkit_emulators.serial.device import Crash, DeviceModel
 from certkit_emulators.serial.faults import FAULTS
 from certkit_emulators.serial.variants import VARIANTS
 from certkit_emulators.state import DeviceState
+
+from certkit.links.serial.protocol import LineError, Token, chunk_reports, encode_value, tokenize
+from certkit.profile.model import Event, Profile, Property
 
 POLL_S = 0.12
 POLL_JITTER_S = 0.01

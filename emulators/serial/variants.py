@@ -8,9 +8,10 @@ variant (`tests/variants/`).
 
 from __future__ import annotations
 
+from certkit_emulators import Variant
+
 from certkit.profile.model import Profile
 from certkit.standard.catalogue import catalogue
-from certkit_emulators import Variant
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("replies-near-limit",

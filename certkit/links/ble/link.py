@@ -38,10 +38,10 @@ from bleak.exc import BleakError, BleakGATTProtocolError
 from certkit.bench import Bench
 from certkit.checks import LabError
 from certkit.evidence import EvidenceLog
+from certkit.links.aio import LoopThread
 from certkit.links.base import Link, LinkStateError
 from certkit.links.ble.adapters import Adapter, BumbleAdapter, adapter_for
 from certkit.links.ble.adverts import Advert, advert_from
-from certkit.links.aio import LoopThread
 from certkit.links.ble.codec import hexdump, normalize_uuid, parse_ecosystem_uuid, uuid_label
 from certkit.links.ble.errors import AttError, ConnectFailed, NoResponse, PeerLost
 from certkit.links.ble.selection import criteria, match

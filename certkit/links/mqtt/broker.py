@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from certkit.links.mqtt.transport import EMBEDDED_BROKERS, mosquitto_path
 from certkit.checks import LabError
 from certkit.links.mqtt.endpoint import Upstream
 from certkit.links.mqtt.tls import upstream_context
+from certkit.links.mqtt.transport import EMBEDDED_BROKERS, mosquitto_path
 
 START_ATTEMPTS = 3
 PR_SET_PDEATHSIG = 1
@@ -175,7 +175,7 @@ class EmbeddedBroker(ABC):
                 self.process = subprocess.Popen(
                     self.command(), stdin=subprocess.DEVNULL, stdout=log,
                     stderr=subprocess.STDOUT, start_new_session=True,
-                    preexec_fn=_die_with_parent())
+                    preexec_fn=_die_with_parent())  # noqa: PLW1509 - a prctl call, no lock
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     break

@@ -33,9 +33,10 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -43,17 +44,23 @@ from paho.mqtt.enums import CallbackAPIVersion
 from certkit.bench import Bench
 from certkit.checks import LabError
 from certkit.evidence import EvidenceLog
-from certkit.report.progress import operator_line
+from certkit.links.aio import LoopThread, bounded
 from certkit.links.base import Link, LinkStateError
 from certkit.links.mqtt import homie, tls
-from certkit.links.aio import LoopThread, bounded
-from certkit.links.mqtt.broker import (Credentials, EmbeddedBroker, accepts, embedded, external,
-                                       is_embedded)
+from certkit.links.mqtt.broker import (
+    Credentials,
+    EmbeddedBroker,
+    accepts,
+    embedded,
+    external,
+    is_embedded,
+)
 from certkit.links.mqtt.dutlog import BENCH_INCIDENTS, DutLog, Session
 from certkit.links.mqtt.endpoint import Endpoint, Upstream
 from certkit.links.mqtt.homie import HomieProperty, render
 from certkit.links.mqtt.messages import Message, MessageLog
 from certkit.profile.model import Profile
+from certkit.report.progress import operator_line
 
 CONTROLLER_CONNECT_S = 10.0
 SNAPSHOT_TIMEOUT_S = 3.0
@@ -147,7 +154,7 @@ class MqttLink(Link):
             share = (deadline - time.monotonic()) / (len(self._stops) + 1)
             try:
                 stop(max(share, 0.1))
-            except Exception as exc:  # keep stopping the rest: teardown must finish
+            except Exception as exc:  # noqa: BLE001 - keep stopping the rest: teardown must finish
                 self.evidence.note(f"bench: stopping the {name} failed: {exc!r}")
 
     def _remaining(self, deadline: float, cap: float | None = None) -> float:
@@ -288,7 +295,7 @@ class MqttLink(Link):
     def _stop_client(client: paho.Client, timeout: float) -> None:
         try:
             client.disconnect()
-        except Exception:  # already gone
+        except Exception:  # noqa: BLE001, S110 - already gone
             pass
         bounded(client.loop_stop, timeout, "paho-loop-stop")
 

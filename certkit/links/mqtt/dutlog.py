@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from certkit.evidence import EvidenceLog
 from certkit.links.mqtt.endpoint import DutConnection

@@ -78,7 +78,7 @@ class Authority:
     @classmethod
     def create(cls, folder: Path, name: str) -> Authority:
         key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         cert = (x509.CertificateBuilder()
                 .subject_name(_name(name)).issuer_name(_name(name))
                 .public_key(key.public_key())
@@ -96,14 +96,15 @@ class Authority:
         cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
         key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise ValueError(f"{key_file}: certkit issues with EC keys only")
+            # A key file of another kind is bad input, not a wrong argument type (TRY004).
+            raise ValueError(f"{key_file}: certkit issues with EC keys only")  # noqa: TRY004
         name = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
         return cls(str(name), cert, key, KeyPair(cert_file, key_file))
 
     def issue_server(self, folder: Path, stem: str, hosts: list[str]) -> KeyPair:
         """A server certificate for `hosts` (names or IP addresses), chained to this CA."""
         key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         names: list[x509.GeneralName] = []
         for host in dict.fromkeys(hosts):
             try:
