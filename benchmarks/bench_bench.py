@@ -1,6 +1,6 @@
 """Many DUTs at once: `certkit run --bench` of emulated devices against each alone.
 
-    python benchmarks/bench_bench.py [--kettles 10] [--skip-family] [--skip-kettles]
+    python -m benchmarks.bench_bench [--kettles 10] [--skip-family] [--skip-kettles]
 
 Prints:
 
@@ -31,9 +31,10 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-LAB = ROOT / "profiles" / "lab.bench.yaml"
-KETTLE = ROOT / "profiles" / "acme.kettle.k1.yaml"
+from tests.support.cli import run_certkit, start_certkit
+from tests.support.paths import KETTLE, PROFILES
+
+LAB = PROFILES / "lab.bench.yaml"
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
@@ -43,15 +44,12 @@ def load() -> str:
 
 def alone(profile: Path, emulate: list[str], out: Path) -> tuple[float, int, str]:
     """(wall s, max RSS KiB, verdict) of one DUT certified alone."""
-    command = ["/usr/bin/time", "-v", sys.executable, "-m", "certkit", "run", str(profile),
-               f"--emulate={','.join(emulate)}", "--out", str(out)]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900,
-                          check=False)
+    run = run_certkit(profile, out, f"--emulate={','.join(emulate)}", timeout=900,
+                      prefix=("/usr/bin/time", "-v"))
     wall = time.monotonic() - started
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-    verdict = json.loads((out / "verdict.json").read_text("utf-8"))["verdict"]
-    return wall, int(rss.group(1)) if rss else 0, verdict
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", run.stderr)
+    return wall, int(rss.group(1)) if rss else 0, run.verdict["verdict"]
 
 
 def _tree_rss_kib(root: int) -> int:
@@ -78,10 +76,9 @@ def _tree_rss_kib(root: int) -> int:
 
 def bench(path: Path, out: Path) -> tuple[float, int, list[dict], int]:
     """(wall s, peak RSS KiB of the whole process tree, bench.json's duts, exit code)."""
-    command = [sys.executable, "-m", "certkit", "run", "--bench", str(path), "--out", str(out)]
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = start_certkit("run", "--bench", path, "--out", out, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     peak = 0
     stop = threading.Event()
 

@@ -1,6 +1,6 @@
 """BLE: GATT reads per second, connect time, and the wall time of an emulated kettle run.
 
-    python benchmarks/ble_bench.py [--reads 1000] [--rounds 5] [--runs 3]
+    python -m benchmarks.ble_bench [--reads 1000] [--rounds 5] [--runs 3]
 
 1. Reads per second of one characteristic (kettle.temperature) of the
    reference emulator: through certkit's BLE link (synchronous calls bridged
@@ -22,11 +22,8 @@ Figures only, no timed asserts; numbers vary with the machine's load.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -34,7 +31,6 @@ from pathlib import Path
 
 from bleak import BleakClient
 from bleak.backends.device import BLEDevice
-from run_record import in_rules_s, waits_s
 
 from certkit.bench import Bench
 from certkit.design import lint_file
@@ -43,9 +39,11 @@ from certkit.links import open_link
 from certkit.links.aio import LoopThread
 from certkit.links.ble.bumble_backend import BumbleCentral, BumbleClient
 from certkit.links.ble.codec import characteristic_uuid
+from tests.support.cli import run_certkit
+from tests.support.paths import KETTLE
+from tests.support.processes import BleEmulatorProcess
+from tests.support.results import RunResult
 
-ROOT = Path(__file__).resolve().parent.parent
-KETTLE = ROOT / "profiles" / "acme.kettle.k1.yaml"
 UUID = characteristic_uuid(2, 2)  # kettle.temperature
 GOAL = 0.8
 CONNECTS = 10
@@ -154,40 +152,28 @@ def compare(title: str, bare: Bare, via: ViaLink, reads: int, rounds: int) -> No
           f"(max {max(bc):.1f} / {max(vc):.1f} ms)")
 
 
-def emulator_process() -> tuple[subprocess.Popen, str, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "certkit_emulators.ble", str(KETTLE)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            cwd=ROOT)
-    _, spec, address, _ = proc.stdout.readline().split()
-    return proc, spec.replace("tcp-server", "tcp-client"), address
+def certkit_run(out: Path, *rules: str, emulate: bool = True) -> tuple[RunResult, datetime]:
+    """A `certkit run` of the kettle, and when it was launched."""
+    launched = datetime.now().astimezone()
+    run = run_certkit(KETTLE, out, *(["--emulate", "ble"] if emulate else []),
+                      *(x for rule in rules for x in ("--rules", rule)), timeout=300)
+    return run, launched
 
 
-def certkit_run(out: Path, *rules: str, emulate: bool = True) -> tuple[float, dict]:
-    started_wall = datetime.now().astimezone()
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "certkit", "run", str(KETTLE), "--out", str(out),
-                    *(["--emulate", "ble"] if emulate else []),
-                    *(x for rule in rules for x in ("--rules", rule))],
-                   capture_output=True, cwd=ROOT, timeout=300, check=False)
-    wall = time.perf_counter() - started
-    verdict = json.loads((out / "verdict.json").read_text())
-    verdict["_launched"] = started_wall
-    return wall, verdict
-
-
-def split(out: Path, wall: float, verdict: dict) -> dict[str, float]:
+def split(run: RunResult, launched: datetime) -> dict[str, float]:
     """Where the wall time of one run went (from verdict.json and the evidence logs)."""
+    verdict, wall = run.verdict, run.seconds
     begun = datetime.fromisoformat(verdict["started"])
     ended = datetime.fromisoformat(verdict["finished"])
-    rules = in_rules_s(verdict)
-    waited = sum(waits_s(verdict))  # the link's waits for the DUT, the rules' imposed ones
+    rules = run.in_rules_s()
+    waited = sum(run.waits_s())  # the link's waits for the DUT, the rules' imposed ones
     # The link opens in BLE-001's setup: its duration less the check after "found the DUT".
-    first = (out / "evidence" / "BLE-001.log").read_text()
+    first = run.evidence("BLE-001")
     times = [float(t) for t in re.findall(r"^\s+([0-9.]+) ", first, re.MULTILINE)]
     found = float(re.search(r"^\s+([0-9.]+) ble <- found the DUT", first, re.MULTILINE).group(1))
-    ble001 = next(r["duration_s"] for r in verdict["rules"] if r["rule"] == "BLE-001")
+    ble001 = run.result("BLE-001")["duration_s"]
     opened = ble001 - (times[-1] - found)
-    start_up = (begun - verdict["_launched"]).total_seconds()
+    start_up = (begun - launched).total_seconds()
     session = (ended - begun).total_seconds()
     return {"wall": wall, "start-up": start_up, "collection": session - rules,
             "open": opened, "waits": waited, "work": rules - opened - waited,
@@ -211,27 +197,20 @@ def main() -> None:
     bare.close()
 
     # One emulator process each: a peripheral takes one connection at a time.
-    (proc1, adapter1, address1) = emulator_process()
-    (proc2, adapter2, address2) = emulator_process()
-    try:
-        bare = Bare(adapter1)
-        bare.open(profile, address1)
-        wired = {"ble": {"adapter": f"bumble:{adapter2}", "address": address2}}
+    with BleEmulatorProcess(KETTLE) as first, BleEmulatorProcess(KETTLE) as second:
+        bare = Bare(first.hci_client)
+        bare.open(profile, first.address)
+        wired = {"ble": {"adapter": second.adapter, "address": second.address}}
         via = ViaLink(profile, Bench(wiring=wired))
         compare("across processes (each with a reference emulator in its own process, "
                 "HCI over tcp-client)", bare, via, args.reads, args.rounds)
         via.close()
         bare.close()
-    finally:
-        for proc in (proc1, proc2):
-            proc.terminate()
-            proc.wait(10)
 
     with tempfile.TemporaryDirectory() as folder:
-        runs = [split(Path(folder) / f"ble{i}", *certkit_run(Path(folder) / f"ble{i}", "BLE-*",
-                                                             "SEC-004"))
+        runs = [split(*certkit_run(Path(folder) / f"ble{i}", "BLE-*", "SEC-004"))
                 for i in range(args.runs)]
-        design = [certkit_run(Path(folder) / f"design{i}", "PRF-001", emulate=False)[0]
+        design = [certkit_run(Path(folder) / f"design{i}", "PRF-001", emulate=False)[0].seconds
                   for i in range(args.runs)]
     f = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
     fixed = statistics.median(design)

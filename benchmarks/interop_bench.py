@@ -1,6 +1,6 @@
 """How long certifying the multi-transport kettle takes, what it costs, and a fleet figure.
 
-    python benchmarks/interop_bench.py [--profile PROFILE] [--fleet 10] [--parallel 2]
+    python -m benchmarks.interop_bench [--profile PROFILE] [--fleet 10] [--parallel 2]
 
 Prints:
 
@@ -18,46 +18,39 @@ Prints:
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import subprocess
-import sys
 import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from run_record import load, waits_s
+from tests.support.cli import run_certkit
+from tests.support.paths import KETTLE
+from tests.support.results import RunResult
 
-ROOT = Path(__file__).resolve().parent.parent
-KETTLE = ROOT / "profiles" / "acme.kettle.k1.yaml"
+TIME_V = ("/usr/bin/time", "-v")
 
 
 def certify(profile: Path, out: Path, timed: bool = False) -> tuple[float, int, str]:
     """(wall s, max RSS in KiB or 0, verdict) of one `certkit run --emulate`."""
-    command = [sys.executable, "-m", "certkit", "run", str(profile), "--emulate", "--out",
-               str(out)]
-    if timed:
-        command = ["/usr/bin/time", "-v", *command]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    run = run_certkit(profile, out, "--emulate", timeout=600, prefix=TIME_V if timed else ())
     wall = time.monotonic() - started
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-    verdict = json.loads((out / "verdict.json").read_text("utf-8"))["verdict"]
-    return wall, int(rss.group(1)) if rss else 0, verdict
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", run.stderr)
+    return wall, int(rss.group(1)) if rss else 0, run.verdict["verdict"]
 
 
 def breakdown(out: Path) -> tuple[dict[str, float], float, float]:
     """Seconds per rule family, the seconds the standard imposes, and the seconds spent
     waiting for the DUT."""
-    document = load(out)
+    run = RunResult.of(out)
     families: dict[str, float] = defaultdict(float)
-    for result in document["rules"]:
+    for result in run.results():
         rule = result["rule"]
         family = "INT+SEC-002" if rule.startswith("INT-") or rule == "SEC-002" else rule[:3]
         families[family] += result.get("duration_s") or 0.0
-    imposed, dut = waits_s(document)
+    imposed, dut = run.waits_s()
     return dict(families), imposed, dut
 
 

@@ -1,7 +1,7 @@
 """Benchmarks of serial ports on the network and of labgrid places. Prints figures and
 ratios; asserts nothing.
 
-    python benchmarks/lab_bench.py [--exchanges N] [--runs N] [--skip-runs] [--skip-place]
+    python -m benchmarks.lab_bench [--exchanges N] [--runs N] [--skip-runs] [--skip-place]
 
 1. Transport overhead per exchange: an MCU as fast as it can be (a process on the pty's
    master side: `get_down`, then wait for the module's answer) served by certkit's
@@ -23,23 +23,20 @@ import json
 import multiprocessing
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import tty
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # tests.lab's real parts (ser2net, labgrid) for the set-ups
-
 from certkit.evidence import EvidenceLog
 from certkit.links.serial.module import SerialLink
-from tests.lab.labgrid_lab import start_lab
+from tests.lab.labgrid_lab import start_lab  # tests.lab's real parts: ser2net, labgrid
 from tests.lab.processes import Mcu, Ser2net
+from tests.support.cli import certkit, run_certkit
+from tests.support.paths import KETTLE
+from tests.support.results import RunResult
 
-KETTLE = ROOT / "profiles" / "acme.kettle.k1.yaml"
 RUN_S = 300.0
 
 
@@ -109,17 +106,13 @@ def transport_overhead(count: int) -> None:
 # --------------------------------------------------- 2. per SER exchange, as rules see it
 
 
-def certify(out: Path, port: str, reset: str, env: dict | None = None) -> tuple[float, dict]:
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "certkit", "run", str(KETTLE), "--serial", port,
-                    "--reset", f"cmd:{reset}", "--rules", "SER-*", "--out", str(out)],
-                   cwd=ROOT, capture_output=True, timeout=RUN_S, check=False, env=env)
-    return time.monotonic() - started, json.loads((out / "verdict.json").read_text())
+def certify(out: Path, port: str, reset: str) -> RunResult:
+    return run_certkit(KETTLE, out, "--serial", port, "--reset", f"cmd:{reset}",
+                       "--rules", "SER-*", timeout=RUN_S)
 
 
-def reply_times(verdict: dict) -> list[float]:
-    return [m["value"] for r in verdict["rules"] for m in r["measurements"]
-            if m["name"] == "reply time" and m["value"] is not None]
+def reply_times(run: RunResult) -> list[float]:
+    return [m["value"] for m in run.figures("reply time")]
 
 
 def ser_family(runs: int) -> None:
@@ -133,10 +126,10 @@ def ser_family(runs: int) -> None:
             for kind, port in (("pty", mcu.port), ("rfc2217", ser2net.rfc2217)):
                 walls, replies, verdicts = [], [], set()
                 for n in range(runs):
-                    wall, verdict = certify(base / f"{kind}-{n}", port, mcu.reset)
-                    walls.append(wall)
-                    replies += reply_times(verdict)
-                    verdicts.add(verdict["verdict"])
+                    run = certify(base / f"{kind}-{n}", port, mcu.reset)
+                    walls.append(run.seconds)
+                    replies += reply_times(run)
+                    verdicts.add(run.verdict["verdict"])
                 results[kind] = (walls, replies, verdicts)
         finally:
             ser2net.child.stop()
@@ -172,14 +165,10 @@ duts:
 """)
             for n in range(runs):
                 out = base / f"out-{n}"
-                started = time.monotonic()
-                subprocess.run([sys.executable, "-m", "certkit", "run", "--bench", str(bench),
-                                "--out", str(out), "--rules", "SER-*"],
-                               cwd=ROOT, capture_output=True, timeout=RUN_S, check=False,
-                               env=lab.env())
-                wall = time.monotonic() - started
+                wall = certkit("run", "--bench", bench, "--out", out, "--rules", "SER-*",
+                               timeout=RUN_S, env=lab.env()).seconds
                 summary = json.loads((out / "bench.json").read_text())["duts"][0]
-                verdict = json.loads((out / "kettle" / "verdict.json").read_text())
+                verdict = RunResult.of(out / "kettle").verdict
                 trace = json.loads((out / "kettle" / "trace.json").read_text())
                 first = min(e["ts"] for e in trace["traceEvents"] if e.get("ph") == "X") / 1e6
                 acquired = datetime.fromisoformat(verdict["bench_as_run"]["lab"]["acquired"])

@@ -1,6 +1,6 @@
 """Wall time of `certkit lint` and of a design-only `certkit run`.
 
-    python benchmarks/lint_bench.py [--repeat N] [--lint-only]
+    python -m benchmarks.lint_bench [--repeat N] [--lint-only]
 
 Prints the median of N runs of each case, start-up included (each case is a
 fresh `python -m certkit` process, as a user or CI would run it). The goal for
@@ -19,8 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PROFILES = sorted(p for p in (ROOT / "profiles").glob("*.yaml")
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE
+from tests.support.paths import PROFILES as FOLDER
+
+PROFILES = sorted(p for p in FOLDER.glob("*.yaml")
                   if not p.name.endswith(".bench.yaml"))  # device profiles only
 GOAL_ONE_PROFILE_S = 0.15
 
@@ -29,8 +32,7 @@ def timed(args: list[str], repeat: int) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "certkit", *args], check=False,
-                       capture_output=True, cwd=ROOT, timeout=300)
+        certkit(*args, timeout=300)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -60,7 +62,7 @@ def main() -> None:
         if options.lint_only:
             return
         out = Path(folder) / "run"
-        design = timed(["run", str(ROOT / "profiles" / "acme.kettle.k1.yaml"), "--out", str(out),
+        design = timed(["run", str(KETTLE), "--out", str(out),
                         "--rules", "PRF-*", "--rules", "DSN-*", "--rules", "SEC-001"],
                        max(1, repeat // 2))
         print(f"run, kettle, design rules only: {design:.3f} s")

@@ -1,6 +1,6 @@
 """MQTT: certkit's link against bare paho, the endpoint's cost, and a kettle run's wall time.
 
-    python benchmarks/mqtt_bench.py [--seconds S] [--runs N]
+    python -m benchmarks.mqtt_bench [--seconds S] [--runs N]
 
 1. Set-and-echo round trips per second: a controller publishes a value to
    the kettle's `target-temperature/set` and waits for the reference
@@ -24,60 +24,40 @@ any comparison meaningless. Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import shutil
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from run_record import figures, in_rules_s, load, seconds, waits_s
 
 from certkit.bench import Bench
 from certkit.design import lint_file
 from certkit.evidence import EvidenceLog
 from certkit.links.mqtt import MqttLink, homie
 from certkit.links.mqtt.amqtt_broker import AmqttBroker
-from certkit.links.mqtt.broker import accepts, free_port
+from tests.support.cli import run_certkit
+from tests.support.mosquitto import MOSQUITTO, running_mosquitto
+from tests.support.paths import KETTLE
+from tests.support.processes import MqttEmulatorProcess
+from tests.support.results import seconds as in_seconds
 
-KETTLE = ROOT / "profiles" / "acme.kettle.k1.yaml"
 GOAL_RATIO = 0.8
 VALUES = (b"50", b"60")
 
 
 @contextmanager
 def mosquitto() -> Iterator[str | None]:
-    binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto"
-                                           if Path("/usr/sbin/mosquitto").exists() else None)
-    if binary is None:
+    if MOSQUITTO is None:
         yield None
         return
-    with tempfile.TemporaryDirectory() as folder:
-        port = free_port()
-        config = Path(folder) / "m.conf"
-        config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-                          "persistence false\nset_tcp_nodelay true\n")
-        process = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 5
-            while not accepts("127.0.0.1", port, 0.2) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            yield f"mqtt://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.wait(5)
+    with tempfile.TemporaryDirectory() as folder, running_mosquitto(Path(folder)) as broker:
+        yield broker.url
 
 
 @contextmanager
@@ -93,14 +73,8 @@ def amqtt() -> Iterator[str]:
 @contextmanager
 def emulator(port: int) -> Iterator[None]:
     """The reference emulator in a process of its own, as a DUT would be."""
-    process = subprocess.Popen([sys.executable, "-m", "certkit_emulators.mqtt", str(KETTLE),
-                                "--connect", f"127.0.0.1:{port}"], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with MqttEmulatorProcess(KETTLE, f"127.0.0.1:{port}"):
         yield
-    finally:
-        process.terminate()
-        process.wait(5)
 
 
 def _port(url: str) -> int:
@@ -209,16 +183,14 @@ def wall_time(runs: int) -> None:
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as out:
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "certkit", "run", str(KETTLE), "--emulate",
-                            "mqtt", "--rules", "MQT-*", "--out", out], cwd=ROOT,
-                           capture_output=True, timeout=300, check=False)
+            run = run_certkit(KETTLE, Path(out), "--emulate", "mqtt", "--rules", "MQT-*",
+                              timeout=300)
             totals.append(time.perf_counter() - started)
-            document = load(Path(out))
-            standard, for_dut = waits_s(document, ["MQT"])
+            standard, for_dut = run.waits_s(["MQT"])
             imposed.append(standard)
-            reconnects = sum(seconds(m) for m in figures(document, "cut to new session", ["MQT"]))
+            reconnects = sum(in_seconds(m) for m in run.figures("cut to new session", ["MQT"]))
             device.append(for_dut + reconnects)
-            in_rules.append(in_rules_s(document, ["MQT"]))
+            in_rules.append(run.in_rules_s(["MQT"]))
     total, standard, dut = (statistics.median(totals), statistics.median(imposed),
                             statistics.median(device))
     rules = statistics.median(in_rules)

@@ -1,6 +1,6 @@
 """Signing and verifying certification records; generating the HTML report.
 
-    python benchmarks/record_bench.py
+    python -m benchmarks.record_bench
 
 Signs and verifies a record of 500 rule instances (median of 50), then
 times `certkit report` (Allure 3 HTML + summary) on a run of the kettle with
@@ -10,8 +10,6 @@ every rule planned.
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,8 +17,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from certkit.certificate import make_record, sign, verify
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.cli import certkit, run_certkit
+from tests.support.paths import KETTLE
 
 
 def record_of(instances: int) -> dict:
@@ -28,6 +26,8 @@ def record_of(instances: int) -> dict:
               "outcome": "pass", "message": "expected code 0 within 1000 ms, observed 0 in 12 ms",
               "duration_s": 0.012} for i in range(instances)]
     document = {"verdict": "CERTIFIED", "standard": "ECS-1.0", "certkit": "0.1.0",
+                "suite_sha256": "cd" * 32, "bench_as_run": {"serial": "emulated"},
+                "partial": False,
                 "profile": {"path": "p.yaml", "sha256": "ab" * 32, "model": "acme.kettle.k1"},
                 "selection": [], "complete": True, "waivers": [], "rules": rules,
                 "started": "2026-11-22T10:00:00+00:00", "finished": "2026-11-22T10:00:20+00:00"}
@@ -53,15 +53,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run"
-        subprocess.run([sys.executable, "-m", "certkit", "run",
-                        str(ROOT / "profiles" / "acme.kettle.k1.yaml"), "--out", str(out)],
-                       capture_output=True, cwd=ROOT, timeout=600)
+        run_certkit(KETTLE, out, timeout=600)
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "certkit", "report", str(out)],
-                              capture_output=True, text=True, cwd=ROOT, timeout=600)
+        done = certkit("report", out, timeout=600)
         took = time.perf_counter() - start
         count = len(list((out / "allure-results").glob("*-result.json")))
-        state = "ok" if done.returncode == 0 else f"failed: {done.stderr.strip()[:200]}"
+        state = "ok" if done.code == 0 else f"failed: {done.stderr.strip()[:200]}"
         print(f"certkit report of the kettle run ({count} Allure results): {took:.2f} s ({state})")
 
 

@@ -1,6 +1,6 @@
 """Do verdicts hold from one run to the next? Reruns of the same emulated device.
 
-    python benchmarks/rerun_bench.py [--profile PROFILE] [--repeat 20] [-- EXTRA RUN ARGS]
+    python -m benchmarks.rerun_bench [--profile PROFILE] [--repeat 20] [-- EXTRA RUN ARGS]
 
 Certifies the profile against the reference emulators `--repeat` times, one
 run after another, and prints each run's verdict and wall time, then the
@@ -15,33 +15,23 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-KETTLE = ROOT / "profiles" / "acme.kettle.k1.yaml"
+from tests.support.cli import run_certkit
+from tests.support.paths import KETTLE
 
 
 def certify(profile: Path, out: Path, extra: list[str]) -> tuple[float, str, dict[str, str]]:
     """(wall s, verdict, {instance: outcome}) of one `certkit run --emulate`."""
-    started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "certkit", "run", str(profile), "--emulate",
-                           "--out", str(out), *extra], cwd=ROOT, capture_output=True,
-                          text=True, timeout=900)
-    wall = time.monotonic() - started
+    run = run_certkit(profile, out, "--emulate", *extra, timeout=900)
     try:
-        document = json.loads((out / "verdict.json").read_text("utf-8"))
+        return run.seconds, run.verdict["verdict"], run.outcomes
     except (OSError, ValueError):
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
-        return wall, f"NO VERDICT (exit {done.returncode}: {tail[0][:120]})", {}
-    outcomes = {f"{r['rule']}[{r['instance']}]" if r["instance"] else r["rule"]: r["outcome"]
-                for r in document["rules"]}
-    return wall, document["verdict"], outcomes
+        tail = (run.stderr or run.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        return run.seconds, f"NO VERDICT (exit {run.code}: {tail[0][:120]})", {}
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """Benchmarks of the serial module link. Prints figures and ratios; asserts nothing.
 
-    python benchmarks/serial_bench.py [--exchanges N] [--skip-run]
+    python -m benchmarks.serial_bench [--exchanges N] [--skip-run]
 
 1. Poll exchanges per second (`get_down` -> `down none`) through certkit's
    `SerialLink`, against a bare pyserial loop serving the same pty, and the
@@ -30,8 +30,6 @@ import io
 import multiprocessing
 import os
 import select
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -43,9 +41,9 @@ import serial
 
 from certkit.evidence import EvidenceLog
 from certkit.links.serial.module import SerialLink
+from tests.support.cli import run_certkit
+from tests.support.paths import KETTLE
 
-ROOT = Path(__file__).resolve().parent.parent
-KETTLE = ROOT / "profiles" / "acme.kettle.k1.yaml"
 REPEATS = 5
 
 
@@ -248,13 +246,9 @@ def run_split() -> None:
 
     print("3. certkit run profiles/acme.kettle.k1.yaml --emulate serial --rules 'SER-*'")
     with tempfile.TemporaryDirectory() as out:
-        started = time.monotonic()
-        code = subprocess.run(
-            [sys.executable, "-m", "certkit", "run", str(KETTLE), "--emulate", "serial",
-             "--rules", "SER-*", "--out", out],
-            capture_output=True, cwd=ROOT, check=False).returncode
-        wall = time.monotonic() - started
-    print(f"   subprocess wall time  {wall:6.2f} s  (exit {code}; includes interpreter start)")
+        run = run_certkit(KETTLE, Path(out), "--emulate", "serial", "--rules", "SER-*")
+    print(f"   subprocess wall time  {run.seconds:6.2f} s  (exit {run.code}; includes interpreter "
+          "start)")
     clock = _WaitClock()
     clock.install()
     with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
