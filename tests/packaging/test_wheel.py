@@ -7,7 +7,6 @@ lock (constraints/test.txt), so the venv is what `pip install certkit` gives.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.paths import ROOT
+from tests.support.results import read_verdict
 
 pytestmark = pytest.mark.slow
 
@@ -124,7 +124,7 @@ def test_an_example_started_with_init_is_certified_against_the_emulators(
                         "--out", "kettle-run", timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "VERDICT: CERTIFIED" in run.stdout
-    verdict = json.loads((installed.home / "kettle-run" / "verdict.json").read_text("utf-8"))
+    verdict = read_verdict(installed.home / "kettle-run")
     assert verdict["verdict"] == "CERTIFIED"
 
 
@@ -137,7 +137,7 @@ def test_pytest_runs_the_installed_suite_with_pyargs(installed: Installed) -> No
                          timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "VERDICT: CERTIFIED" in proc.stdout
-    verdict = json.loads((installed.home / "pyargs-run" / "verdict.json").read_text("utf-8"))
+    verdict = read_verdict(installed.home / "pyargs-run")
     serial_rules = {r["rule"] for r in verdict["rules"] if r["rule"].startswith("SER-")}
     assert serial_rules and all(r["outcome"] == "pass" for r in verdict["rules"]
                                 if r["rule"] in serial_rules and r["level"] == "M")

@@ -38,9 +38,9 @@ from certkit_emulators.mqtt.device import HomieDevice
 
 from certkit.links.mqtt import description as homie_description
 from certkit.links.mqtt import homie
-from tests.support.cli import certkit
+from tests.support.cli import certkit, run_certkit
 from tests.support.paths import KETTLE
-from tests.support.results import outcomes, read_verdict
+from tests.support.results import RunResult, outcomes, read_verdict
 
 BROKERS = ("mosquitto", "amqtt")  # --mqtt-broker embedded:NAME
 PARALLEL_RUNS = 4  # the runs mostly wait out ECS-1's windows: about a seventh of a core each
@@ -97,32 +97,16 @@ RUNS: dict[str, Group] = {**ALONE, **{f"combined:{name}": g for name, g in COMBI
 BENCH_ERROR = {("mqtt5", "amqtt")}
 
 
-@dataclass
-class Run:
-    code: int
-    verdict: dict
-    seconds: float
-    out: Path
-
-    def trouble(self) -> dict[str, str]:
-        messages = {(f"{r['rule']}[{r['instance']}]" if r["instance"] else r["rule"]):
-                    f"{r['outcome']}: {r['message']}" for r in self.verdict["rules"]}
-        return {k: messages[k] for k, v in outcomes(self.verdict).items()
-                if v not in ("pass", "not-applicable")}
-
-
-def _run(group: Group, broker: str, out: Path) -> Run:
+def _run(group: Group, broker: str, out: Path) -> RunResult:
     args = ["--emulate", *([group.transports] if group.transports else []),
             "--mqtt-broker", f"embedded:{broker}"]
     args += [f"--rules={rule}" for rule in group.rules]
     args += [f"--variant=mqtt:{name}" for name in group.variants]
-    started = time.monotonic()
-    result = certkit("run", KETTLE, "--out", out, *args, timeout=RUN_TIMEOUT_S)
-    return Run(result.code, read_verdict(out), time.monotonic() - started, out)
+    return run_certkit(KETTLE, out, *args, timeout=RUN_TIMEOUT_S)
 
 
 @pytest.fixture(scope="module")
-def matrix_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Run]:
+def matrix_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], RunResult]:
     """Every (run, broker), PARALLEL_RUNS at a time, the longest first."""
     cells = sorted(((name, b) for name in RUNS for b in RUNS[name].brokers),
                    key=lambda cell: -(30 if cell in BENCH_ERROR else RUNS[cell[0]].seconds))
@@ -145,7 +129,7 @@ def _combinations_of(variant: str, broker: str) -> list[str]:
             if variant in g.variants and broker in g.brokers]
 
 
-def _record(runs: dict[tuple[str, str], Run], wall: float, folder: Path) -> None:
+def _record(runs: dict[tuple[str, str], RunResult], wall: float, folder: Path) -> None:
     def combined(name: str, broker: str) -> str:
         verdicts = {runs[(run, broker)].verdict["verdict"]
                     for run in _combinations_of(name, broker)}
@@ -196,7 +180,7 @@ def test_every_variant_runs_alone_and_in_one_combination():
         assert variant.exercises and variant.description, name
 
 
-def _assert_certified(run: Run, group: Group, broker: str) -> None:
+def _assert_certified(run: RunResult, group: Group, broker: str) -> None:
     assert run.verdict["verdict"] == "CERTIFIED" and run.code == 0, run.trouble()
     assert run.verdict["bench"]["mqtt-broker-served"].startswith(f"embedded {broker}")
     assert run.verdict["bench"]["variants"] == "mqtt:" + ",".join(sorted(group.variants))
