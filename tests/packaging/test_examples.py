@@ -10,7 +10,7 @@ from certkit.design import lint_file
 from certkit.profile.template import profile_template
 from certkit.standard.categories import categories
 from tests.support.cli import certkit
-from tests.support.paths import PROFILES
+from tests.support.paths import KETTLE, PROFILES
 
 EXAMPLE_NAMES = sorted(path.stem for path in PROFILES.glob("*.yaml")
                        if not path.name.endswith(".bench.yaml"))  # a bench, not a device
@@ -39,7 +39,7 @@ def test_init_copies_the_kettle_by_one_word_of_its_name(tmp_path: Path) -> None:
     made = certkit("init", "kettle", cwd=tmp_path, timeout=60)
     assert made.code == 0, made.stderr
     copy = tmp_path / "acme.kettle.k1.yaml"
-    original = (PROFILES / "acme.kettle.k1.yaml").read_text("utf-8").splitlines()
+    original = KETTLE.read_text("utf-8").splitlines()
     copied = copy.read_text("utf-8").splitlines()
     assert copied[1:] == original[1:]
     schema = Path(copied[0].removeprefix("# yaml-language-server: $schema="))

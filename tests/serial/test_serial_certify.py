@@ -30,11 +30,10 @@ import pytest
 from certkit_emulators.serial import FAULTS
 
 from tests.support.cli import finish_run, run_certkit, start_certkit
-from tests.support.paths import PROFILES
+from tests.support.paths import KETTLE, PROFILES
 from tests.support.processes import SerialEmulatorProcess
 from tests.support.results import RunResult
 
-KETTLE = "acme.kettle.k1"
 ALL = ("--rules", "SER-*")
 ALL_BUT_WINDOW = ("--rules", "SER-00[13-9]", "--rules", "SER-01[0-3]")
 
@@ -64,19 +63,17 @@ ROBUSTNESS_FAULTS = {"goes-silent", "no-line-end"}
 RUN_BOUND_S = 60  # no serial run of the kettle may take longer, whatever the device does
 
 
-def _cli(profile: str, *args: str) -> Callable[[Path], RunResult]:
-    return lambda out: run_certkit(PROFILES / f"{profile}.yaml", out, *args)
+def _cli(profile: Path, *args: str) -> Callable[[Path], RunResult]:
+    return lambda out: run_certkit(profile, out, *args)
 
 
 def _standalone(faults: tuple[str, ...] = (), unplug_after: str | None = None,
                 *args: str) -> Callable[[Path], RunResult]:
     """`python -m certkit_emulators.serial` started on its own; certkit given its port."""
     def run(out: Path) -> RunResult:
-        with SerialEmulatorProcess(PROFILES / f"{KETTLE}.yaml",
-                                   *[f"--fault={f}" for f in faults]) as emulator:
+        with SerialEmulatorProcess(KETTLE, *[f"--fault={f}" for f in faults]) as emulator:
             started = time.monotonic()
-            process = start_certkit("run", PROFILES / f"{KETTLE}.yaml", "--out", out,
-                                    "--serial", emulator.port,
+            process = start_certkit("run", KETTLE, "--out", out, "--serial", emulator.port,
                                     "--reset", f"cmd:{emulator.reset}", *args,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             if unplug_after is not None:
@@ -106,9 +103,9 @@ RUNS: dict[str, Callable[[Path], RunResult]] = {
     "reset-dtr-on-pty": _cli(KETTLE, "--emulate", "serial", "--reset", "dtr",
                              "--rules", "SER-001"),
     "no-port": _cli(KETTLE, "--rules", "SER-001", "--rules", "SER-004"),
-    "purifier": _cli("acme.purifier.p3", "--emulate", "serial", "--rules", "SER-008",
+    "purifier": _cli(PROFILES / "acme.purifier.p3.yaml", "--emulate", "serial", "--rules", "SER-008",
                      "--rules", "SER-011", "--rules", "SER-013"),
-    "outlet": _cli("acme.outlet.o1", "--emulate", "serial", "--rules", "SER-008",
+    "outlet": _cli(PROFILES / "acme.outlet.o1.yaml", "--emulate", "serial", "--rules", "SER-008",
                    "--rules", "SER-006", "--rules", "SER-009"),
 }
 
