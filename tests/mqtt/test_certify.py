@@ -189,7 +189,6 @@ def test_reference_emulator_is_certified(runs, backend):
     assert result.code == 0 and result.verdict["verdict"] == "CERTIFIED", result.trouble()
     assert found.pop("SEC-003") == "not-applicable"  # the kettle does not require TLS
     assert len(found) == 24 and set(found.values()) == {"pass"}, found
-    assert result.seconds < 20, "the conformant kettle run should stay well under 20 s"
 
 
 def test_run_prints_the_endpoint_and_keeps_evidence_per_instance(runs):

@@ -142,7 +142,6 @@ def test_the_reference_emulator_is_certified(runs) -> None:
     assert run.verdict["verdict"] == "CERTIFIED"
     results = run.results("SER-")
     assert len(results) == 25 and {r["outcome"] for r in results} == {"pass"}
-    assert run.seconds < 15, f"the kettle's serial run took {run.seconds:.1f} s"
     _every_instance_has_evidence(run)
 
 

@@ -262,7 +262,6 @@ def test_steady_sensor_values_leave_ble_007_to_the_plan(matrix):
         assert result["outcome"] == "not-applicable"
         assert result["message"].startswith("read-only everywhere; certkit cannot cause a "
                                              "change")
-    assert run.seconds < 30
 
 
 def test_notifications_came_before_the_write_response(matrix):
