@@ -26,6 +26,7 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
@@ -48,8 +49,8 @@ class RecordError(ValueError):
     """A value cannot go into a record (a float, or not JSON)."""
 
 
-def canonical(value: object) -> bytes:
-    """The signed bytes: RFC 8785 (JCS) canonical JSON of a float-free value."""
+def canonical(value: dict[str, Any]) -> bytes:
+    """The signed bytes: RFC 8785 (JCS) canonical JSON of a float-free record."""
     _integers_only(value)
     try:
         return rfc8785.dumps(value)
@@ -133,7 +134,7 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
 # ---------------------------------------------------------------- records
 
 
-def make_record(verdict_document: dict, identity: dict) -> dict:
+def make_record(verdict_document: dict[str, Any], identity: dict[str, Any]) -> dict[str, Any]:
     """The signed content, from a verdict.json document and the DUT identity (the signer is
     added by `sign`)."""
     doc = verdict_document
@@ -144,7 +145,7 @@ def make_record(verdict_document: dict, identity: dict) -> dict:
             return rule_id
         return f"{doc['standard']}{QUALIFIER}{rule_id}"
 
-    def result(r: dict) -> dict:
+    def result(r: dict[str, Any]) -> dict[str, Any]:
         shown = {"rule": qualified(r["rule"]), "instance": r["instance"], "level": r["level"],
                  "outcome": r["outcome"], "message": r["message"]}
         if "attempts" in r:  # a merged run's (certkit run --resume): every attempt, no floats
@@ -152,10 +153,10 @@ def make_record(verdict_document: dict, identity: dict) -> dict:
                                  for a in r["attempts"]]
         return shown
 
-    def waiver(w: dict) -> dict:
+    def waiver(w: dict[str, Any]) -> dict[str, Any]:
         return {**{k: v for k, v in w.items() if k != "id"}, "rule": qualified(w["rule"])}
 
-    def merged_run(run: dict) -> dict:
+    def merged_run(run: dict[str, Any]) -> dict[str, Any]:
         shown = {k: run[k] for k in MERGED_RUN_FIELDS}
         if shown["resumed"] is not None:  # instance IDs (SER-004[2.1]), qualified like rules
             shown["resumed"] = [qualified(rule) + bracket + key for rule, bracket, key in
@@ -186,7 +187,7 @@ def make_record(verdict_document: dict, identity: dict) -> dict:
     }
 
 
-def sign(record: dict, private: Ed25519PrivateKey) -> dict:
+def sign(record: dict[str, Any], private: Ed25519PrivateKey) -> dict[str, Any]:
     """The certificate: the record, naming its signer, and the signature over both."""
     public = private.public_key()
     named = key_id(public)
@@ -205,8 +206,8 @@ class Check:
     reason: str
 
 
-def _named_key(certificate: object) -> tuple[dict, str] | Check:
-    """The record and the key id it names, or why it is not a signed record."""
+def _named_key(certificate: object) -> tuple[dict[str, Any], dict[str, Any], str] | Check:
+    """The record, its signature and the key id it names, or why it is not a signed record."""
     if not isinstance(certificate, dict) or set(certificate) != {"record", "signature"}:
         return Check(False, "not a certkit record (expected record and signature)")
     record, signature = certificate["record"], certificate["signature"]
@@ -232,37 +233,42 @@ def _named_key(certificate: object) -> tuple[dict, str] | Check:
         named_raw = b""
     if hashlib.sha256(named_raw).hexdigest() != signer["key_id"]:
         return Check(False, "the record's signer.public_key is not the key signer.key_id names")
-    return record, signer["key_id"]
+    return record, signature, signer["key_id"]
 
 
 def verify(certificate: object, public: Ed25519PublicKey) -> Check:
+    return _verified(certificate, public)[1]
+
+
+def _verified(certificate: object, public: Ed25519PublicKey) -> tuple[dict[str, Any], Check]:
+    """The signed record (empty when its signature is not valid) and the check."""
     named = _named_key(certificate)
     if isinstance(named, Check):
-        return named
-    record, named_id = named
+        return {}, named
+    record, signature, named_id = named
     given = key_id(public)
     if named_id != given:
-        return Check(False, f"the record names key {named_id} (signer.key_id), not the public "
-                            f"key given ({given}): it was signed with another key")
+        return {}, Check(False, f"the record names key {named_id} (signer.key_id), not the "
+                                f"public key given ({given}): it was signed with another key")
     try:
         signed = canonical(record)
     except RecordError as exc:
-        return Check(False, f"not a certkit record: {exc}")
+        return {}, Check(False, f"not a certkit record: {exc}")
     try:
-        raw = base64.b64decode(str(certificate["signature"].get("value", "")), validate=True)
+        raw = base64.b64decode(str(signature.get("value", "")), validate=True)
         public.verify(raw, signed)
     except (InvalidSignature, ValueError):
-        return Check(False, "the signature does not match the record: the record was changed "
-                            f"after key {given} signed it")
-    return Check(True, f"signature valid (key {given})")
+        return {}, Check(False, "the signature does not match the record: the record was "
+                                f"changed after key {given} signed it")
+    return record, Check(True, f"signature valid (key {given})")
 
 
-def _emulated(record: dict, allow_emulated: bool) -> str | None:
+def _emulated(record: dict[str, Any], allow_emulated: bool) -> str | None:
     """Why the bench as run does not certify a device, or None."""
     bench = record.get("bench_as_run")
-    transports = bench.get("transports") if isinstance(bench, dict) else None
-    if not isinstance(transports, dict):
+    if not isinstance(bench, dict) or not isinstance(bench.get("transports"), dict):
         return "the record does not say what bench was certified (bench_as_run)"
+    transports = bench["transports"]
     for name, entry in sorted(transports.items()):
         if not isinstance(entry, dict) or entry.get("dut") not in ("real", "emulated"):
             return f"bench_as_run.transports.{name}.dut is neither 'real' nor 'emulated'"
@@ -286,10 +292,9 @@ def gate(certificate: object, public: Ed25519PublicKey, model: str, firmware: st
     """The crowdfunding platform's check before a campaign goes live. `allow_emulated`
     accepts emulated reference designs (an ecosystem's own CI), and says so. `standard`:
     the one the record must certify against (a record of another proves nothing here)."""
-    checked = verify(certificate, public)
+    record, checked = _verified(certificate, public)
     if not checked.ok:
         return checked
-    record = certificate["record"]  # type: ignore[index]
     if record.get("standard") != standard:
         return Check(False, f"standard: the record certifies against {record.get('standard')!r}, "
                             f"not {standard!r}")
@@ -312,7 +317,8 @@ def gate(certificate: object, public: Ed25519PublicKey, model: str, firmware: st
         named = ", ".join(f"{r.get('rule')}: {r.get('outcome')}" if isinstance(r, dict) else "?"
                           for r in failed)
         return Check(False, f"custom_rules.rules: rules of the bench's own did not pass ({named})")
-    dut = record.get("dut") if isinstance(record.get("dut"), dict) else {}
+    named_dut = record.get("dut")
+    dut: dict[str, Any] = named_dut if isinstance(named_dut, dict) else {}
     if dut.get("model") != model:
         return Check(False, f"dut.model: the record certifies model {dut.get('model')!r}, "
                             f"not {model!r}")

@@ -26,6 +26,8 @@ class LabError(Exception):
     """The harness or the bench could not carry the check out (never the DUT's fault)."""
 
 
+# pytest.skip.Exception is an attribute pytest sets on its skip function, which pytest's
+# annotations do not declare as a class.
 class NotApplicable(pytest.skip.Exception):  # type: ignore[misc,name-defined]
     """The profile does not declare what the rule needs."""
 

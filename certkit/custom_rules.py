@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import certkit.suite
@@ -43,13 +43,14 @@ def shown(path: Path) -> str:
     return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
 
 
-def location(path: Path, function: object) -> str:
+def location(path: Path, function: Callable[..., object] | None) -> str:
     """`file:line` of a test's certkit_rule marker (of the function when the marker is not
-    found in its source)."""
+    found in its source; of the file alone without a function)."""
     line = getattr(getattr(function, "__code__", None), "co_firstlineno", 0)
     try:
-        lines, first = inspect.getsourcelines(function)  # type: ignore[arg-type]
-        line = first + next((n for n, text in enumerate(lines) if "certkit_rule" in text), 0)
+        if function is not None:
+            lines, first = inspect.getsourcelines(function)
+            line = first + next((n for n, text in enumerate(lines) if "certkit_rule" in text), 0)
     except (OSError, TypeError):
         pass
     return f"{shown(Path(path))}:{line}"

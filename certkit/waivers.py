@@ -17,10 +17,11 @@ a waiver for a rule that passed is reported as unused.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 from certkit.design import ProfileReadError, read_profile
 from certkit.design.document import StrictValidator, describe_schema_error
@@ -78,7 +79,7 @@ class Waiver:
     def expired(self, today: date) -> bool:
         return today > self.expires
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         data = {"rule": self.rule, "id": self.qualified, "instance": self.instance,
                 "reason": self.reason,
                 "reviewer": self.reviewer, "expires": self.expires.isoformat()}

@@ -96,7 +96,7 @@ def link(request: pytest.FixtureRequest, profile: Profile, bench: Bench,
                 served = getattr(opened[transport], "bench_facts", None)
                 if served:
                     run.record.bench.update(served)
-                _check_identity(request.session, run, transport, opened)
+                _check_identity(request.session, run, transport, opened, profile)
             except LabError as exc:
                 failed[transport] = exc
                 raise
@@ -108,17 +108,17 @@ def link(request: pytest.FixtureRequest, profile: Profile, bench: Bench,
 
 
 def _check_identity(session: pytest.Session, run: CertkitRun, transport: str,
-                    opened: dict[str, Link]) -> None:
+                    opened: dict[str, Link], profile: Profile) -> None:
     """Before any rule uses a newly opened link: when the bench names the unit, is it the one
     on this transport? Another unit stops the run (a bench error naming expected and observed
     identity, so no rule is judged against it); an identity that cannot be read fails the link."""
     from certkit.identity import expected_identity, mismatches, observe
 
-    expected = expected_identity(run.bench.identity, run.profile)
+    expected = expected_identity(run.bench.identity, profile)
     if not expected:
         return
     try:
-        observed = observe(transport, opened[transport], run.profile)
+        observed = observe(transport, opened[transport], profile)
     except LabError as exc:
         raise LabError(f"the DUT's identity could not be read over {transport}: {exc}") from exc
     except Exception as exc:  # a bench or harness problem, never the DUT's fail

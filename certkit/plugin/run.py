@@ -4,9 +4,10 @@ itself (as pytest's junitxml does): its hooks are its methods, and exist only in
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -44,7 +45,8 @@ from certkit.verdict import Outcome, RuleResult
 from certkit.waivers import Waiver
 
 RUN = pytest.StashKey["CertkitRun"]()
-PHASES = pytest.StashKey[dict]()  # an instance's phases: evidence mark, start, reports, links
+# An instance's phases: evidence mark, start, reports, links.
+PHASES = pytest.StashKey[dict[str, Any]]()
 
 LINK_OPEN_TIMEOUT_S = 30.0
 LINK_CLOSE_TIMEOUT_S = 5.0
@@ -70,7 +72,7 @@ class CertkitRun:
         # A profile that fails lint is not planned: only its design rules are reported.
         self.plan: Plan | None = (make_plan(profile, self.patterns,
                                             operator=self.operator.present)
-                                  if lint.ok else None)
+                                  if lint.ok and profile is not None else None)
         # `certkit run --resume`: only the instances an earlier run left in error or not run.
         self.resumed: frozenset[str] | None = (
             frozenset(config.getoption("--certkit-resume-instance"))
@@ -115,7 +117,9 @@ class CertkitRun:
         rules = self.standard.catalogue
         if in_suite(node.path, self.suite) and rule_id in rules:
             return rules.get(rule_id)
-        return custom_rule(rule_id, marker.kwargs, location(node.path, node.obj), rules)
+        # An item that is no Python function (no `obj`) is located by its file alone.
+        return custom_rule(rule_id, marker.kwargs,
+                           location(node.path, getattr(node, "obj", None)), rules)
 
     def instances(self, rule: Rule) -> list[Instance]:
         """A test's instances; never empty (what is not to run is deselected later)."""
@@ -137,7 +141,9 @@ class CertkitRun:
         collect.parametrize(self, metafunc)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_make_collect_report(self, collector: pytest.Collector) -> Iterator:
+    def pytest_make_collect_report(
+            self, collector: pytest.Collector,
+    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
         report = yield
         collect.note_collected(self, collector, report)
         return report
@@ -177,7 +183,8 @@ class CertkitRun:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item,
-                                nextitem: pytest.Item | None) -> Iterator[None]:
+                                nextitem: pytest.Item | None,
+                                ) -> Generator[None, object | None, object | None]:
         if INSTANCE not in item.stash:
             return (yield)
         self.links_used = set()
@@ -210,7 +217,9 @@ class CertkitRun:
     # Outermost (tryfirst), so that what it does to the report and to Allure's result comes
     # after Allure's own wrapper has read them.
     @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+    def pytest_runtest_makereport(
+            self, item: pytest.Item, call: pytest.CallInfo[None],
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         phases = item.stash.get(PHASES, None)
         if phases is not None:
@@ -233,7 +242,8 @@ class CertkitRun:
                                  config: pytest.Config) -> tuple[str, str, str] | None:
         return getattr(report, "certkit_shown", None)
 
-    def show_call(self, item: pytest.Item, phases: dict, report: pytest.TestReport) -> None:
+    def show_call(self, item: pytest.Item, phases: dict[str, Any],
+                  report: pytest.TestReport) -> None:
         result, message = outcome(phases["reports"])
         # The bench was just checked (pytest_runtest_makereport): only what the links logged.
         result, message = under_bench_faults(result, message,
@@ -247,9 +257,11 @@ class CertkitRun:
             if report.longrepr is None:
                 report.longrepr = message
         if shown in SHOWN_AS:
+            # A report carries extra attributes (pytest keeps its __dict__); its class
+            # declares none.
             report.certkit_shown = SHOWN_AS[shown]  # type: ignore[attr-defined]
 
-    def finish(self, item: pytest.Item, phases: dict) -> None:
+    def finish(self, item: pytest.Item, phases: dict[str, Any]) -> None:
         """The instance's outcome, evidence, figures, chart and Allure status, recorded."""
         instance = item.stash[INSTANCE]
         result, message = outcome(phases["reports"])
@@ -308,7 +320,7 @@ class CertkitRun:
             operator_line(f"certkit: {problem}; stopping the run", problem=True)
         session.shouldstop = f"the run could not write its results: {self.write_fault}"
 
-    def check_bench(self, phases: dict, thorough: bool) -> None:
+    def check_bench(self, phases: dict[str, Any], thorough: bool) -> None:
         """Ask the links this instance used whether the bench is sound now; they log what is
         not as a bench fault, so one that began before the instance and holds counts too.
         `thorough` also sends a message round the broker."""
@@ -316,7 +328,7 @@ class CertkitRun:
             if transport in self.links:
                 self.links[transport].check_bench(thorough)
 
-    def bench_faults(self, phases: dict, ask: bool = True) -> list[BenchFault]:
+    def bench_faults(self, phases: dict[str, Any], ask: bool = True) -> list[BenchFault]:
         """The bench faults the links this instance used logged while it ran (C-2): a pass or
         fail stands only on a sound bench, and an error names the fault behind it."""
         used = [self.links[t] for t in sorted(phases["links"]) if t in self.links]

@@ -75,7 +75,8 @@ def set_title_and_parameters(instance: Instance, profile: Profile | None) -> Non
     import allure
 
     rule = instance.rule
-    allure.dynamic.title(f"{instance.id} {rule.title}"
+    # allure-python-commons leaves dynamic.title and attach.file unannotated.
+    allure.dynamic.title(f"{instance.id} {rule.title}"  # type: ignore[no-untyped-call]
                          + (f" ({instance.label})" if instance.label else ""))
     if profile is not None:
         allure.dynamic.parameter("model", profile.device.model)
@@ -105,7 +106,7 @@ def attach_measurements(figures: Iterable[Measurement], chart: Path | None) -> N
                           name=f"{figure.name} samples ({figure.unit}, in the order taken)",
                           attachment_type=allure.attachment_type.CSV)
     if chart is not None:
-        allure.attach.file(str(chart), name="latency chart",
+        allure.attach.file(str(chart), name="latency chart",  # type: ignore[no-untyped-call]
                            attachment_type=allure.attachment_type.SVG)
 
 

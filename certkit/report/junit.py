@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from typing import Any
 
 FAILURE = "failure"
 ERROR = "error"
@@ -34,7 +35,7 @@ def _xml(text: object) -> str:
     return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
-def verdict_line(document: dict) -> str:
+def verdict_line(document: dict[str, Any]) -> str:
     """The verdict as printed everywhere: 'CERTIFIED', 'CERTIFIED (partial: only SER-*)'."""
     selection = document.get("selection") or []
     partial = document.get("partial", bool(selection))
@@ -46,7 +47,7 @@ def verdict_line(document: dict) -> str:
     return f"{document['verdict']} (partial: only rules matching {', '.join(selection)})"
 
 
-def qualified_rule(document: dict, rule: dict) -> str:
+def qualified_rule(document: dict[str, Any], rule: dict[str, Any]) -> str:
     """ECS-1.0:SER-004: a result's `id`, or its `rule` under the record's standard (a record
     written before results carried `id`)."""
     if rule.get("id"):
@@ -56,17 +57,17 @@ def qualified_rule(document: dict, rule: dict) -> str:
     return f"{document.get('standard') or 'ECS-1.0'}:{rule['rule']}"
 
 
-def instance_name(rule: dict) -> str:
+def instance_name(rule: dict[str, Any]) -> str:
     return f"{rule['rule']}[{rule['instance']}]" if rule.get("instance") else rule["rule"]
 
 
-def all_rules(document: dict) -> list[dict]:
+def all_rules(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The standard's results, then the rules of one's own."""
     custom = document.get("custom_rules") or {}
     return list(document.get("rules", [])) + list(custom.get("rules", []))
 
 
-def kind(rule: dict) -> str:
+def kind(rule: dict[str, Any]) -> str:
     """What a result is in JUnit terms: failure, error, skipped or passed."""
     outcome = rule["outcome"]
     if outcome == "fail" and rule.get("level") == "M":
@@ -78,7 +79,7 @@ def kind(rule: dict) -> str:
     return "passed"
 
 
-def junit_xml(document: dict, order: list[str] | None = None) -> str:
+def junit_xml(document: dict[str, Any], order: list[str] | None = None) -> str:
     """`order`: instance names in the order they ran; the test cases follow it (CI tools
     show them so), then the instances that did not run, in the record's order."""
     rules = all_rules(document)

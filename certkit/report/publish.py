@@ -1,13 +1,14 @@
 """What a finished run leaves for people and CI besides its record: summary.md and, in
 GitHub Actions, the step summary and an annotation per fail and error."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: this module's own `annotations` would
+# rebind the name (mypy: no-redef); every annotation in it evaluates at runtime on 3.11.
 
 import os
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from certkit.design.findings import Finding
 from certkit.design.formats import github_annotation
@@ -24,7 +25,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotations(document: dict, findings: Iterable[Finding] = ()) -> list[str]:
+def annotations(document: dict[str, Any], findings: Iterable[Finding] = ()) -> list[str]:
     """`::error` for each fail of a mandatory rule and each error, `::warning` for each fail
     of a recommended rule, on the profile's file (the instance names the rule); a design
     rule's lint findings each on their line and column instead."""
@@ -56,7 +57,7 @@ def annotations(document: dict, findings: Iterable[Finding] = ()) -> list[str]:
     return lines
 
 
-def publish(out: Path, document: dict, env: Mapping[str, str] = os.environ,
+def publish(out: Path, document: dict[str, Any], env: Mapping[str, str] = os.environ,
             stdout: TextIO = sys.stdout, findings: Iterable[Finding] = ()) -> None:
     """Write out/summary.md; under GitHub Actions (GITHUB_ACTIONS=true) also append it to
     $GITHUB_STEP_SUMMARY and print the annotations. Raises OSError when a file cannot be

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from certkit import __version__
 from certkit.bench import INTEROP, Bench
@@ -94,11 +95,12 @@ def suite_sha256(standard: Standard | None = None) -> str:
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
-def bench_as_run(bench: Bench, transports: tuple[str, ...], facts: dict[str, str]) -> dict:
+def bench_as_run(bench: Bench, transports: tuple[str, ...],
+                 facts: dict[str, str]) -> dict[str, Any]:
     """Each declared transport as the run reached it: the DUT real or an emulator (with its
     faults and variants), and the port, endpoint, broker or adapter (null: certkit's
     default). `facts` are what the links reported once open (the broker that served)."""
-    shown: dict[str, dict] = {}
+    shown: dict[str, dict[str, Any]] = {}
     for transport in transports:
         emulated = transport in bench.emulate
         entry: dict[str, object] = {
@@ -144,7 +146,8 @@ class RunRecord:
     duplicates: dict[str, list[RuleResult]] = field(default_factory=dict)  # more than one result
     measurements: dict[str, list[Measurement]] = field(default_factory=dict)  # by instance id
     charts: dict[str, str] = field(default_factory=dict)  # instance id -> its chart (SVG) path
-    bound: dict | None = None  # the run's overall bound in force (seconds, source, plan_seconds)
+    # The run's overall bound in force (seconds, source, plan_seconds).
+    bound: dict[str, Any] | None = None
     standard: Standard = field(default_factory=builtin)  # the standard the profile names
     resumed: tuple[str, ...] = ()  # `--resume`: the only instances this run re-runs
     ended: dict[str, str] = field(default_factory=dict)  # instance id -> when its result came
@@ -153,7 +156,7 @@ class RunRecord:
         """What a transport reported about the DUT's identity (model, firmware...)."""
         self.observed.setdefault(name, {})[source] = value
 
-    def identity(self) -> dict:
+    def identity(self) -> dict[str, Any]:
         """The DUT identity as observed; the declared value where no transport reported one."""
         identity: dict[str, object] = {}
         own = [key for t in registered_transports().values() for key in t.identity_keys]
@@ -210,7 +213,7 @@ class RunRecord:
         """Every result with the waivers applied (as of today)."""
         return apply_waivers(self.all_results(), self.waivers, date.today())
 
-    def document(self) -> dict:
+    def document(self) -> dict[str, Any]:
         final = self.final()
         results = final.results
         # Rules of one's own count toward the verdict like the standard's (docs/custom-rules.md).
@@ -246,7 +249,7 @@ class RunRecord:
             },
         }
 
-    def _result_json(self, result: RuleResult) -> dict:
+    def _result_json(self, result: RuleResult) -> dict[str, Any]:
         """A result with its measured figures (samples in the order taken) and its chart."""
         key = f"{result.rule}[{result.instance}]" if result.instance else result.rule
         data = result.as_json()
@@ -256,7 +259,7 @@ class RunRecord:
         data["ended"] = self.ended.get(key)
         return data
 
-    def write(self) -> dict:
+    def write(self) -> dict[str, Any]:
         document = self.document()
         write_atomically(self.out / "verdict.json",
                          json.dumps(document, indent=2, ensure_ascii=False) + "\n")

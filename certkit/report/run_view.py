@@ -20,6 +20,7 @@ from certkit.report.progress import Progress, operator_line
 from certkit.report.timeline import Span, write_timeline
 
 if TYPE_CHECKING:
+    from certkit.plan import Instance
     from certkit.plugin.run import CertkitRun
 
 
@@ -27,7 +28,7 @@ class RunView:
     def __init__(self, run: CertkitRun, progress: Progress | None) -> None:
         self.run = run
         self.progress = progress
-        self.by_node: dict[str, object] = {}  # node id -> Instance
+        self.by_node: dict[str, Instance] = {}  # by node id
         self.starts: dict[str, float] = {}
         self.spans: list[Span] = []
 
@@ -55,7 +56,7 @@ class RunView:
             return
         self.starts[nodeid] = time.monotonic()
         if self.progress is not None:
-            self.progress.started_instance(instance)  # type: ignore[arg-type]
+            self.progress.started_instance(instance)
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         instance = self.by_node.get(nodeid)
@@ -63,7 +64,7 @@ class RunView:
         if instance is None or result is None or nodeid not in self.starts:
             return
         end = time.monotonic()
-        shown = self.run.judged(instance, result.outcome, result.message)  # type: ignore
+        shown = self.run.judged(instance, result.outcome, result.message)
         t0 = self.run.evidence.t0
         self.spans.append(Span(instance.id, self.starts[nodeid] - t0, end - t0, shown,
                                result.message))

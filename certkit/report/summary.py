@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from certkit.report.junit import all_rules, instance_name, verdict_line
@@ -55,11 +56,11 @@ def _code(value: object) -> str:
     return "`" + " ".join(str(value).splitlines()).replace("`", "'") + "`"
 
 
-def _instance(rule: dict) -> str:
+def _instance(rule: dict[str, Any]) -> str:
     return f"{rule['rule']}[{rule['instance']}]" if rule["instance"] else rule["rule"]
 
 
-def _table(rows: list[dict]) -> list[str]:
+def _table(rows: list[dict[str, Any]]) -> list[str]:
     lines = ["| rule instance | level | message |", "| --- | --- | --- |"]
     for row in rows:
         lines.append(f"| {_code(_instance(row))} {_text(row.get('title', ''))} "
@@ -67,7 +68,7 @@ def _table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def markdown_summary(verdict: dict, folder: Path | None = None) -> str:
+def markdown_summary(verdict: dict[str, Any], folder: Path | None = None) -> str:
     rules = all_rules(verdict)
     dut = verdict.get("dut") or {}
     counts: dict[str, int] = {}
@@ -79,10 +80,10 @@ def markdown_summary(verdict: dict, folder: Path | None = None) -> str:
     lines = [
         f"# certkit: {html.escape(verdict_line(verdict), quote=False)}",  # the user's --rules
         "",
-        f"**{_text(dut.get('model') or verdict['profile']['model'])}** firmware "
+        (f"**{_text(dut.get('model') or verdict['profile']['model'])}** firmware "
         f"{_text(dut.get('firmware') or '?')} against {_text(verdict['standard'])}, certkit "
         f"{_text(verdict['certkit'])}; profile {_code(verdict['profile']['path'])} "
-        f"(sha256 {_code(verdict['profile']['sha256'][:16] + '…')}).",
+        f"(sha256 {_code(verdict['profile']['sha256'][:16] + '…')})."),
         "",
         "Rule instances: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) + ".",
     ]
@@ -121,7 +122,7 @@ def _link(path: str) -> str:
     return quote(path, safe="/")
 
 
-def _pictures(rules: list[dict], folder: Path | None) -> list[str]:
+def _pictures(rules: list[dict[str, Any]], folder: Path | None) -> list[str]:
     """Links to the latency charts (with their figures) and the run's timeline (when the
     run's folder is known and has one)."""
     charted = [r for r in rules if isinstance(r.get("chart"), str)]

@@ -7,11 +7,15 @@ then every instance that failed or could not be checked, in full.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from certkit.design import LintResult
 from certkit.report.junit import verdict_line
 from certkit.report.record import RunRecord
 from certkit.verdict import Outcome, RuleResult, warnings
+
+if TYPE_CHECKING:
+    import pytest
 
 SHOWN = {
     Outcome.PASS: "pass",
@@ -72,7 +76,7 @@ def summary_lines(record: RunRecord, lint: LintResult) -> list[str]:
     return lines
 
 
-def summary(reporter, record: RunRecord, lint: LintResult) -> None:
+def summary(reporter: pytest.TerminalReporter, record: RunRecord, lint: LintResult) -> None:
     reporter.section("certkit verdict", sep="=")
     for line in summary_lines(record, lint):
         reporter.write_line(line)

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from certkit.evidence import EvidenceItem
 from certkit.report.record import write_atomically
@@ -60,12 +61,12 @@ def _instance_at(spans: Sequence[Span], t: float) -> str:
     return next((s.instance for s in spans if s.start <= t <= s.end), "between rules")
 
 
-def trace_events(items: Sequence[EvidenceItem], spans: Sequence[Span]) -> dict:
+def trace_events(items: Sequence[EvidenceItem], spans: Sequence[Span]) -> dict[str, Any]:
     """The Chrome trace event format (JSON object form); times in microseconds."""
     # Thread ids from 2: a thread whose id is its process's (1) is shown as "main thread".
     tids = {lane: n + 2 for n, lane in enumerate(lanes())}
-    events: list[dict] = [{"ph": "M", "pid": 1, "tid": 0, "name": "process_name",
-                           "args": {"name": "certkit run"}}]
+    events: list[dict[str, Any]] = [{"ph": "M", "pid": 1, "tid": 0, "name": "process_name",
+                                     "args": {"name": "certkit run"}}]
     for lane, tid in tids.items():
         events.append({"ph": "M", "pid": 1, "tid": tid, "name": "thread_name",
                        "args": {"name": lane}})
@@ -79,7 +80,7 @@ def trace_events(items: Sequence[EvidenceItem], spans: Sequence[Span]) -> dict:
     for item in items:
         fault = is_fault(item)
         name = f"{item.direction} {item.text}".strip() if item.direction else item.text
-        event = {"ph": "i", "pid": 1, "tid": tids[lane_of(item)], "name": name[:80],
+        event: dict[str, Any] = {"ph": "i", "pid": 1, "tid": tids[lane_of(item)], "name": name[:80],
                  "cat": "bench-fault" if fault else item.channel, "ts": round(item.t * 1e6),
                  "s": "g" if fault else "t",  # a bench fault is drawn across every track
                  "args": {"text": item.text, "direction": item.direction,
