@@ -26,11 +26,18 @@ from certkit.report.record import write_atomically
 from certkit.report.svg import Svg, nice_ticks
 
 
-def lanes() -> tuple[str, ...]:
-    """The timeline's lanes: the rules, each registered transport, the bench, notes."""
+def lanes(items: Sequence[EvidenceItem] = ()) -> tuple[str, ...]:
+    """The timeline's lanes: the rules, each registered transport the run's evidence went
+    over (in the registry's order; an installed transport the run never used has none),
+    the bench, notes."""
+    used = {item.channel for item in items}
+    return ("rules", *(name for name in _transports() if name in used), "bench", "notes")
+
+
+def _transports() -> tuple[str, ...]:
     from certkit.transports import names
 
-    return ("rules", *names(), "bench", "notes")
+    return tuple(names())
 
 
 OUTCOME_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "error": "#ef6c00",
@@ -50,7 +57,7 @@ class Span:
 
 
 def lane_of(item: EvidenceItem) -> str:
-    return item.channel if item.channel in lanes() else "notes"
+    return item.channel if item.channel in (*_transports(), "bench") else "notes"
 
 
 def is_fault(item: EvidenceItem) -> bool:
@@ -64,7 +71,7 @@ def _instance_at(spans: Sequence[Span], t: float) -> str:
 def trace_events(items: Sequence[EvidenceItem], spans: Sequence[Span]) -> dict[str, Any]:
     """The Chrome trace event format (JSON object form); times in microseconds."""
     # Thread ids from 2: a thread whose id is its process's (1) is shown as "main thread".
-    tids = {lane: n + 2 for n, lane in enumerate(lanes())}
+    tids = {lane: n + 2 for n, lane in enumerate(lanes(items))}
     events: list[dict[str, Any]] = [{"ph": "M", "pid": 1, "tid": 0, "name": "process_name",
                                      "args": {"name": "certkit run"}}]
     for lane, tid in tids.items():
@@ -100,7 +107,7 @@ def timeline_svg(title: str, items: Sequence[EvidenceItem], spans: Sequence[Span
     end = max([s.end for s in spans] + [i.t for i in items] + [1.0])
     ticks = nice_ticks(end, 12)
     scale = (WIDTH - LEFT - RIGHT) / ticks[-1]
-    shown = lanes()
+    shown = lanes(items)
     height = TOP + LANE_H * len(shown) + 60
     drawing = Svg(WIDTH, height, title)
     drawing.text(LEFT, 24, title, size=16, bold=True)
