@@ -81,14 +81,15 @@ def _sql(page: Page, query: str) -> tuple[str, list[list[str]]]:
         box.press(":")  # into SQL mode; typed on before the mode switched, keys get lost
         page.wait_for_function("() => !document.querySelector('.pf-omnibox input')"
                                ".placeholder.startsWith('Search or type')")
-    box.press("Control+A")
-    page.keyboard.type(query)
+    box.fill(query)  # the whole query at once: keys typed one by one get lost under load
+    page.wait_for_function("q => document.querySelector('.pf-omnibox input')?.value === q",
+                           arg=query)
     box.press("Enter")
     page.wait_for_function(
         """q => [...document.querySelectorAll('.pf-query-table')].some(t =>
              t.querySelector('.pf-header-description')?.textContent === q &&
              /^Query result/.test(t.querySelector('.pf-header-title')?.textContent))""",
-        arg=query)
+        arg=query, timeout=LOAD_MS)
     table = page.locator(".pf-query-table").filter(has_text=query).last
     heading = table.locator(".pf-header-title").inner_text()
     rows = table.evaluate("t => [...t.querySelectorAll('table tbody tr')].map(tr =>"
