@@ -9,8 +9,8 @@ reports and waivers all take that one.
 from __future__ import annotations
 
 import functools
-from importlib.metadata import entry_points
 
+from certkit.entrypoints import load, registered
 from certkit.standard.base import QUALIFIER, Standard
 
 GROUP = "certkit.standards"
@@ -25,13 +25,13 @@ class UnknownStandard(LookupError):
 def standards() -> dict[str, Standard]:
     """Every registered standard by name, certkit's own first, then by name."""
     found: dict[str, Standard] = {}
-    for entry in entry_points(group=GROUP):
-        loaded = entry.load()
+    for name, value in registered(GROUP):
+        loaded = load(value)
         if not isinstance(loaded, Standard):
-            raise TypeError(f"entry point {entry.name} = {entry.value} of group {GROUP} is "
+            raise TypeError(f"entry point {name} = {value} of group {GROUP} is "
                             "not a certkit Standard")
-        if loaded.name != entry.name:
-            raise TypeError(f"entry point {entry.name} = {entry.value} of group {GROUP} "
+        if loaded.name != name:
+            raise TypeError(f"entry point {name} = {value} of group {GROUP} "
                             f"names standard {loaded.name!r}")
         found.setdefault(loaded.name, loaded)
     if BUILTIN not in found:  # certkit's sources on sys.path without its entry points

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-from importlib.metadata import entry_points
 
+from certkit.entrypoints import load, registered
 from certkit.transports.base import BenchOption, Claim, Condition, Transport
 
 GROUP = "certkit.transports"
@@ -25,10 +25,10 @@ class UnknownTransport(LookupError):
 def transports() -> dict[str, Transport]:
     """Every registered transport by name: by its `order`, then by name."""
     found: dict[str, Transport] = {}
-    for entry in entry_points(group=GROUP):
-        instance = _instance(entry.load(), f"entry point {entry.name} = {entry.value}")
-        if instance.name != entry.name:
-            raise TypeError(f"entry point {entry.name} = {entry.value} of group {GROUP} "
+    for name, value in registered(GROUP):
+        instance = _instance(load(value), f"entry point {name} = {value}")
+        if instance.name != name:
+            raise TypeError(f"entry point {name} = {value} of group {GROUP} "
                             f"names transport {instance.name!r}")
         found.setdefault(instance.name, instance)
     if not any(type(t).__module__.startswith(_OWN) for t in found.values()):

@@ -12,8 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Iterator
-from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from importlib.metadata import EntryPoint
 
 import pytest
 
@@ -37,18 +36,19 @@ def clear_caches() -> None:
 @contextlib.contextmanager
 def own_transports(*extra: EntryPoint) -> Iterator[None]:
     """Within: the registry lists certkit's own transports and `extra`, nothing else."""
-    real = entry_points
+    real = registry.registered
 
     @functools.wraps(real)
-    def listed(**selection: str) -> Any:
-        found = list(real(**selection))
-        if selection.get("group") == registry.GROUP:
-            found = [e for e in found if e.value.startswith(OWN)] + list(extra)
+    def listed(group: str) -> list[tuple[str, str]]:
+        found = list(real(group))
+        if group == registry.GROUP:
+            found = [(name, value) for name, value in found if value.startswith(OWN)]
+            found += [(entry.name, entry.value) for entry in extra]
         return found
 
     try:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(registry, "entry_points", listed)
+            patch.setattr(registry, "registered", listed)
             clear_caches()
             yield
     finally:
