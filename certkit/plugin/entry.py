@@ -41,9 +41,9 @@ from certkit.plugin.fixtures import (  # noqa: F401
 )
 from certkit.plugin.options import add_options, bench_from
 from certkit.plugin.run import RUN, CertkitRun
+from certkit.plugin.view import RunView
 from certkit.report.outdir import OutputFolderError
 from certkit.report.progress import Progress
-from certkit.report.run_view import RunView
 from certkit.waivers import WaiverError, load_waivers
 
 
