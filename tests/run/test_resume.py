@@ -21,11 +21,10 @@ from pathlib import Path
 import pytest
 
 from certkit.benchfile.progress import read_progress
-from certkit.links.mqtt.broker import accepts, free_port
+from certkit.links.mqtt.broker import free_port
 from tests.conftest import KETTLE, ROOT, certkit, outcomes, read_verdict
-from tests.support.mosquitto import MOSQUITTO
+from tests.support.mosquitto import MOSQUITTO, Mosquitto
 
-START_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 2.0
 
 
@@ -34,33 +33,11 @@ def broker_port(tmp_path: Path) -> Iterator[tuple[int, object]]:
     """A loopback port where no broker listens yet, and `start()` to start mosquitto on it
     (stopped at teardown)."""
     assert MOSQUITTO is not None, "mosquitto is not installed: run ./dev/test"
-    port = free_port()
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start() -> None:
-        config = tmp_path / "mosquitto.conf"
-        config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-                          "persistence false\nset_tcp_nodelay true\n")
-        with (tmp_path / "mosquitto.log").open("ab") as log:
-            started.append(subprocess.Popen([MOSQUITTO, "-c", str(config)], stdout=log,
-                                            stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL))
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not accepts("127.0.0.1", port, 0.2):
-            assert time.monotonic() < deadline and started[-1].poll() is None, \
-                (tmp_path / "mosquitto.log").read_text()
-            time.sleep(0.05)
-
+    broker = Mosquitto(tmp_path / "mosquitto", port=free_port())
     try:
-        yield port, start
+        yield broker.port, broker.start
     finally:
-        for process in started:
-            process.terminate()
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(STOP_TIMEOUT_S)
+        broker.stop()
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -190,15 +167,14 @@ def test_a_fail_is_kept_never_rerun_and_nothing_is_left_to_resume(
     assert again.code == 2 and "nothing to re-run" in again.stderr, again.stderr
 
 
-def interrupted_by_ctrl_c(out: Path) -> None:
-    """A run stopped with SIGINT (Ctrl-C) once two instances have ended."""
-    proc = subprocess.Popen([sys.executable, "-m", "certkit", "run", KETTLE, "--emulate",
-                             "--rules", "SER-*", "--out", out], cwd=ROOT,
+def ctrl_c_once(args: list[str | Path], reached: Callable[[], bool], unreached: str) -> None:
+    """`certkit ARGS` stopped with SIGINT (Ctrl-C) once `reached()`: it must end in 3."""
+    proc = subprocess.Popen([sys.executable, "-m", "certkit", *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while len(ended(out)) < 2:
-            assert time.monotonic() < deadline and proc.poll() is None, "the run did not start"
+        while not reached():
+            assert time.monotonic() < deadline and proc.poll() is None, unreached
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
@@ -206,6 +182,12 @@ def interrupted_by_ctrl_c(out: Path) -> None:
         proc.kill()
         proc.wait(STOP_TIMEOUT_S)
     assert proc.returncode == 3, stdout[-2000:] + stderr[-2000:]
+
+
+def interrupted_by_ctrl_c(out: Path) -> None:
+    """A run stopped with SIGINT (Ctrl-C) once two instances have ended."""
+    ctrl_c_once(["run", KETTLE, "--emulate", "--rules", "SER-*", "--out", out],
+                lambda: len(ended(out)) >= 2, "the run did not start")
 
 
 def ended(out: Path) -> list[str]:
@@ -352,20 +334,8 @@ def test_a_resume_interrupted_by_ctrl_c_still_merges_and_can_be_resumed_in_turn(
         tmp_path: Path) -> None:
     out, merged, final = tmp_path / "run1", tmp_path / "merged", tmp_path / "final"
     interrupted_by_max_duration(out)
-    proc = subprocess.Popen([sys.executable, "-m", "certkit", "run", "--resume", out,
-                             "--out", merged], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not ended(merged / "runs" / "2"):
-            assert time.monotonic() < deadline and proc.poll() is None, "no attempt ended"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-        proc.wait(STOP_TIMEOUT_S)
-    assert proc.returncode == 3, stdout[-2000:] + stderr[-2000:]
+    ctrl_c_once(["run", "--resume", out, "--out", merged],
+                lambda: bool(ended(merged / "runs" / "2")), "no attempt ended")
     second = read_verdict(merged)  # merged whatever the attempt reached
     assert second["verdict"] == "INCOMPLETE" and second["complete"] is False
     assert "interrupted" in second["merged"]["runs"][1]["stop_reason"]

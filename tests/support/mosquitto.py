@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from certkit.links.mqtt.broker import accepts, free_port
+from tests.support.processes import stop_child
 
 MOSQUITTO = shutil.which("mosquitto") or next(
     (p for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto") if Path(p).exists()), None)
@@ -22,7 +23,7 @@ STOP_TIMEOUT_S = 2.0
 @dataclass
 class Mosquitto:
     folder: Path  # its configuration and log
-    port: int = 0
+    port: int = 0  # 0: a free one, chosen by start()
     extra: list[str] = field(default_factory=list)  # more configuration lines
     process: subprocess.Popen | None = None
 
@@ -33,8 +34,9 @@ class Mosquitto:
     def start(self) -> Mosquitto:
         assert MOSQUITTO is not None, "mosquitto is not installed (dev/test installs it)"
         self.folder.mkdir(parents=True, exist_ok=True)
-        for _ in range(3):  # the free port may be taken before mosquitto binds it
-            self.port = free_port()
+        given = self.port
+        for _ in range(1 if given else 3):  # a free port may be taken before mosquitto binds it
+            self.port = given or free_port()
             config = self.folder / "mosquitto.conf"
             config.write_text("\n".join([
                 f"listener {self.port} 127.0.0.1",
@@ -59,14 +61,8 @@ class Mosquitto:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_TIMEOUT_S)
+        if process is not None:
+            stop_child(process, timeout=STOP_TIMEOUT_S)
 
 
 @contextmanager
