@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
 import threading
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
+from tests.support.chromium import ARTIFACTS, chromium_page
 from tests.support.cli import certkit
-from tests.support.paths import KETTLE, ROOT
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("CERTKIT_TEST_ARTIFACTS", ROOT / "reports" / "test-artifacts"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+from tests.support.paths import KETTLE
 
 
 @pytest.fixture(scope="module")
@@ -74,32 +67,24 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def test_html_report_in_chromium(served):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             timeout=60_000)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(30_000)
-            page.goto(served)
-            assert "NOT CERTIFIED" in page.title()
-            # The tree a reviewer walks: rule family, transport, rule.
-            page.get_by_text("DSN Design standard").first.wait_for()
-            page.get_by_text("profile", exact=True).first.wait_for()
-            page.get_by_text("DSN-001 Model identifier is well formed").first.wait_for()
-            page.get_by_text("DSN-006 Units are from the allowed list").first.wait_for()
-            page.screenshot(path=ARTIFACTS / "allure-overview.png", full_page=True)
+    with chromium_page(1400, 1000) as page:
+        page.goto(served)
+        assert "NOT CERTIFIED" in page.title()
+        # The tree a reviewer walks: rule family, transport, rule.
+        page.get_by_text("DSN Design standard").first.wait_for()
+        page.get_by_text("profile", exact=True).first.wait_for()
+        page.get_by_text("DSN-001 Model identifier is well formed").first.wait_for()
+        page.get_by_text("DSN-006 Units are from the allowed list").first.wait_for()
+        page.screenshot(path=ARTIFACTS / "allure-overview.png", full_page=True)
 
-            page.get_by_text("DSN-001 Model identifier is well formed").last.click()  # the test
-            page.get_by_text("Device failures: values and behaviour").first.wait_for()
-            body = page.inner_text("body")
-            assert "Failed" in body and "Critical" in body
-            assert "does not match" in body
-            assert "ECS-1.0 section 4" in body  # link to the standard's section
-            page.get_by_text("Attachments").first.click()
-            page.get_by_text("evidence").first.click()
-            page.get_by_text("DSN-001: fail.").first.wait_for()  # the evidence itself
-            page.screenshot(path=ARTIFACTS / "allure-dsn-001.png", full_page=True)
-        finally:
-            browser.close()
+        page.get_by_text("DSN-001 Model identifier is well formed").last.click()  # the test
+        page.get_by_text("Device failures: values and behaviour").first.wait_for()
+        body = page.inner_text("body")
+        assert "Failed" in body and "Critical" in body
+        assert "does not match" in body
+        assert "ECS-1.0 section 4" in body  # link to the standard's section
+        page.get_by_text("Attachments").first.click()
+        page.get_by_text("evidence").first.click()
+        page.get_by_text("DSN-001: fail.").first.wait_for()  # the evidence itself
+        page.screenshot(path=ARTIFACTS / "allure-dsn-001.png", full_page=True)
     assert (ARTIFACTS / "allure-dsn-001.png").stat().st_size > 10_000

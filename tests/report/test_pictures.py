@@ -15,13 +15,12 @@ from itertools import pairwise
 from urllib.parse import quote
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import sync_playwright
 
 from certkit.evidence import EvidenceLog, Measurement
 from certkit.links.base import Link
 from certkit.report.charts import chart_of, latency_chart, latency_series
 from certkit.report.timeline import Span, timeline_svg, trace_events
-from tests.report.test_html_report import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.support.chromium import ARTIFACTS, chromium_page
 from tests.support.results import read_verdict
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -217,14 +216,20 @@ class _BenchLink(Link):
         pass
 
 
-def test_bench_faults_are_marked_on_the_timeline():
+def bench_fault_during_a_check() -> tuple[EvidenceLog, list[Span]]:
+    """A check's evidence with a bench fault in it, logged as a run logs it (by a link),
+    and the check's span."""
     log = EvidenceLog()
     link = _BenchLink(log)
     link.open(1.0)
     link.record("->", "PUBLISH homie/5/k1/kettle/on/set 1", at=log.t0 + 0.2)
     link.bench_fault("broker-exited", "the embedded MQTT broker exited with code -9",
                      at=log.t0 + 0.5)
-    spans = [Span("MQT-004", 0.1, 0.9, "error", "bench fault during the check")]
+    return log, [Span("MQT-004", 0.1, 0.9, "error", "bench fault during the check")]
+
+
+def test_bench_faults_are_marked_on_the_timeline():
+    log, spans = bench_fault_during_a_check()
     events = trace_events(log.since(0), spans)["traceEvents"]
     fault = next(e for e in events if e.get("cat") == "bench-fault")
     assert fault["s"] == "g" and fault["ts"] == 500_000 and fault["args"]["rule"] == "MQT-004"
@@ -237,59 +242,51 @@ def test_bench_faults_are_marked_on_the_timeline():
 
 
 def test_pictures_and_the_one_file_report_in_chromium(pictured_run):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     report = pictured_run / "allure-report" / "index.html"
     assert sorted(p.name for p in report.parent.iterdir() if p.suffix in (".js", ".css")) == []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             timeout=60_000)
-        try:
-            page = browser.new_page(viewport={"width": 920, "height": 620})
-            page.set_default_timeout(30_000)
-            page.goto((pictured_run / "evidence" / "INT-005[serial].svg").as_uri())
-            assert page.locator("circle").count() == 50
-            page.screenshot(path=ARTIFACTS / "chart-int-005-serial.png")
-            page.goto((pictured_run / "evidence" / "SER-001.svg").as_uri())
-            assert page.locator("rect > title").count() == 2  # a bar per figure
-            page.screenshot(path=ARTIFACTS / "chart-ser-001-figures.png")
-            page.set_viewport_size({"width": 1400, "height": 400})
-            page.goto((pictured_run / "timeline.svg").as_uri())
-            assert page.locator("svg > text", has_text="INT-005[serial]").count() == 1
-            page.screenshot(path=ARTIFACTS / "timeline.png")
+    with chromium_page(920, 620) as page:
+        page.goto((pictured_run / "evidence" / "INT-005[serial].svg").as_uri())
+        assert page.locator("circle").count() == 50
+        page.screenshot(path=ARTIFACTS / "chart-int-005-serial.png")
+        page.goto((pictured_run / "evidence" / "SER-001.svg").as_uri())
+        assert page.locator("rect > title").count() == 2  # a bar per figure
+        page.screenshot(path=ARTIFACTS / "chart-ser-001-figures.png")
+        page.set_viewport_size({"width": 1400, "height": 400})
+        page.goto((pictured_run / "timeline.svg").as_uri())
+        assert page.locator("svg > text", has_text="INT-005[serial]").count() == 1
+        page.screenshot(path=ARTIFACTS / "timeline.png")
 
-            page.set_viewport_size({"width": 1400, "height": 1000})
-            page.goto(report.as_uri())  # from disk: no server
-            first = page.get_by_text("2. DSN Design standard").first
-            first.wait_for()
-            body = page.inner_text("body")
-            families = [body.index(name) for name in ("2. DSN", "3. SER", "6. INT", "7. SEC")]
-            assert families == sorted(families), body[:2000]
-            page.screenshot(path=ARTIFACTS / "allure-single-file-tree.png", full_page=True)
-            _open_tree(page, ["6. INT", "all transports",
-                              "INT-005 Set-and-confirm cycles meet the latency bar",
-                              "INT-005[serial] Set-and-confirm"])
-            page.get_by_text("serial p95 latency").first.wait_for()
-            body = page.inner_text("body")
-            assert "at most 500 ms" in body and "latency chart" in body
-            page.screenshot(path=ARTIFACTS / "allure-int-005-parameters.png", full_page=True)
-            page.get_by_text("Attachments").first.click()
-            page.get_by_text("latency chart").first.click()
-            chart = page.locator("img[alt$='-attachment.svg']").first
-            chart.wait_for()
-            assert chart.evaluate("img => img.complete && img.naturalWidth") == 900
-            page.screenshot(path=ARTIFACTS / "allure-int-005-chart.png", full_page=True)
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.goto(report.as_uri())  # from disk: no server
+        first = page.get_by_text("2. DSN Design standard").first
+        first.wait_for()
+        body = page.inner_text("body")
+        families = [body.index(name) for name in ("2. DSN", "3. SER", "6. INT", "7. SEC")]
+        assert families == sorted(families), body[:2000]
+        page.screenshot(path=ARTIFACTS / "allure-single-file-tree.png", full_page=True)
+        _open_tree(page, ["6. INT", "all transports",
+                          "INT-005 Set-and-confirm cycles meet the latency bar",
+                          "INT-005[serial] Set-and-confirm"])
+        page.get_by_text("serial p95 latency").first.wait_for()
+        body = page.inner_text("body")
+        assert "at most 500 ms" in body and "latency chart" in body
+        page.screenshot(path=ARTIFACTS / "allure-int-005-parameters.png", full_page=True)
+        page.get_by_text("Attachments").first.click()
+        page.get_by_text("latency chart").first.click()
+        chart = page.locator("img[alt$='-attachment.svg']").first
+        chart.wait_for()
+        assert chart.evaluate("img => img.complete && img.naturalWidth") == 900
+        page.screenshot(path=ARTIFACTS / "allure-int-005-chart.png", full_page=True)
 
-            # The run's timeline, attached to the report as a whole.
-            page.goto(report.as_uri())
-            page.get_by_text("Global Attachments").first.click()
-            page.get_by_text("timeline of the run").first.click()
-            timeline = page.locator("img[alt$='-attachment.svg']").first
-            timeline.wait_for()
-            assert timeline.evaluate("img => img.complete && img.naturalWidth") == 1400
-            assert page.get_by_text("trace.json (Chrome trace event format").count() == 1
-            page.screenshot(path=ARTIFACTS / "allure-global-timeline.png", full_page=True)
-        finally:
-            browser.close()
+        # The run's timeline, attached to the report as a whole.
+        page.goto(report.as_uri())
+        page.get_by_text("Global Attachments").first.click()
+        page.get_by_text("timeline of the run").first.click()
+        timeline = page.locator("img[alt$='-attachment.svg']").first
+        timeline.wait_for()
+        assert timeline.evaluate("img => img.complete && img.naturalWidth") == 1400
+        assert page.get_by_text("trace.json (Chrome trace event format").count() == 1
+        page.screenshot(path=ARTIFACTS / "allure-global-timeline.png", full_page=True)
     for name in ("chart-int-005-serial.png", "chart-ser-001-figures.png", "timeline.png",
                  "allure-int-005-parameters.png", "allure-global-timeline.png"):
         assert (ARTIFACTS / name).stat().st_size > 10_000

