@@ -32,7 +32,7 @@ from pathlib import Path
 from certkit.evidence import EvidenceLog
 from certkit.links.serial.module import SerialLink
 from tests.lab.labgrid_lab import start_lab  # tests.lab's real parts: ser2net, labgrid
-from tests.lab.processes import Mcu, Ser2net
+from tests.lab.processes import Ser2net, start_mcu
 from tests.support.cli import certkit, run_certkit
 from tests.support.paths import KETTLE
 from tests.support.results import RunResult
@@ -119,21 +119,21 @@ def ser_family(runs: int) -> None:
     print(f"2. per SER exchange: certkit run --rules 'SER-*' (kettle) x{runs} per port")
     with tempfile.TemporaryDirectory(prefix="certkit-lab-bench-") as folder:
         base = Path(folder)
-        mcu = Mcu(base, KETTLE)
-        ser2net = Ser2net(base, mcu.port)
+        emulator = start_mcu(base, KETTLE)
+        ser2net = Ser2net(base, emulator.port)
         try:
             results: dict[str, tuple[list[float], list[float], set[str]]] = {}
-            for kind, port in (("pty", mcu.port), ("rfc2217", ser2net.rfc2217)):
+            for kind, port in (("pty", emulator.port), ("rfc2217", ser2net.rfc2217)):
                 walls, replies, verdicts = [], [], set()
                 for n in range(runs):
-                    run = certify(base / f"{kind}-{n}", port, mcu.reset)
+                    run = certify(base / f"{kind}-{n}", port, emulator.reset)
                     walls.append(run.seconds)
                     replies += reply_times(run)
                     verdicts.add(run.verdict["verdict"])
                 results[kind] = (walls, replies, verdicts)
         finally:
             ser2net.child.stop()
-            mcu.child.stop()
+            emulator.stop()
     pty_reply = statistics.median(results["pty"][1])
     for kind, (walls, replies, verdicts) in results.items():
         reply = statistics.median(replies)

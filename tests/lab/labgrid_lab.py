@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.conftest import KETTLE, ROOT
-from tests.lab.processes import START_S, Child, Mcu, accepts, free_port
+from tests.lab.processes import START_S, PoweredMcu, accepts, free_port, lab_child
+from tests.support.paths import KETTLE
+from tests.support.processes import ChildProcess
 
 BIN = Path(sys.executable).parent  # labgrid's commands, installed beside this Python
 CLIENT_S = 60.0  # one labgrid-client command (its imports take a second or two)
@@ -25,8 +26,8 @@ CLIENT_S = 60.0  # one labgrid-client command (its imports take a second or two)
 class LabgridLab:
     folder: Path
     coordinator: str = ""
-    mcus: list[Mcu] = field(default_factory=list)  # one per place, in order
-    children: list[Child] = field(default_factory=list)
+    mcus: list[PoweredMcu] = field(default_factory=list)  # one per place, in order
+    children: list[ChildProcess] = field(default_factory=list)
 
     def env(self, user: str | None = None) -> dict[str, str]:
         env = {**os.environ, "LG_COORDINATOR": self.coordinator}
@@ -75,8 +76,8 @@ def start_lab(folder: Path, places: tuple[str, ...] = ("kettle",)) -> LabgridLab
         for n, place in enumerate(places, 1):
             home = folder / place
             home.mkdir()
-            mcu = Mcu(home, KETTLE, outlet=True)
-            lab.children.append(mcu.child)
+            mcu = PoweredMcu(home, KETTLE)
+            lab.children.append(mcu)
             lab.mcus.append(mcu)
             groups.append(textwrap.dedent(f"""\
                 bench-{n}:
@@ -92,19 +93,19 @@ def start_lab(folder: Path, places: tuple[str, ...] = ("kettle",)) -> LabgridLab
         lab.coordinator = f"127.0.0.1:{port}"
         home = folder / "coordinator"  # it keeps places.yaml and resources.yaml here
         home.mkdir()
-        lab.children.append(Child("coordinator", [str(BIN / "labgrid-coordinator"), "-l",
-                                                  lab.coordinator],
-                                  folder / "coordinator.log", cwd=home))
+        lab.children.append(lab_child("coordinator", [str(BIN / "labgrid-coordinator"), "-l",
+                                                      lab.coordinator],
+                                      folder / "coordinator.log", cwd=home))
         if not accepts(port, time.monotonic() + START_S):
             raise AssertionError(f"labgrid-coordinator did not listen within {START_S:g} s")
         config = folder / "exporter.yaml"
         config.write_text("".join(groups), "utf-8")
-        exporter = Child("exporter", [str(BIN / "labgrid-exporter"), "-c", lab.coordinator,
-                                      "--name", "exporter-1",
-                                      "--hostname", "127.0.0.1", str(config)],
-                         folder / "exporter.log", env=lab.env(), cwd=ROOT)
+        exporter = lab_child("exporter", [str(BIN / "labgrid-exporter"), "-c", lab.coordinator,
+                                          "--name", "exporter-1",
+                                          "--hostname", "127.0.0.1", str(config)],
+                             folder / "exporter.log", env=lab.env())
         lab.children.append(exporter)
-        exporter.expect("Exporter ready")
+        exporter.expect("Exporter ready", START_S)
         for n, place in enumerate(places, 1):
             lab.client("-p", place, "create")
             lab.client("-p", place, "add-match", f"exporter-1/bench-{n}/*")

@@ -1,32 +1,25 @@
-"""The real parts of a lab on loopback, each a child process with deadlines on start and stop:
-the emulated MCU (plain, or behind a network power outlet), ser2net in front of its pty,
-labgrid's coordinator and exporter."""
+"""The lab-specific parts on loopback, each a child process (tests/support/processes.py) in a
+session of its own, with deadlines on start and stop: the emulated MCU behind a network power
+outlet, ser2net in front of a pty; and how a test sees that a port listens."""
 
 from __future__ import annotations
 
-import os
-import queue
-import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
+from tests.support.processes import ChildProcess, SerialEmulatorProcess
 
 START_S = 20.0   # for a child to say it is ready (labgrid's imports take a few seconds)
-STOP_S = 5.0     # for a child to exit after SIGTERM, and again after SIGKILL
 SER2NET = "/usr/sbin/ser2net"
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def listening(port: int, deadline: float) -> bool:
@@ -56,99 +49,26 @@ def accepts(port: int, deadline: float) -> bool:
     return False
 
 
-class Child:
-    """A child process in a session of its own; its output lines go to a queue (and a log)."""
-
-    def __init__(self, name: str, command: list[str], log: Path,
-                 env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
-        self.name, self.log = name, log
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.proc = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, **(env or {})}, start_new_session=True)
-        self._pump = threading.Thread(target=self._read, daemon=True, name=f"{name}-output")
-        self._pump.start()
-
-    def _read(self) -> None:
-        with self.log.open("a", encoding="utf-8") as log:
-            for line in self.proc.stdout:
-                log.write(line)
-                log.flush()
-                self.lines.put(line.rstrip("\n"))
-
-    def expect(self, prefix: str, timeout: float = START_S) -> str:
-        """The first line that starts with `prefix` (the rest of it), within `timeout`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"{self.name} did not say {prefix!r} within {timeout:g} s "
-                                     f"(see {self.log})")
-            try:
-                line = self.lines.get(timeout=min(left, 0.2))
-            except queue.Empty:
-                if self.proc.poll() is not None and self.lines.empty():
-                    raise AssertionError(f"{self.name} exited ({self.proc.returncode}) before "
-                                         f"saying {prefix!r} (see {self.log})") from None
-                continue
-            if line.startswith(prefix):
-                return line[len(prefix):].strip()
-
-    def kill(self) -> None:
-        """SIGKILL the child and what it started (a network drop, a crash)."""
-        _signal_group(self.proc, signal.SIGKILL)
-        _wait(self.proc, STOP_S)
-
-    def stop(self) -> int | None:
-        """SIGTERM, then SIGKILL what lingers; its output closed. Idempotent."""
-        if self.proc.poll() is None:
-            _signal_group(self.proc, signal.SIGTERM)
-            if not _wait(self.proc, STOP_S):
-                _signal_group(self.proc, signal.SIGKILL)
-                _wait(self.proc, STOP_S)
-        self._pump.join(STOP_S)
-        self.proc.stdout.close()
-        return self.proc.returncode
+def lab_child(name: str, command: list[str], log: Path, env: dict[str, str] | None = None,
+              cwd: Path = ROOT) -> ChildProcess:
+    """A lab part in a session of its own (what it starts, e.g. the exporter's ser2net,
+    stops with it), its output in `log`."""
+    return ChildProcess(command, name, log=log, session=True, env=env, cwd=cwd)
 
 
-def _signal_group(proc: subprocess.Popen, signum: int) -> None:
-    try:
-        os.killpg(proc.pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
+def start_mcu(folder: Path, profile: Path, *args: str) -> SerialEmulatorProcess:
+    """The reference MCU on a pty (`port`; `reset`, SIGUSR1), its output in FOLDER/mcu.log."""
+    return SerialEmulatorProcess(profile, *args, log=folder / "mcu.log", session=True)
 
 
-def _wait(proc: subprocess.Popen, timeout: float) -> bool:
-    try:
-        proc.wait(timeout)
-        return True
-    except subprocess.TimeoutExpired:
-        return False
+class PoweredMcu(SerialEmulatorProcess):
+    """The reference MCU behind an HTTP power outlet (tests/lab/powered_mcu.py): `outlet`,
+    labgrid's host URL of it; each switch logged in FOLDER/mcu.log (`outlet: off`)."""
 
-
-@contextmanager
-def running(child: Child) -> Iterator[Child]:
-    try:
-        yield child
-    finally:
-        child.stop()
-
-
-class Mcu:
-    """The reference MCU on a pty: `python -m certkit_emulators.serial PROFILE` (reset by
-    SIGUSR1), or with `outlet=True` behind an HTTP power outlet (tests/lab/powered_mcu.py)."""
-
-    def __init__(self, folder: Path, profile: Path, *args: str, outlet: bool = False) -> None:
-        module = "tests.lab.powered_mcu" if outlet else "certkit_emulators.serial"
-        self.child = Child("mcu", [sys.executable, "-m", module, str(profile), *args],
-                           folder / "mcu.log")
-        try:
-            self.port = self.child.expect("port:")
-            self.reset = self.child.expect("reset:")
-            self.outlet = self.child.expect("power:") if outlet else None
-        except BaseException:
-            self.child.stop()
-            raise
+    def __init__(self, folder: Path, profile: Path, *args: str) -> None:
+        super().__init__(profile, *args, module="tests.lab.powered_mcu",
+                         log=folder / "mcu.log", session=True)
+        self.outlet = self.expect("power:")
 
 
 class Ser2net:
@@ -170,9 +90,9 @@ class Ser2net:
             f"  accepter: tcp,127.0.0.1,{self.raw_port}\n"
             f"  connector: serialdev,{device},115200n81,local\n{options}", "utf-8")
         # -n: in the foreground, -d: log to stdout, -P: its own pid file (not /run's).
-        self.child = Child("ser2net", [SER2NET, "-n", "-d", "-c", str(config),
-                                       "-P", str(folder / "ser2net.pid")],
-                           folder / "ser2net.log")
+        self.child = lab_child("ser2net", [SER2NET, "-n", "-d", "-c", str(config),
+                                           "-P", str(folder / "ser2net.pid")],
+                               folder / "ser2net.log")
         deadline = time.monotonic() + START_S
         if not (listening(self.rfc2217_port, deadline) and listening(self.raw_port, deadline)):
             self.child.stop()

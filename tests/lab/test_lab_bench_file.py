@@ -13,7 +13,8 @@ from certkit.benchfile import BenchFileError, load_bench_file
 from certkit.benchfile.schema import schema_text
 from certkit.lab.lease import LabResource, Lease, PlaceRef, lab_facts
 from certkit.report.record import bench_as_run
-from tests.conftest import KETTLE, certkit
+from tests.support.cli import certkit
+from tests.support.paths import KETTLE
 
 
 def bench(folder: Path, duts: str) -> Path:

@@ -18,15 +18,16 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.conftest import KETTLE, ROOT, certkit
 from tests.lab.labgrid_lab import LabgridLab, start_lab
+from tests.support.cli import certkit, start_certkit
+from tests.support.paths import KETTLE
+from tests.support.results import outcomes, read_verdict
 
 RUN_S = 240.0     # one bench run here, waiting for its place included
 STOP_S = 30.0     # a bench run's exit after Ctrl-C
@@ -77,11 +78,9 @@ class BenchRun:
         self.output = folder / "bench-output.txt"
         bench = write_bench(folder, lab, places or {"kettle-a": "kettle"})
         with self.output.open("wb") as sink:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "certkit", "run", "--bench", str(bench),
-                 "--out", str(self.out), *args],
-                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
-                env=lab.env(), start_new_session=True)
+            self.proc = start_certkit("run", "--bench", bench, "--out", self.out, *args,
+                                      env=lab.env(), stdin=subprocess.DEVNULL, stdout=sink,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
 
     def finish(self, timeout: float = RUN_S) -> int:
         try:
@@ -103,7 +102,7 @@ class BenchRun:
         return json.loads((self.out / "bench.json").read_text("utf-8"))
 
     def verdict(self, dut: str = "kettle-a") -> dict:
-        return json.loads((self.out / dut / "verdict.json").read_text("utf-8"))
+        return read_verdict(self.out / dut)
 
     def wait_for(self, path: Path, timeout: float = RUN_S) -> None:
         deadline = time.monotonic() + timeout
@@ -114,8 +113,7 @@ class BenchRun:
 
 
 def ser(verdict: dict) -> dict[str, str]:
-    return {f"{r['rule']}[{r['instance']}]": r["outcome"] for r in verdict["rules"]
-            if r["rule"].startswith("SER-")}
+    return {k: v for k, v in outcomes(verdict).items() if k.startswith("SER-")}
 
 
 def test_a_dut_on_a_place_is_certified_after_a_power_cycle_through_labgrid(
