@@ -107,12 +107,21 @@ class InteropFace(abc.ABC):
         on its own of `value` after that moment counts as showing it."""
         shown = None
         while True:
+            if since is not None and (at := self.reported_at(prop, value, since)) is not None:
+                return value, at
             shown = self.read(prop, max(deadline - time.monotonic(), 0.3))
             if shown is not None and self.same(prop, shown, value):
-                return shown, time.monotonic()
+                at = self.reported_at(prop, value, since) if since is not None else None
+                return shown, time.monotonic() if at is None else at
             if time.monotonic() >= deadline:
                 return shown, math.inf
             time.sleep(POLL_S)
+
+    def reported_at(self, prop: Property, value: Any, since: float) -> float | None:
+        """When the DUT reported `value` of `prop` on its own after `since` (a report shows
+        a change the moment it is sent; a read only when asked); None: no such report, or a
+        transport without reports of its own."""
+        return None
 
     def healthy(self, prop: Property, timeout: float) -> bool:
         """Does the DUT still answer on this transport (a read of `prop`)?"""

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import math
 import random
 import time
 from typing import Any
 
 from certkit.checks import expect, fail
-from certkit.links.serial.module import SerialLink, Uplink
+from certkit.links.serial.module import SerialLink
 from certkit.links.serial.protocol import (
     LineError,
     decode_value,
@@ -19,7 +18,7 @@ from certkit.links.serial.protocol import (
     set_properties,
 )
 from certkit.profile.model import Profile, Property
-from certkit.transports.interop import MALFORMED, POLL_S, InteropFace, MalformedInput
+from certkit.transports.interop import MALFORMED, InteropFace, MalformedInput
 
 UNKNOWN_METHOD = "certkit_future_method 1 2"  # INT-004's downlink no MCU knows
 # What SEC-002's garbled downlinks are made of.
@@ -54,23 +53,7 @@ class SerialFace(InteropFace):
         except LineError:
             return None
 
-    def wait_value(self, prop: Property, value: Any, deadline: float,
-                   since: float | None = None) -> tuple[Any, float]:
-        # The MCU's own `properties_changed` shows a change the moment it is sent; a get
-        # shows it only after the next poll and the MCU's reply (up to reply-ms later).
-        shown: Any = None
-        while True:
-            if since is not None and (report := self._reported(prop, value, since)):
-                return value, report.t
-            shown = self.read(prop, max(deadline - time.monotonic(), 0.3))
-            if shown is not None and self.same(prop, shown, value):
-                report = self._reported(prop, value, since) if since is not None else None
-                return shown, report.t if report else time.monotonic()
-            if time.monotonic() >= deadline:
-                return shown, math.inf
-            time.sleep(POLL_S)
-
-    def _reported(self, prop: Property, value: Any, since: float) -> Uplink | None:
+    def reported_at(self, prop: Property, value: Any, since: float) -> float | None:
         """The first `properties_changed` since `since` that carries `value` for `prop`."""
         for uplink in self.link.uplinks(since=since, command="properties_changed"):
             params = uplink.line.params if uplink.line else []
@@ -79,7 +62,7 @@ class SerialFace(InteropFace):
                     continue
                 try:
                     if self.same(prop, decode_value(params[i + 2], prop), value):
-                        return uplink
+                        return uplink.t
                 except LineError:
                     pass
         return None

@@ -12,8 +12,8 @@ from typing import Any
 
 from certkit.checks import fail
 from certkit.profile.model import Profile, Property
-from certkit.transports.interop import MALFORMED, POLL_S, InteropFace, MalformedInput
-from certkit_udplink.link import Received, UdpLink
+from certkit.transports.interop import MALFORMED, InteropFace, MalformedInput
+from certkit_udplink.link import UdpLink
 from certkit_udplink.protocol import MAX_DATAGRAM, encode
 
 UNKNOWN_OPERATION = {"op": "subscribe-all", "since": 0}  # an operation of a later version
@@ -46,23 +46,8 @@ class UdpFace(InteropFace):
                                      timeout)
         return value_of(prop, exchange.reply)
 
-    def wait_value(self, prop: Property, value: Any, deadline: float,
-                   since: float | None = None) -> tuple[Any, float]:
-        # A report shows a change the moment the device sends it; a get only when asked.
-        shown: Any = None
-        while True:
-            if since is not None and (report := self._reported(prop, value, since)):
-                return value, report.t
-            shown = self.read(prop, max(deadline - time.monotonic(), 0.3))
-            if shown is not None and self.same(prop, shown, value):
-                report = self._reported(prop, value, since) if since is not None else None
-                return shown, report.t if report else time.monotonic()
-            if time.monotonic() >= deadline:
-                return shown, math.inf
-            time.sleep(POLL_S)
-
-    def _reported(self, prop: Property, value: Any, since: float) -> Received | None:
-        return next((r for r in self.link.reports(since, prop.siid, prop.piid)
+    def reported_at(self, prop: Property, value: Any, since: float) -> float | None:
+        return next((r.t for r in self.link.reports(since, prop.siid, prop.piid)
                      if self.same(prop, r.message.get("value"), value)), None)
 
     def announced_identity(self, profile: Profile, timeout: float) -> dict[str, str]:
